@@ -1,0 +1,127 @@
+package storage
+
+import (
+	"errors"
+	"time"
+)
+
+// ErrNotFound is returned when a looked-up record does not exist.
+var ErrNotFound = errors.New("storage: not found")
+
+// ErrConflict is returned when a write violates a uniqueness rule or an
+// atomic state transition lost a race.
+var ErrConflict = errors.New("storage: conflict")
+
+// Shop is a tenant, addressed by its key (the legacy APIs' shopKey).
+type Shop struct {
+	Key         string
+	Name        string
+	Locale      string
+	CORSOrigins []string
+	Active      bool
+	CreatedAt   time.Time
+}
+
+// Customer is a shop's end user. ID is the `sub` of every token issued to
+// the customer and is unique across shops.
+type Customer struct {
+	ID                uint64
+	ShopKey           string
+	Email             string // as entered, trimmed
+	EmailNormalized   string // lower-cased, trimmed: the lookup key
+	Name              string
+	PasswordHash      string // PHC ($argon2id$…) or bcrypt/phpass form
+	EmailVerifiedAt   *time.Time
+	DisabledAt        *time.Time
+	AccountID         uint64
+	CustomerReference string
+	CompanyUserID     string
+	FailedLogins      int
+	LastFailedAt      *time.Time
+	LockedUntil       *time.Time
+	CreatedAt         time.Time
+	UpdatedAt         time.Time
+}
+
+// Verified reports whether the customer's e-mail address is confirmed.
+func (c *Customer) Verified() bool { return c.EmailVerifiedAt != nil }
+
+// Disabled reports whether an operator disabled the account.
+func (c *Customer) Disabled() bool { return c.DisabledAt != nil }
+
+// Client is an OAuth 2.0 client registration.
+type Client struct {
+	ID         string
+	SecretHash string // lowercase hex SHA-256 of the secret; empty for public clients
+	Public     bool
+	// ShopKey binds the client to one shop; customers of other shops cannot
+	// sign in through it. Empty means the client may name no customers
+	// (reserved for machine clients).
+	ShopKey                string
+	GrantTypes             []string
+	Scopes                 []string
+	Audiences              []string
+	AccessTokenTTL         time.Duration // 0: server default
+	RefreshTokenTTL        time.Duration // 0: server default
+	CORSOrigins            []string
+	TokenProfile           string // "rfc9068" (default) or "spryker"
+	AccessTokenAlg         string // "" means RS256
+	IDTokenAlg             string // "" means RS256
+	FirstParty             bool
+	RedirectURIs           []string
+	PostLogoutRedirectURIs []string
+	CreatedAt              time.Time
+}
+
+// RefreshToken is the stored form of a refresh token: never the token
+// itself, only its SHA-256. Every token belongs to a family (one login);
+// rotation spends a token and issues its successor in the same family.
+type RefreshToken struct {
+	TokenHash  string // lowercase hex SHA-256 of the presented token
+	FamilyID   string
+	ClientID   string
+	CustomerID uint64
+	ShopKey    string
+	Scope      string // space-separated granted scope
+	AuthTime   time.Time
+	IssuedAt   time.Time
+	ExpiresAt  time.Time
+	// FamilyExpiresAt is the absolute end of the family (client refresh TTL
+	// from the login); a successor never outlives it.
+	FamilyExpiresAt time.Time
+	SpentAt         *time.Time
+	RevokedAt       *time.Time
+	// SuccessorHash is set when the token is spent: the hash of the token
+	// issued in exchange, so a retry inside the grace window can be told
+	// apart from reuse.
+	SuccessorHash string
+}
+
+// IssuedAccessToken records the jti of an access token minted from a
+// refresh family, so that revoking the family revokes its access tokens.
+type IssuedAccessToken struct {
+	JTI       string
+	FamilyID  string
+	ExpiresAt time.Time
+}
+
+// SigningKey is a key pair used to sign tokens. The private part is stored
+// encrypted; PublicJWK is the JSON of the public JWK.
+type SigningKey struct {
+	KID                 string
+	Algorithm           string // RS256, ES256, EdDSA
+	Generation          int64  // unique: only one replica creates each key
+	EncryptedPrivateKey []byte
+	PublicJWK           []byte
+	CreatedAt           time.Time
+	NotBefore           time.Time  // signs from this time on
+	RetireAfter         *time.Time // stops signing; stays published until RemoveAfter
+	RemoveAfter         *time.Time // leaves the JWKS
+}
+
+// RevokedAccessToken records a revoked access-token jti until the token
+// would have expired anyway.
+type RevokedAccessToken struct {
+	JTI       string
+	ExpiresAt time.Time
+}
