@@ -1,0 +1,107 @@
+package keys
+
+import (
+	"context"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/shopauth/shopauth/storage"
+)
+
+// fakeStore is an in-memory Store that enforces the same uniqueness rules
+// as the real one: kid and generation.
+type fakeStore struct {
+	mu      sync.Mutex
+	keys    []storage.SigningKey
+	listErr error
+	lists   int
+}
+
+var _ Store = (*fakeStore)(nil)
+
+func (s *fakeStore) ListSigningKeys(context.Context) ([]storage.SigningKey, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.lists++
+	if s.listErr != nil {
+		return nil, s.listErr
+	}
+	out := slices.Clone(s.keys)
+	slices.SortFunc(out, func(a, b storage.SigningKey) int { return cmpInt64(a.Generation, b.Generation) })
+	return out, nil
+}
+
+func (s *fakeStore) CreateSigningKey(_ context.Context, k storage.SigningKey) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, e := range s.keys {
+		if e.KID == k.KID || e.Generation == k.Generation {
+			return storage.ErrConflict
+		}
+	}
+	s.keys = append(s.keys, k)
+	return nil
+}
+
+// update changes a stored key in place, standing in for `keys retire`.
+func (s *fakeStore) update(kid string, f func(*storage.SigningKey)) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for i := range s.keys {
+		if s.keys[i].KID == kid {
+			f(&s.keys[i])
+		}
+	}
+}
+
+func (s *fakeStore) snapshot() []storage.SigningKey {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.keys)
+}
+
+func (s *fakeStore) setListErr(err error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.listErr = err
+}
+
+// clock is a settable time source.
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func newClock() *clock { return &clock{t: time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)} }
+
+func (c *clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *clock) Add(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
+}
+
+func testKEK(t testing.TB) []byte {
+	t.Helper()
+	kek, err := GenerateKEK()
+	require.NoError(t, err)
+	return kek
+}
+
+func newManager(t testing.TB, store Store, kek []byte, clk *clock) *Manager {
+	t.Helper()
+	m, err := New(t.Context(), Config{Store: store, KEK: kek, Now: clk.Now})
+	require.NoError(t, err)
+	return m
+}
+
+func ptr[T any](v T) *T { return &v }

@@ -1,0 +1,406 @@
+package keys
+
+import (
+	"context"
+	"crypto/cipher"
+	"crypto/x509"
+	"encoding/json"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/go-jose/go-jose/v4"
+
+	"github.com/shopauth/shopauth/storage"
+)
+
+// ErrNoSigningKey is returned by Sign and PublicKeyPEM when no key may sign
+// at this instant (every key is retired, removed or not yet valid).
+var ErrNoSigningKey = errors.New("no current signing key")
+
+// Store is the storage the Manager consumes.
+type Store interface {
+	// ListSigningKeys returns every stored key, ordered by generation.
+	ListSigningKeys(ctx context.Context) ([]storage.SigningKey, error)
+	// CreateSigningKey stores k; storage.ErrConflict when its kid or its
+	// generation exists already.
+	CreateSigningKey(ctx context.Context, k storage.SigningKey) error
+}
+
+// Config holds a Manager's dependencies.
+type Config struct {
+	Store Store
+	// KEK is the 32-byte key encryption key (see ParseKEK).
+	KEK []byte
+	// Now defaults to time.Now.
+	Now func() time.Time
+	// Logger defaults to discarding.
+	Logger *slog.Logger
+	// JWKSMaxAge is how long clients may cache the JWKS; defaults to 1h.
+	JWKSMaxAge time.Duration
+}
+
+// KeyInfo describes a key for `shopauth keys list`.
+type KeyInfo struct {
+	KID         string
+	Algorithm   string
+	Generation  int64
+	State       KeyState
+	Published   bool // in the JWKS now
+	CreatedAt   time.Time
+	NotBefore   time.Time
+	RetireAfter *time.Time
+	RemoveAfter *time.Time
+}
+
+// Manager holds the decrypted signing keys and answers Sign, Verify and
+// JWKS from an immutable snapshot, so the hot paths take no lock. It is
+// safe for concurrent use.
+type Manager struct {
+	store      Store
+	aead       cipher.AEAD
+	now        func() time.Time
+	log        *slog.Logger
+	jwksMaxAge time.Duration
+
+	reloadMu sync.Mutex // one Reload at a time: store read, decrypt, install
+	mu       sync.Mutex // serializes installing snapshots
+	snap     atomic.Pointer[snapshot]
+}
+
+// snapshot is the key ring and its schedule at one instant. Never mutated
+// after it is stored; a change installs a new one.
+type snapshot struct {
+	rows     []storage.SigningKey // by generation, oldest first
+	mats     map[string]*material // by kid, every row
+	sched    schedule
+	current  *material            // nil when no key can sign
+	verifier map[string]*material // published keys by kid
+	jwks     []byte
+	jwksKIDs []string // kids in jwks, to reuse the bytes when unchanged
+}
+
+// New loads the stored keys and, when none may sign now, creates one. Every
+// private key is decrypted once here or on the Reload that first sees it.
+// Concurrent New calls on one store (replicas starting together) end up
+// with the same single key: the unique generation lets only one create it
+// and the others load the winner's.
+func New(ctx context.Context, cfg Config) (*Manager, error) {
+	if cfg.Store == nil {
+		return nil, errors.New("keys: Config.Store is required")
+	}
+	aead, err := newAEAD(cfg.KEK)
+	if err != nil {
+		return nil, fmt.Errorf("keys: %w", err)
+	}
+	if cfg.JWKSMaxAge < 0 {
+		return nil, fmt.Errorf("keys: negative JWKSMaxAge %v", cfg.JWKSMaxAge)
+	}
+	m := &Manager{
+		store:      cfg.Store,
+		aead:       aead,
+		now:        cfg.Now,
+		log:        cfg.Logger,
+		jwksMaxAge: cfg.JWKSMaxAge,
+	}
+	if m.now == nil {
+		m.now = time.Now
+	}
+	if m.log == nil {
+		m.log = slog.New(slog.DiscardHandler)
+	}
+	if m.jwksMaxAge == 0 {
+		m.jwksMaxAge = time.Hour
+	}
+	m.snap.Store(&snapshot{mats: map[string]*material{}, sched: schedule{current: -1}})
+
+	// A lost race reloads and finds the winner's key; a few rounds cover
+	// even an unlucky interleaving of several replicas.
+	const attempts = 5
+	for range attempts {
+		if err := m.Reload(ctx); err != nil {
+			return nil, err
+		}
+		if m.Ready() {
+			return m, nil
+		}
+		// The very first key signs at once: no verifier can have cached a
+		// JWKS yet. Likewise a store whose keys all retired: better a key
+		// unknown to stale caches than no tokens at all.
+		err := m.createKey(ctx, m.now())
+		if err != nil && !errors.Is(err, storage.ErrConflict) {
+			return nil, err
+		}
+		if err != nil {
+			m.log.InfoContext(ctx, "another replica created the signing key first; loading it")
+		}
+	}
+	return nil, fmt.Errorf("keys: no signing key after %d attempts", attempts)
+}
+
+// createKey generates the next-generation key, valid from notBefore, and
+// stores it. Scheduled rotation will call it with notBefore in the future.
+func (m *Manager) createKey(ctx context.Context, notBefore time.Time) error {
+	var gen int64
+	for _, r := range m.snap.Load().rows {
+		gen = max(gen, r.Generation)
+	}
+	row, mat, err := generateKey(m.aead, gen+1, m.now(), notBefore)
+	if err != nil {
+		return fmt.Errorf("keys: %w", err)
+	}
+	if err := m.store.CreateSigningKey(ctx, row); err != nil {
+		return fmt.Errorf("keys: store new signing key: %w", err)
+	}
+	m.log.InfoContext(ctx, "created signing key", "kid", row.KID, "generation", row.Generation, "not_before", notBefore)
+	// Seed the cache so the next Reload does not decrypt what we just made.
+	return m.reload(ctx, mat)
+}
+
+// Reload re-reads the store. Keys already loaded are not decrypted again
+// (a kid is the key's thumbprint, so its material cannot change); signers
+// are reused and the JWKS bytes are rebuilt only when the published set
+// changes. On error the previous keys stay in use.
+func (m *Manager) Reload(ctx context.Context) error {
+	return m.reload(ctx, nil)
+}
+
+func (m *Manager) reload(ctx context.Context, seed *material) error {
+	m.reloadMu.Lock()
+	defer m.reloadMu.Unlock()
+
+	rows, err := m.store.ListSigningKeys(ctx)
+	if err != nil {
+		return fmt.Errorf("keys: list signing keys: %w", err)
+	}
+	rows = slices.Clone(rows)
+	slices.SortStableFunc(rows, func(a, b storage.SigningKey) int {
+		return cmpInt64(a.Generation, b.Generation)
+	})
+
+	old := m.snap.Load()
+	if sameRows(old.rows, rows) {
+		return nil
+	}
+	mats := make(map[string]*material, len(rows))
+	var added []string
+	for _, r := range rows {
+		switch {
+		case old.mats[r.KID] != nil:
+			mats[r.KID] = old.mats[r.KID]
+		case seed != nil && seed.kid == r.KID:
+			mats[r.KID] = seed
+		default:
+			mat, err := decryptMaterial(m.aead, r)
+			if err != nil {
+				return fmt.Errorf("keys: %w", err)
+			}
+			mats[r.KID] = mat
+			added = append(added, r.KID)
+		}
+	}
+
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	next, err := buildSnapshot(rows, mats, m.now(), m.snap.Load())
+	if err != nil {
+		return err
+	}
+	m.snap.Store(next)
+	m.log.InfoContext(ctx, "signing keys loaded", "keys", len(rows), "decrypted", len(added), "current", next.currentKID())
+	return nil
+}
+
+// view returns the snapshot for now, redoing the schedule (in memory, no
+// store access) when a key has changed role since it was computed.
+func (m *Manager) view() *snapshot {
+	s := m.snap.Load()
+	if s.sched.validUntil.IsZero() || m.now().Before(s.sched.validUntil) {
+		return s
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	s = m.snap.Load()
+	now := m.now()
+	if s.sched.validUntil.IsZero() || now.Before(s.sched.validUntil) {
+		return s // another goroutine advanced it
+	}
+	next, err := buildSnapshot(s.rows, s.mats, now, s)
+	if err != nil {
+		// Only marshalling public keys can fail, and it did not fail when
+		// these same keys were loaded; keep serving the old view.
+		m.log.Error("rebuild signing key schedule", "err", err)
+		return s
+	}
+	if next.currentKID() != s.currentKID() {
+		m.log.Info("signing key changed", "kid", next.currentKID(), "previous", s.currentKID())
+	}
+	m.snap.Store(next)
+	return next
+}
+
+// buildSnapshot computes the schedule at now. prev supplies JWKS bytes to
+// reuse when the published set is unchanged.
+func buildSnapshot(rows []storage.SigningKey, mats map[string]*material, now time.Time, prev *snapshot) (*snapshot, error) {
+	s := &snapshot{rows: rows, mats: mats, sched: computeSchedule(rows, now)}
+	if s.sched.current >= 0 {
+		s.current = mats[rows[s.sched.current].KID]
+	}
+	s.verifier = make(map[string]*material, len(s.sched.published))
+	set := jose.JSONWebKeySet{Keys: make([]jose.JSONWebKey, 0, len(s.sched.published))}
+	for _, i := range s.sched.published {
+		mat := mats[rows[i].KID]
+		s.verifier[mat.kid] = mat
+		s.jwksKIDs = append(s.jwksKIDs, mat.kid)
+		set.Keys = append(set.Keys, mat.jwk) // public only: mat.jwk never holds the private key
+	}
+	if prev != nil && prev.jwks != nil && slices.Equal(prev.jwksKIDs, s.jwksKIDs) {
+		s.jwks = prev.jwks
+		return s, nil
+	}
+	b, err := json.Marshal(set)
+	if err != nil {
+		return nil, fmt.Errorf("keys: marshal JWKS: %w", err)
+	}
+	s.jwks = b
+	return s, nil
+}
+
+func (s *snapshot) currentKID() string {
+	if s.current == nil {
+		return ""
+	}
+	return s.current.kid
+}
+
+// Sign returns payload as a compact JWS signed with the current key, with
+// header alg, kid and typ (omitted when empty; TypAccessToken for access
+// tokens, TypIDToken for ID tokens). The cost is one RSA signature: signers
+// are built once per key and typ.
+func (m *Manager) Sign(payload []byte, typ string) (string, error) {
+	cur := m.view().current
+	if cur == nil {
+		return "", ErrNoSigningKey
+	}
+	signer, err := cur.signer(typ)
+	if err != nil {
+		return "", err
+	}
+	obj, err := signer.Sign(payload)
+	if err != nil {
+		return "", fmt.Errorf("keys: sign with %s: %w", cur.kid, err)
+	}
+	return obj.CompactSerialize()
+}
+
+// JWKS returns the JSON Web Key Set of the published keys (RFC 7517 §5),
+// newest first, public parts only. The bytes are shared and rebuilt only
+// when the set changes: callers must not modify them.
+func (m *Manager) JWKS() []byte {
+	return m.view().jwks
+}
+
+// JWKSMaxAge is how long clients may cache JWKS(), for Cache-Control.
+func (m *Manager) JWKSMaxAge() time.Duration {
+	return m.jwksMaxAge
+}
+
+// Ready reports whether a key may sign now (for /readyz).
+func (m *Manager) Ready() bool {
+	return m.view().current != nil
+}
+
+// CurrentKID returns the kid of the current signing key, "" when none.
+func (m *Manager) CurrentKID() string {
+	return m.view().currentKID()
+}
+
+// PublicKeyPEM returns the current key's public part as a PKIX "PUBLIC KEY"
+// PEM block, for `shopauth keys export --pem`.
+func (m *Manager) PublicKeyPEM() ([]byte, error) {
+	cur := m.view().current
+	if cur == nil {
+		return nil, ErrNoSigningKey
+	}
+	der, err := x509.MarshalPKIXPublicKey(cur.pub)
+	if err != nil {
+		return nil, fmt.Errorf("keys: marshal public key: %w", err)
+	}
+	return pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der}), nil
+}
+
+// List describes every stored key, oldest first.
+func (m *Manager) List() []KeyInfo {
+	s := m.view()
+	now := m.now()
+	sched := computeSchedule(s.rows, now) // exact for now, even between views
+	out := make([]KeyInfo, len(s.rows))
+	for i, r := range s.rows {
+		out[i] = KeyInfo{
+			KID:         r.KID,
+			Algorithm:   r.Algorithm,
+			Generation:  r.Generation,
+			State:       sched.state(s.rows, i, now),
+			Published:   isPublished(&s.rows[i], now),
+			CreatedAt:   r.CreatedAt,
+			NotBefore:   r.NotBefore,
+			RetireAfter: r.RetireAfter,
+			RemoveAfter: r.RemoveAfter,
+		}
+	}
+	return out
+}
+
+// Sync calls Reload every interval until ctx ends, so a replica picks up
+// keys created or retired by others (SHOPAUTH_KEY_SYNC_INTERVAL). Errors are
+// logged and the previous keys kept. It returns ctx's error.
+func (m *Manager) Sync(ctx context.Context, interval time.Duration) error {
+	if interval <= 0 {
+		return fmt.Errorf("keys: sync interval must be positive, got %v", interval)
+	}
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-t.C:
+			if err := m.Reload(ctx); err != nil && ctx.Err() == nil {
+				m.log.ErrorContext(ctx, "reload signing keys", "err", err)
+			}
+		}
+	}
+}
+
+// sameRows reports whether two key lists have the same keys and schedule
+// fields. The ciphertext is deliberately not compared: re-encryption under
+// a new KEK (`keys rekey`) changes it without changing the key.
+func sameRows(a, b []storage.SigningKey) bool {
+	return slices.EqualFunc(a, b, func(x, y storage.SigningKey) bool {
+		return x.KID == y.KID && x.Generation == y.Generation && x.Algorithm == y.Algorithm &&
+			x.CreatedAt.Equal(y.CreatedAt) && x.NotBefore.Equal(y.NotBefore) &&
+			timePtrEqual(x.RetireAfter, y.RetireAfter) && timePtrEqual(x.RemoveAfter, y.RemoveAfter)
+	})
+}
+
+func timePtrEqual(a, b *time.Time) bool {
+	if a == nil || b == nil {
+		return a == b
+	}
+	return a.Equal(*b)
+}
+
+func cmpInt64(a, b int64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}

@@ -1,0 +1,80 @@
+package keys
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/go-jose/go-jose/v4"
+)
+
+// Verify errors; every error from Verify wraps exactly one of them.
+var (
+	// ErrMalformed: not a compact JWS, an algorithm other than RS256
+	// (including "none" and HS256), no kid header, or a non-string typ.
+	ErrMalformed = errors.New("malformed token")
+	// ErrUnknownKey: the kid names no published key.
+	ErrUnknownKey = errors.New("unknown signing key")
+	// ErrInvalidSignature: the signature does not verify under the key.
+	ErrInvalidSignature = errors.New("invalid token signature")
+)
+
+// maxTokenBytes bounds the work an attacker can ask of the parser; our
+// tokens are a few hundred bytes to a couple of KB.
+const maxTokenBytes = 16 << 10
+
+// Verified is a token whose signature checked out.
+type Verified struct {
+	Payload []byte
+	KID     string
+	// Typ is the protected "typ" header, "" when absent. RFC 9068 §4: a
+	// resource server must accept only "at+jwt" (or "application/at+jwt")
+	// so an ID token is not taken for an access token.
+	Typ string
+}
+
+// Verify checks a compact JWS signed by one of the published keys (so a
+// token from a retired key still verifies until the key leaves the JWKS)
+// and returns its payload. It checks no claims: exp, iss, aud and typ are
+// the caller's policy.
+func (m *Manager) Verify(token string) (Verified, error) {
+	if len(token) > maxTokenBytes {
+		return Verified{}, fmt.Errorf("%w: longer than %d bytes", ErrMalformed, maxTokenBytes)
+	}
+	// Compact only: tokens travel in headers and form fields, and the JSON
+	// serialization would admit unprotected headers and several signatures.
+	// (jose.ParseSigned, which accepts both, is deprecated in go-jose v4.)
+	// The algorithm list is explicit so that "none" and HMAC (the classic
+	// "RS256 public key used as HS256 secret" confusion) are refused at
+	// parse time, before any key is chosen.
+	jws, err := jose.ParseSignedCompact(token, []jose.SignatureAlgorithm{jose.RS256})
+	if err != nil {
+		return Verified{}, fmt.Errorf("%w: %v", ErrMalformed, err)
+	}
+	if len(jws.Signatures) != 1 {
+		return Verified{}, fmt.Errorf("%w: want one signature, got %d", ErrMalformed, len(jws.Signatures))
+	}
+	h := jws.Signatures[0].Protected
+	if h.KeyID == "" {
+		return Verified{}, fmt.Errorf("%w: no kid header", ErrMalformed)
+	}
+	var typ string
+	if v, ok := h.ExtraHeaders[jose.HeaderType]; ok {
+		if typ, ok = v.(string); !ok {
+			return Verified{}, fmt.Errorf("%w: typ header is not a string", ErrMalformed)
+		}
+	}
+	mat := m.view().verifier[h.KeyID]
+	if mat == nil {
+		return Verified{}, fmt.Errorf("%w: kid %q", ErrUnknownKey, h.KeyID)
+	}
+	if jose.SignatureAlgorithm(h.Algorithm) != mat.alg {
+		return Verified{}, fmt.Errorf("%w: alg %s for a %s key", ErrInvalidSignature, h.Algorithm, mat.alg)
+	}
+	// Verify with the bare public key: an embedded "jwk" or "x5c" header is
+	// never trusted.
+	payload, err := jws.Verify(mat.pub)
+	if err != nil {
+		return Verified{}, fmt.Errorf("%w: %v", ErrInvalidSignature, err)
+	}
+	return Verified{Payload: payload, KID: h.KeyID, Typ: typ}, nil
+}
