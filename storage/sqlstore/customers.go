@@ -1,0 +1,100 @@
+package sqlstore
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"gorm.io/gorm"
+
+	"github.com/shopauth/shopauth/storage"
+)
+
+// CreateCustomer stores a new customer. An ID of 0 is assigned by the
+// database and written back to c; an explicit ID (an operator creating
+// customer 21) is kept. storage.ErrConflict on a duplicate ID or a
+// duplicate (ShopKey, EmailNormalized).
+func (s *Store) CreateCustomer(ctx context.Context, c *storage.Customer) error {
+	m := fromCustomer(c)
+	if err := s.db.WithContext(ctx).Create(&m).Error; err != nil {
+		return fmt.Errorf("create customer: %w", convertErr(err))
+	}
+	c.ID = m.ID
+	c.CreatedAt = fromDB(m.CreatedAt)
+	c.UpdatedAt = fromDB(m.UpdatedAt)
+	return nil
+}
+
+// GetCustomer returns the customer with the given id in the given shop, or
+// storage.ErrNotFound (also when the id belongs to another shop).
+func (s *Store) GetCustomer(ctx context.Context, shopKey string, id uint64) (storage.Customer, error) {
+	var m customerModel
+	if err := s.db.WithContext(ctx).Where("id = ? AND shop_key = ?", id, shopKey).Take(&m).Error; err != nil {
+		return storage.Customer{}, convertErr(err)
+	}
+	return m.toStorage(), nil
+}
+
+// GetCustomerByEmail looks a customer up by the normalized e-mail address
+// within a shop; storage.ErrNotFound if there is none.
+func (s *Store) GetCustomerByEmail(ctx context.Context, shopKey, emailNormalized string) (storage.Customer, error) {
+	var m customerModel
+	if err := s.db.WithContext(ctx).
+		Where("shop_key = ? AND email_normalized = ?", shopKey, emailNormalized).
+		Take(&m).Error; err != nil {
+		return storage.Customer{}, convertErr(err)
+	}
+	return m.toStorage(), nil
+}
+
+// UpdatePasswordHash replaces the password hash only if oldHash is still
+// the stored one, so a concurrent change (a rehash on login racing a
+// password reset) is never overwritten: the loser gets storage.ErrConflict.
+// storage.ErrNotFound if the customer does not exist.
+func (s *Store) UpdatePasswordHash(ctx context.Context, id uint64, oldHash, newHash string) error {
+	db := s.db.WithContext(ctx)
+	res := db.Model(&customerModel{}).
+		Where("id = ? AND password_hash = ?", id, oldHash).
+		Updates(map[string]any{"password_hash": newHash, "updated_at": s.now()})
+	if res.Error != nil {
+		return fmt.Errorf("update password hash: %w", convertErr(res.Error))
+	}
+	if res.RowsAffected == 1 {
+		return nil
+	}
+	if err := s.customerExists(db, id); err != nil {
+		return err
+	}
+	return fmt.Errorf("update password hash: %w", storage.ErrConflict)
+}
+
+// SetEmailVerified sets or, with nil, clears the verification time;
+// storage.ErrNotFound for an unknown id.
+func (s *Store) SetEmailVerified(ctx context.Context, id uint64, at *time.Time) error {
+	res := s.db.WithContext(ctx).Model(&customerModel{}).
+		Where("id = ?", id).
+		Updates(map[string]any{"email_verified_at": dbTimePtr(at), "updated_at": s.now()})
+	if res.Error != nil {
+		return fmt.Errorf("set email verified: %w", convertErr(res.Error))
+	}
+	// MySQL counts matched rows here too (clientFoundRows), so 0 means
+	// the customer does not exist.
+	if res.RowsAffected == 0 {
+		return storage.ErrNotFound
+	}
+	return nil
+}
+
+func (s *Store) customerExists(db *gorm.DB, id uint64) error {
+	var n int64
+	if err := db.Model(&customerModel{}).Where("id = ?", id).Count(&n).Error; err != nil {
+		return convertErr(err)
+	}
+	if n == 0 {
+		return storage.ErrNotFound
+	}
+	return nil
+}
+
+// now is gorm's clock (UTC, whole seconds), for columns set in raw updates.
+func (s *Store) now() time.Time { return s.db.NowFunc() }

@@ -1,0 +1,130 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"gorm.io/gorm"
+)
+
+// How to add a migration (say v2, adding carts):
+//
+//  1. Create migrate_v2.go with frozen structs named v2Cart, v2CartLine, …
+//     (or v2-prefixed per-dialect SQL) and a func migrateV2(tx *gorm.DB,
+//     dialect string) error that creates or alters tables through
+//     tx.Migrator() — e.g. tx.Migrator().CreateTable(&v2Cart{}) or
+//     tx.Migrator().AddColumn(&v2Customer{}, "LockoutCount"). Give every
+//     column an explicit `type:` (and `not null;default:` when adding a NOT
+//     NULL column to a filled table) and every index an explicit name, so
+//     the DDL does not drift with gorm's defaults.
+//  2. Append {version: 2, name: "carts", up: migrateV2} to migrations().
+//  3. Update the runtime models in models.go and the conversions.
+//
+// Never edit a migration that has shipped: databases in the field have
+// recorded its version in schema_migrations and will not run it again.
+// Frozen structs must never be shared between versions for the same reason.
+// TestMigrate checks that versions are strictly increasing and that a
+// second run applies nothing.
+
+// migration is one schema step. up runs inside a transaction; SQLite rolls
+// back DDL on failure, MySQL commits DDL implicitly, so keep MySQL steps
+// small and idempotent where you can (CREATE … IF NOT EXISTS, HasColumn).
+type migration struct {
+	version int64
+	name    string
+	up      func(tx *gorm.DB, dialect string) error
+}
+
+// migrations is the ordered list of schema versions embedded in the binary.
+func migrations() []migration {
+	return []migration{
+		{version: 1, name: "initial schema", up: migrateV1},
+	}
+}
+
+// mysqlTableOptions pins every MySQL table to InnoDB and utf8mb4_bin: the
+// binary collation compares like SQLite does (case-sensitive shop keys,
+// client ids, password hashes), so both backends answer the same.
+const mysqlTableOptions = "ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin"
+
+// migrationLockTimeout bounds how long a replica waits for another one's
+// migration on MySQL.
+const migrationLockTimeout = 120 * time.Second
+
+// Migrate brings the schema up to the latest version and reports how many
+// migrations it applied; a second call applies 0. Concurrent migrators (on
+// several replicas) are serialized: on SQLite by the write lock each
+// migration's transaction takes at BEGIN, on MySQL by GET_LOCK, which also
+// covers DDL that MySQL commits implicitly.
+func (s *Store) Migrate(ctx context.Context) (applied int, err error) {
+	db := s.db.WithContext(ctx)
+	if s.dialect != dialectMySQL {
+		return s.migrate(db)
+	}
+	err = db.Connection(func(conn *gorm.DB) error {
+		// Named per database, so test databases on one server do not wait
+		// for each other.
+		var got sql.NullInt64
+		if err := conn.Raw("SELECT GET_LOCK(CONCAT('shopauth_migrate:', DATABASE()), ?)",
+			int(migrationLockTimeout/time.Second)).Row().Scan(&got); err != nil {
+			return fmt.Errorf("take migration lock: %w", err)
+		}
+		if !got.Valid || got.Int64 != 1 {
+			return errors.New("take migration lock: timed out waiting for another migrator")
+		}
+		defer conn.Exec("SELECT RELEASE_LOCK(CONCAT('shopauth_migrate:', DATABASE()))")
+		// A fresh statement on the same connection: gorm keeps state such
+		// as the table name of a Raw().Scan() in the session, and the
+		// Migrator would then create every table under that name.
+		applied, err = s.migrate(conn.Session(&gorm.Session{NewDB: true}))
+		return err
+	})
+	return applied, err
+}
+
+func (s *Store) migrate(db *gorm.DB) (applied int, err error) {
+	create := `CREATE TABLE IF NOT EXISTS schema_migrations (
+	version BIGINT NOT NULL PRIMARY KEY,
+	name VARCHAR(128) NOT NULL,
+	applied_at DATETIME NOT NULL
+)`
+	if s.dialect == dialectMySQL {
+		create += " " + mysqlTableOptions
+	}
+	if err := db.Exec(create).Error; err != nil {
+		return 0, fmt.Errorf("sqlstore: create schema_migrations: %w", err)
+	}
+	for _, m := range migrations() {
+		err := db.Session(&gorm.Session{NewDB: true}).Transaction(func(tx *gorm.DB) error {
+			// Checked inside the transaction: another migrator may have
+			// applied it while this one waited for the lock.
+			var n int64
+			if err := tx.Table("schema_migrations").Where("version = ?", m.version).Count(&n).Error; err != nil {
+				return err
+			}
+			if n > 0 {
+				return nil
+			}
+			ddl := tx
+			if s.dialect == dialectMySQL {
+				ddl = tx.Set("gorm:table_options", mysqlTableOptions)
+			}
+			if err := m.up(ddl, s.dialect); err != nil {
+				return err
+			}
+			if err := tx.Exec("INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
+				m.version, m.name, dbTime(time.Now())).Error; err != nil {
+				return err
+			}
+			applied++
+			return nil
+		})
+		if err != nil {
+			return applied, fmt.Errorf("sqlstore: migration %d (%s): %w", m.version, m.name, err)
+		}
+	}
+	return applied, nil
+}

@@ -1,0 +1,208 @@
+package sqlstore
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/glebarez/sqlite"
+	gomysql "github.com/go-sql-driver/mysql"
+	"gorm.io/driver/mysql"
+	"gorm.io/gorm"
+)
+
+// Options tunes a Store. The zero value is ready to use.
+type Options struct {
+	// Logger receives slow queries and unexpected SQL errors at warn level.
+	// nil discards them.
+	Logger *slog.Logger
+	// MaxOpenConns caps the connection pool. 0 picks a default per dialect:
+	// 4 for SQLite (writers serialize on the file lock anyway; a few
+	// connections keep WAL readers concurrent) and 16 for MySQL.
+	MaxOpenConns int
+}
+
+// Store is the gorm-backed implementation of shopauth's storage. It is safe
+// for concurrent use, also by several processes sharing one database.
+type Store struct {
+	db      *gorm.DB
+	dialect string // "sqlite" or "mysql"
+	log     *slog.Logger
+}
+
+const (
+	dialectSQLite = "sqlite"
+	dialectMySQL  = "mysql"
+
+	defaultSQLiteConns = 4
+	defaultMySQLConns  = 16
+	slowQuery          = 200 * time.Millisecond
+)
+
+// errURL names the accepted forms; it never echoes the URL, which may carry
+// a password.
+const acceptedURLs = "accepted forms: sqlite://PATH or mysql://USER:PASS@tcp(HOST:PORT)/DB?params"
+
+// Open connects to databaseURL, which is sqlite://PATH (PATH may be
+// relative, absolute as sqlite:///var/lib/x.db, or :memory:) or
+// mysql://USER:PASS@tcp(HOST:PORT)/DB?params. It does not migrate: call
+// Migrate.
+func Open(ctx context.Context, databaseURL string, opts Options) (*Store, error) {
+	logger := opts.Logger
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	scheme, rest, ok := strings.Cut(databaseURL, "://")
+	if !ok {
+		return nil, fmt.Errorf("sqlstore: database URL has no scheme; %s", acceptedURLs)
+	}
+
+	var (
+		dialector gorm.Dialector
+		maxConns  = opts.MaxOpenConns
+		dialect   string
+	)
+	switch strings.ToLower(scheme) {
+	case "sqlite", "sqlite3":
+		dsn, memory, err := sqliteDSN(rest)
+		if err != nil {
+			return nil, err
+		}
+		dialect, dialector = dialectSQLite, sqlite.Open(dsn)
+		if maxConns <= 0 {
+			maxConns = defaultSQLiteConns
+		}
+		if memory {
+			// Every connection to :memory: opens its own empty database.
+			maxConns = 1
+		}
+	case "mysql":
+		dsn, err := mysqlDSN(rest)
+		if err != nil {
+			return nil, err
+		}
+		dialect, dialector = dialectMySQL, mysql.New(mysql.Config{DSN: dsn})
+		if maxConns <= 0 {
+			maxConns = defaultMySQLConns
+		}
+	default:
+		return nil, fmt.Errorf("sqlstore: unsupported database URL scheme %q; %s", scheme, acceptedURLs)
+	}
+
+	db, err := gorm.Open(dialector, &gorm.Config{
+		Logger: newGormLogger(logger),
+		// Times are stored in UTC with whole seconds: see dbTime.
+		NowFunc: func() time.Time { return time.Now().UTC().Truncate(time.Second) },
+		// Single statements need no transaction; the multi-row writes open
+		// their own. This also keeps SQLite writers to one lock each.
+		SkipDefaultTransaction: true,
+		PrepareStmt:            false,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: open %s database: %w", dialect, err)
+	}
+	sqlDB, err := db.DB()
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: open %s database: %w", dialect, err)
+	}
+	sqlDB.SetMaxOpenConns(maxConns)
+	sqlDB.SetMaxIdleConns(maxConns)
+	if dialect == dialectMySQL {
+		// Servers close idle connections (wait_timeout); recycle first.
+		sqlDB.SetConnMaxLifetime(30 * time.Minute)
+	}
+	s := &Store{db: db, dialect: dialect, log: logger}
+	if err := s.Ping(ctx); err != nil {
+		_ = sqlDB.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// sqliteDSN builds the glebarez/go-sqlite DSN. busy_timeout comes first so
+// that switching a fresh file to WAL waits for a concurrent opener instead
+// of failing. _txlock=immediate makes every write transaction take the
+// write lock at BEGIN: a deferred transaction that reads and then writes
+// fails under WAL with "database is locked (517)" whatever the timeout.
+// _time_format must not be added: it silently disables _txlock.
+func sqliteDSN(rest string) (dsn string, memory bool, err error) {
+	path, query, _ := strings.Cut(rest, "?")
+	if path == "" {
+		return "", false, fmt.Errorf("sqlstore: sqlite URL has no path; %s", acceptedURLs)
+	}
+	extra, err := url.ParseQuery(query)
+	if err != nil {
+		return "", false, fmt.Errorf("sqlstore: sqlite URL query: %w", err)
+	}
+	for _, reserved := range []string{"_time_format", "_txlock"} {
+		if extra.Has(reserved) {
+			return "", false, fmt.Errorf("sqlstore: sqlite URL must not set %s", reserved)
+		}
+	}
+	memory = path == ":memory:" || strings.Contains(query, "mode=memory")
+	params := []string{
+		"_pragma=busy_timeout(5000)",
+		"_pragma=journal_mode(WAL)",
+		"_pragma=synchronous(NORMAL)",
+		"_pragma=foreign_keys(1)",
+		"_txlock=immediate",
+	}
+	if query != "" {
+		params = append(params, query)
+	}
+	return path + "?" + strings.Join(params, "&"), memory, nil
+}
+
+// mysqlDSN turns USER:PASS@tcp(HOST:PORT)/DB?params into a go-sql-driver
+// DSN. parseTime and clientFoundRows are forced because the code depends on
+// them (time columns scan into time.Time; RowsAffected counts matched rows,
+// as on SQLite, so an UPDATE that changes nothing still proves the row
+// exists). loc and charset default to UTC and utf8mb4.
+func mysqlDSN(rest string) (string, error) {
+	cfg, err := gomysql.ParseDSN(rest)
+	if err != nil {
+		// ParseDSN's messages do not quote the DSN, so the password stays out.
+		return "", fmt.Errorf("sqlstore: mysql URL: %w; %s", err, acceptedURLs)
+	}
+	_, query, _ := strings.Cut(rest, "?")
+	given, _ := url.ParseQuery(query)
+	cfg.ParseTime = true
+	cfg.ClientFoundRows = true
+	if !given.Has("loc") {
+		cfg.Loc = time.UTC
+	}
+	if !given.Has("charset") && cfg.Collation == "" {
+		if cfg.Params == nil {
+			cfg.Params = map[string]string{}
+		}
+		cfg.Params["charset"] = "utf8mb4"
+	}
+	return cfg.FormatDSN(), nil
+}
+
+// Ping checks that the database answers.
+func (s *Store) Ping(ctx context.Context) error {
+	sqlDB, err := s.db.DB()
+	if err != nil {
+		return err
+	}
+	if err := sqlDB.PingContext(ctx); err != nil {
+		return fmt.Errorf("sqlstore: ping %s database: %w", s.dialect, err)
+	}
+	return nil
+}
+
+// Close closes the connection pool.
+func (s *Store) Close() error {
+	sqlDB, err := s.db.DB()
+	if err != nil {
+		return err
+	}
+	return sqlDB.Close()
+}
+
+// Dialect reports "sqlite" or "mysql".
+func (s *Store) Dialect() string { return s.dialect }

@@ -1,0 +1,140 @@
+package sqlstore
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
+
+	"github.com/shopauth/shopauth/storage"
+)
+
+// CreateRefreshToken stores the first token of a family and the access
+// token minted with it, in one transaction. An access token with an empty
+// JTI records nothing.
+func (s *Store) CreateRefreshToken(ctx context.Context, rt storage.RefreshToken, access storage.IssuedAccessToken) error {
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		return insertTokens(tx, rt, access)
+	})
+	if err != nil {
+		return fmt.Errorf("create refresh token: %w", convertErr(err))
+	}
+	return nil
+}
+
+func insertTokens(tx *gorm.DB, rt storage.RefreshToken, access storage.IssuedAccessToken) error {
+	m := fromRefreshToken(rt)
+	if err := tx.Create(&m).Error; err != nil {
+		return err
+	}
+	if access.JTI == "" {
+		return nil
+	}
+	a := fromIssuedAccessToken(access)
+	return tx.Create(&a).Error
+}
+
+// GetRefreshToken returns the stored token with the given hash, or
+// storage.ErrNotFound.
+func (s *Store) GetRefreshToken(ctx context.Context, tokenHash string) (storage.RefreshToken, error) {
+	var m refreshTokenModel
+	if err := s.db.WithContext(ctx).Where("token_hash = ?", tokenHash).Take(&m).Error; err != nil {
+		return storage.RefreshToken{}, convertErr(err)
+	}
+	return m.toStorage(), nil
+}
+
+// RotateRefreshToken spends the token oldHash and stores its successor next
+// and the access token minted with it, atomically. The spend is one
+// conditional UPDATE that only matches a token of next's client and family
+// that is neither spent, revoked nor expired at now; unless it matches
+// exactly one row nothing is written and the result is storage.ErrConflict.
+// Of concurrent rotations of one token — in one process or several —
+// exactly one succeeds.
+func (s *Store) RotateRefreshToken(ctx context.Context, oldHash string, now time.Time, next storage.RefreshToken, access storage.IssuedAccessToken) error {
+	now = dbTime(now)
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		res := tx.Model(&refreshTokenModel{}).
+			Where("token_hash = ? AND client_id = ? AND family_id = ?", oldHash, next.ClientID, next.FamilyID).
+			Where("spent_at IS NULL AND revoked_at IS NULL AND expires_at > ?", now).
+			Updates(map[string]any{"spent_at": now, "successor_hash": next.TokenHash})
+		if res.Error != nil {
+			return res.Error
+		}
+		if res.RowsAffected != 1 {
+			return storage.ErrConflict
+		}
+		return insertTokens(tx, next, access)
+	})
+	if err != nil {
+		return fmt.Errorf("rotate refresh token: %w", convertErr(err))
+	}
+	return nil
+}
+
+// RecordIssuedAccessToken remembers the jti of an access token minted from
+// a refresh family, so that revoking the family revokes it too.
+func (s *Store) RecordIssuedAccessToken(ctx context.Context, t storage.IssuedAccessToken) error {
+	m := fromIssuedAccessToken(t)
+	if err := s.db.WithContext(ctx).Create(&m).Error; err != nil {
+		return fmt.Errorf("record issued access token: %w", convertErr(err))
+	}
+	return nil
+}
+
+// revokeBatch bounds the rows of one multi-row INSERT.
+const revokeBatch = 200
+
+// RevokeRefreshFamily revokes every not-yet-revoked token of the family and
+// every access token issued from it that has not expired at now, in one
+// transaction, and reports how many refresh tokens it revoked. Running it
+// again is harmless.
+func (s *Store) RevokeRefreshFamily(ctx context.Context, familyID string, now time.Time) (revoked int64, err error) {
+	now = dbTime(now)
+	err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		res := tx.Model(&refreshTokenModel{}).
+			Where("family_id = ? AND revoked_at IS NULL", familyID).
+			Update("revoked_at", now)
+		if res.Error != nil {
+			return res.Error
+		}
+		revoked = res.RowsAffected
+
+		var live []revokedAccessTokenModel
+		if err := tx.Model(&issuedAccessTokenModel{}).
+			Select("jti", "expires_at").
+			Where("family_id = ? AND expires_at > ?", familyID, now).
+			Find(&live).Error; err != nil {
+			return err
+		}
+		if len(live) == 0 {
+			return nil
+		}
+		return tx.Clauses(clause.OnConflict{DoNothing: true}).CreateInBatches(&live, revokeBatch).Error
+	})
+	if err != nil {
+		return 0, fmt.Errorf("revoke refresh family: %w", convertErr(err))
+	}
+	return revoked, nil
+}
+
+// RevokeAccessToken records a revoked jti until ExpiresAt. Revoking the
+// same jti again is not an error.
+func (s *Store) RevokeAccessToken(ctx context.Context, t storage.RevokedAccessToken) error {
+	m := revokedAccessTokenModel{JTI: t.JTI, ExpiresAt: dbTimeOrNull(t.ExpiresAt)}
+	if err := s.db.WithContext(ctx).Clauses(clause.OnConflict{DoNothing: true}).Create(&m).Error; err != nil {
+		return fmt.Errorf("revoke access token: %w", convertErr(err))
+	}
+	return nil
+}
+
+// IsAccessTokenRevoked reports whether jti has been revoked.
+func (s *Store) IsAccessTokenRevoked(ctx context.Context, jti string) (bool, error) {
+	var n int64
+	if err := s.db.WithContext(ctx).Model(&revokedAccessTokenModel{}).Where("jti = ?", jti).Count(&n).Error; err != nil {
+		return false, fmt.Errorf("check revoked access token: %w", convertErr(err))
+	}
+	return n > 0, nil
+}
