@@ -1,0 +1,199 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/go-sql-driver/mysql"
+)
+
+// Validate reports every setting that cannot work, all at once (joined with
+// errors.Join), each prefixed with the variable that sets it so an operator
+// fixes everything in one go. Messages never echo a secret.
+func (c Config) Validate() error {
+	var v validation
+
+	if err := checkHTTPURL(c.Issuer); err != nil {
+		v.add("issuer", "%v", err)
+	}
+
+	if _, _, err := net.SplitHostPort(c.HTTP.Addr); err != nil {
+		v.add("http_addr", "must be HOST:PORT such as :8080, got %q", c.HTTP.Addr)
+	}
+	switch {
+	case c.HTTP.TLSCertFile != "" && c.HTTP.TLSKeyFile == "":
+		v.add("tls_key_file", "must be set together with %s", envName("tls_cert_file"))
+	case c.HTTP.TLSCertFile == "" && c.HTTP.TLSKeyFile != "":
+		v.add("tls_cert_file", "must be set together with %s", envName("tls_key_file"))
+	}
+	for _, p := range c.HTTP.TrustedProxies {
+		if !validProxy(p) {
+			v.add("trusted_proxies", "%q is neither a CIDR nor an IP address", p)
+		}
+	}
+
+	c.validateDatabase(&v)
+	if c.Keys.EncryptionKey != "" {
+		if err := checkEncryptionKey(c.Keys.EncryptionKey); err != nil {
+			v.add("key_encryption_key", "%v", err)
+		}
+	} else if c.DatabaseIsMySQL() {
+		// With SQLite a missing key is generated next to the database file;
+		// replicas sharing MySQL have no shared place to put one.
+		v.add("key_encryption_key", "required with a MySQL database (generate with: openssl rand -base64 32)")
+	}
+	if c.Keys.PreviousEncryptionKey != "" {
+		if err := checkEncryptionKey(c.Keys.PreviousEncryptionKey); err != nil {
+			v.add("key_encryption_key_old", "%v", err)
+		}
+	}
+
+	v.positive("access_token_ttl", c.Tokens.AccessTokenTTL)
+	v.positive("refresh_token_ttl", c.Tokens.RefreshTokenTTL)
+	v.notNegative("refresh_reuse_grace", c.Tokens.RefreshReuseGrace)
+	v.notNegative("refresh_idle_ttl", c.Tokens.RefreshIdleTTL)
+	v.positive("key_rotation_period", c.Keys.RotationPeriod)
+	v.notNegative("key_publish_ahead", c.Keys.PublishAhead)
+	v.positive("key_sync_interval", c.Keys.SyncInterval)
+	v.positive("session_ttl", c.Login.SessionTTL)
+
+	if c.Login.LockoutThreshold < 1 {
+		v.add("lockout_threshold", "must be at least 1, got %d", c.Login.LockoutThreshold)
+	}
+	if c.Login.RatePerMinute < 0 {
+		v.add("login_rate_per_minute", "must be 0 (off) or more, got %d", c.Login.RatePerMinute)
+	}
+	switch {
+	case c.Login.Burst < 0:
+		v.add("login_burst", "must be 0 or more, got %d", c.Login.Burst)
+	case c.Login.Burst == 0 && c.Login.RatePerMinute > 0:
+		// A token bucket of size 0 admits nothing: every login would be refused.
+		v.add("login_burst", "must be at least 1 while %s is above 0, got 0", envName("login_rate_per_minute"))
+	}
+	if c.Login.HashConcurrency < 0 {
+		v.add("hash_concurrency", "must be 0 (GOMAXPROCS) or more, got %d", c.Login.HashConcurrency)
+	}
+
+	if c.Log.Format != "json" && c.Log.Format != "text" {
+		v.add("log_format", "must be json or text, got %q", c.Log.Format)
+	}
+	switch c.Log.Level {
+	case "debug", "info", "warn", "error":
+	default:
+		v.add("log_level", "must be debug, info, warn or error, got %q", c.Log.Level)
+	}
+
+	v.notEmpty("spryker_shop", c.Adapters.SprykerShop)
+	v.notEmpty("spryker_client", c.Adapters.SprykerClientID)
+	v.notEmpty("shopkey_client", c.Adapters.ShopKeyClientID)
+	if c.Adapters.ShopKeyCartURL != "" {
+		if err := checkHTTPURL(c.Adapters.ShopKeyCartURL); err != nil {
+			v.add("shopkey_cart_url", "%v", err)
+		}
+	}
+
+	return errors.Join(v.errs...)
+}
+
+// validateDatabase never echoes the URL: a MySQL one carries a password.
+func (c Config) validateDatabase(v *validation) {
+	const want = "must be sqlite://PATH or mysql://USER:PASS@tcp(HOST:PORT)/DB?params"
+	switch {
+	case c.DatabaseIsSQLite():
+		if c.SQLitePath() == "" {
+			v.add("database_url", "%s: the SQLite file path is missing", want)
+		}
+	case c.DatabaseIsMySQL():
+		dsn, err := mysql.ParseDSN(c.MySQLDSN())
+		if err != nil {
+			v.add("database_url", "%s: %v", want, err)
+		} else if dsn.DBName == "" {
+			v.add("database_url", "%s: the database name is missing", want)
+		}
+	default:
+		v.add("database_url", "%s", want)
+	}
+}
+
+// validation collects problems; each is prefixed with its variable.
+type validation struct{ errs []error }
+
+func (v *validation) add(key, format string, args ...any) {
+	v.errs = append(v.errs, fmt.Errorf("%s: %s", envName(key), fmt.Sprintf(format, args...)))
+}
+
+func (v *validation) positive(key string, d time.Duration) {
+	if d <= 0 {
+		v.add(key, "must be a positive duration, got %q", d.String())
+	}
+}
+
+func (v *validation) notNegative(key string, d time.Duration) {
+	if d < 0 {
+		v.add(key, "must be 0 (off) or a positive duration, got %q", d.String())
+	}
+}
+
+func (v *validation) notEmpty(key, s string) {
+	if s == "" {
+		v.add(key, "must not be empty")
+	}
+}
+
+// checkHTTPURL accepts an absolute http(s) URL with a host and no query,
+// fragment or user info: what OpenID Connect Discovery 1.0 §3 asks of an
+// issuer, and what a webhook address needs.
+func checkHTTPURL(s string) error {
+	u, err := url.Parse(s)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		return fmt.Errorf("must be an absolute http(s) URL with a host, got %q", s)
+	}
+	if u.RawQuery != "" || u.ForceQuery || u.Fragment != "" || strings.Contains(s, "#") {
+		return fmt.Errorf("must have no query or fragment, got %q", s)
+	}
+	if u.User != nil {
+		return fmt.Errorf("must have no user info, got %q", u.Redacted())
+	}
+	return nil
+}
+
+func validProxy(p string) bool {
+	if _, err := netip.ParsePrefix(p); err == nil {
+		return true
+	}
+	_, err := netip.ParseAddr(p)
+	return err == nil
+}
+
+// Warnings returns notes on settings that work but are probably not meant,
+// for main to log at start-up. Settings Validate rejects get no warning.
+func (c Config) Warnings() []string {
+	var w []string
+	if u, err := url.Parse(c.Issuer); err == nil && u.Scheme == "http" && u.Host != "" && !isLoopback(u.Hostname()) {
+		w = append(w, fmt.Sprintf("%s: %q is plain http on a non-loopback host; OIDC requires https (terminate TLS here or at a proxy and use an https issuer)", envName("issuer"), c.Issuer))
+	}
+	if c.Keys.PublishAhead >= 0 && c.Keys.SyncInterval > 0 && c.Keys.PublishAhead < c.Keys.SyncInterval {
+		w = append(w, fmt.Sprintf("%s (%s) is shorter than %s (%s): a replica may sign with a key the others do not publish yet",
+			envName("key_publish_ahead"), c.Keys.PublishAhead, envName("key_sync_interval"), c.Keys.SyncInterval))
+	}
+	if c.Tokens.RefreshIdleTTL > 0 && c.Tokens.RefreshTokenTTL > 0 && c.Tokens.RefreshIdleTTL >= c.Tokens.RefreshTokenTTL {
+		w = append(w, fmt.Sprintf("%s (%s) is not shorter than %s (%s): it never expires a family",
+			envName("refresh_idle_ttl"), c.Tokens.RefreshIdleTTL, envName("refresh_token_ttl"), c.Tokens.RefreshTokenTTL))
+	}
+	return w
+}
+
+// isLoopback reports whether host names this machine only, where plain
+// http is acceptable for development.
+func isLoopback(host string) bool {
+	if host == "localhost" || strings.HasSuffix(host, ".localhost") {
+		return true
+	}
+	ip, err := netip.ParseAddr(host)
+	return err == nil && ip.IsLoopback()
+}
