@@ -1,0 +1,99 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/shopauth/shopauth/config"
+	"github.com/shopauth/shopauth/keys"
+	"github.com/shopauth/shopauth/server"
+	"github.com/shopauth/shopauth/server/customers"
+	"github.com/shopauth/shopauth/server/tokens"
+	"github.com/shopauth/shopauth/storage/sqlstore"
+	"github.com/shopauth/shopauth/web"
+)
+
+// clockSkew is how far apart replicas' and resource servers' clocks may be.
+const clockSkew = 30 * time.Second
+
+// app is one wired server: core, keys and HTTP engine over one store.
+type app struct {
+	authority *server.Authority
+	keys      *keys.Manager
+	handler   http.Handler
+}
+
+// newApp wires the packages together from cfg. main.go is the only place
+// that reads config and turns it into each package's own Config.
+func newApp(cfg config.Config, store *sqlstore.Store, km *keys.Manager, kek []byte, logger *slog.Logger, now func() time.Time) (*app, error) {
+	hasher, err := customers.NewHasher(customers.DefaultArgon2Params)
+	if err != nil {
+		return nil, err
+	}
+	authn, err := customers.NewAuthenticator(store, hasher, logger)
+	if err != nil {
+		return nil, err
+	}
+	verifier, err := tokens.NewVerifier(cfg.Issuer, km, store, now, clockSkew)
+	if err != nil {
+		return nil, err
+	}
+	rk, err := refreshKey(kek)
+	if err != nil {
+		return nil, err
+	}
+	authority, err := server.New(server.Config{
+		Issuer:            cfg.Issuer,
+		Clients:           store,
+		Shops:             store,
+		Customers:         store,
+		RefreshTokens:     store,
+		Authenticator:     authn,
+		Signer:            km,
+		Verifier:          verifier,
+		RefreshKey:        rk,
+		AccessTokenTTL:    cfg.Tokens.AccessTokenTTL,
+		RefreshTokenTTL:   cfg.Tokens.RefreshTokenTTL,
+		RefreshReuseGrace: cfg.Tokens.RefreshReuseGrace,
+		RefreshIdleTTL:    cfg.Tokens.RefreshIdleTTL,
+		Now:               now,
+		Logger:            logger,
+	})
+	if err != nil {
+		return nil, err
+	}
+	// gin's mode is process-wide; release mode only silences its debug
+	// printing.
+	gin.SetMode(gin.ReleaseMode)
+	engine, err := web.New(web.Config{
+		Tokens:         authority,
+		Keys:           km,
+		Ready:          readiness(store, km),
+		Logger:         logger,
+		TrustedProxies: cfg.HTTP.TrustedProxies,
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &app{authority: authority, keys: km, handler: engine}, nil
+}
+
+func readiness(store *sqlstore.Store, km *keys.Manager) func(ctx context.Context) error {
+	return func(ctx context.Context) error {
+		ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		defer cancel()
+		if err := store.Ping(ctx); err != nil {
+			return errors.New("database unreachable")
+		}
+		if !km.Ready() {
+			return fmt.Errorf("no signing key loaded")
+		}
+		return nil
+	}
+}

@@ -1,0 +1,339 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/go-oauth2/oauth2/v4"
+	oauth2errors "github.com/go-oauth2/oauth2/v4/errors"
+	oauth2server "github.com/go-oauth2/oauth2/v4/server"
+
+	"github.com/shopauth/shopauth/server/clients"
+	"github.com/shopauth/shopauth/server/customers"
+	"github.com/shopauth/shopauth/server/oautherr"
+	"github.com/shopauth/shopauth/server/tokens"
+	"github.com/shopauth/shopauth/storage"
+)
+
+// ClientStore reads client registrations.
+type ClientStore interface {
+	GetClient(ctx context.Context, id string) (storage.Client, error)
+}
+
+// ShopStore reads shops.
+type ShopStore interface {
+	GetShop(ctx context.Context, key string) (storage.Shop, error)
+}
+
+// CustomerAuthenticator checks a customer's password within a shop.
+type CustomerAuthenticator interface {
+	Authenticate(ctx context.Context, shopKey, email, password string) (storage.Customer, error)
+}
+
+// Config holds the Authority's dependencies and token policy.
+type Config struct {
+	Issuer        string
+	Clients       ClientStore
+	Shops         ShopStore
+	Customers     CustomerStore
+	RefreshTokens RefreshTokenStore
+	Authenticator CustomerAuthenticator
+	Signer        tokens.Signer
+	Verifier      *tokens.Verifier
+	// RefreshKey derives refresh-token successors; equal on every replica.
+	RefreshKey        []byte
+	AccessTokenTTL    time.Duration
+	RefreshTokenTTL   time.Duration
+	RefreshReuseGrace time.Duration // 0: every reuse of a spent token is theft
+	RefreshIdleTTL    time.Duration // 0: families never expire from idleness
+	Now               func() time.Time
+	Logger            *slog.Logger
+}
+
+// Authority is the authorization core every dialect calls.
+type Authority struct {
+	issuer        string
+	clients       ClientStore
+	shops         ShopStore
+	authenticator CustomerAuthenticator
+	verifier      *tokens.Verifier
+	oauth         *oauth2server.Server
+	now           func() time.Time
+	logger        *slog.Logger
+}
+
+// New checks cfg and returns an Authority.
+func New(cfg Config) (*Authority, error) {
+	var missing []string
+	for name, ok := range map[string]bool{
+		"Issuer": cfg.Issuer != "", "Clients": cfg.Clients != nil, "Shops": cfg.Shops != nil,
+		"Customers": cfg.Customers != nil, "RefreshTokens": cfg.RefreshTokens != nil,
+		"Authenticator": cfg.Authenticator != nil, "Signer": cfg.Signer != nil, "Verifier": cfg.Verifier != nil,
+	} {
+		if !ok {
+			missing = append(missing, name)
+		}
+	}
+	if len(missing) > 0 {
+		slices.Sort(missing)
+		return nil, fmt.Errorf("server: missing %s", strings.Join(missing, ", "))
+	}
+	if cfg.AccessTokenTTL <= 0 || cfg.RefreshTokenTTL <= 0 {
+		return nil, errors.New("server: token TTLs must be positive")
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	minter, err := tokens.NewMinter(cfg.Issuer, cfg.Signer)
+	if err != nil {
+		return nil, err
+	}
+	secrets, err := tokens.NewRefreshSecrets(cfg.RefreshKey)
+	if err != nil {
+		return nil, err
+	}
+	mgr := &Manager{
+		clients: cfg.Clients, customers: cfg.Customers, refresh: cfg.RefreshTokens,
+		minter: minter, secrets: secrets, verifier: cfg.Verifier,
+		accessTTL: cfg.AccessTokenTTL, refreshTTL: cfg.RefreshTokenTTL, grace: cfg.RefreshReuseGrace, idleTTL: cfg.RefreshIdleTTL,
+		now: cfg.Now, logger: cfg.Logger,
+	}
+	// go-oauth2 dispatches the grant to our Manager. Its request parsing
+	// (HandleTokenRequest) is not used: it reads query strings, checks the
+	// password before the client and answers the wrong statuses.
+	osrv := oauth2server.NewServer(&oauth2server.Config{
+		TokenType:         "Bearer",
+		AllowedGrantTypes: []oauth2.GrantType{oauth2.PasswordCredentials, oauth2.Refreshing},
+	}, mgr)
+	return &Authority{
+		issuer: cfg.Issuer, clients: cfg.Clients, shops: cfg.Shops, authenticator: cfg.Authenticator,
+		verifier: cfg.Verifier, oauth: osrv, now: cfg.Now, logger: cfg.Logger,
+	}, nil
+}
+
+// Issuer is the `iss` of every token.
+func (a *Authority) Issuer() string { return a.issuer }
+
+// ClientCredentials is how a client presented itself at the token endpoint.
+type ClientCredentials struct {
+	ID     string
+	Secret string
+	Method string // ClientAuthBasic, ClientAuthPost or ClientAuthNone
+}
+
+// TokenRequest is a grant request in the core's terms, whatever dialect it
+// arrived in. Empty strings mean absent.
+type TokenRequest struct {
+	GrantType    string
+	Client       ClientCredentials
+	Username     string
+	Password     string
+	RefreshToken string
+	Scope        string
+	// ShopKey names the shop for clients that serve several (the shopKey
+	// adapter); a shop-bound client rejects any other shop.
+	ShopKey string
+	// clientTrusted is set by AdapterToken: the adapter route itself stands
+	// for its configured client.
+	clientTrusted bool
+}
+
+// TokenResponse is a successful grant (RFC 6749 §5.1) plus what the legacy
+// dialects echo about the customer.
+type TokenResponse struct {
+	AccessToken  string
+	TokenType    string
+	ExpiresIn    int64
+	RefreshToken string
+	Scope        string
+	Customer     storage.Customer
+	Client       storage.Client
+}
+
+// Token runs one grant: client authentication first, then the grant
+// allow-list, then the grant itself (RFC 6749 §4.3.2, §6). Errors are
+// *oautherr.Error values, or plain errors for faults.
+func (a *Authority) Token(ctx context.Context, req TokenRequest) (*TokenResponse, error) {
+	switch req.GrantType {
+	case "":
+		return nil, oautherr.ErrInvalidRequest.WithDescription("The grant_type parameter is required.")
+	case GrantPassword, GrantRefreshToken:
+	default:
+		return nil, oautherr.ErrUnsupportedGrantType
+	}
+	client, err := a.authenticateClient(ctx, req.Client, req.clientTrusted)
+	if err != nil {
+		return nil, err
+	}
+	if !client.AllowsGrant(req.GrantType) {
+		return nil, oautherr.ErrUnauthorizedClient
+	}
+	switch req.GrantType {
+	case GrantPassword:
+		return a.passwordGrant(ctx, client, req)
+	default:
+		return a.refreshGrant(ctx, client, req)
+	}
+}
+
+// AdapterToken runs a grant for a legacy dialect's configured client. The
+// adapter route is the client: no secret is checked, every other rule is.
+func (a *Authority) AdapterToken(ctx context.Context, clientID string, req TokenRequest) (*TokenResponse, error) {
+	req.Client = ClientCredentials{ID: clientID, Method: ClientAuthNone}
+	req.clientTrusted = true
+	return a.Token(ctx, req)
+}
+
+// VerifyAccessToken returns the claims of a live access token of this
+// issuer (signature, type, time claims and revocation checked).
+func (a *Authority) VerifyAccessToken(ctx context.Context, raw string) (tokens.AccessClaims, error) {
+	return a.verifier.VerifyAccessToken(ctx, raw)
+}
+
+func (a *Authority) authenticateClient(ctx context.Context, creds ClientCredentials, trusted bool) (*clients.Info, error) {
+	if creds.ID == "" {
+		return nil, oautherr.ErrInvalidClient.WithDescription("Client authentication is required.")
+	}
+	c, err := a.clients.GetClient(ctx, creds.ID)
+	if errors.Is(err, storage.ErrNotFound) {
+		return nil, oautherr.ErrInvalidClient
+	}
+	if err != nil {
+		return nil, fmt.Errorf("load client: %w", err)
+	}
+	info := &clients.Info{Client: c}
+	if trusted {
+		return info, nil
+	}
+	if info.IsPublic() {
+		// A public client proves nothing with a secret; one that sends one
+		// is misconfigured, and accepting it would hide that.
+		if creds.Secret != "" {
+			return nil, oautherr.ErrInvalidClient
+		}
+		return info, nil
+	}
+	if creds.Method == ClientAuthNone || !info.VerifyPassword(creds.Secret) {
+		return nil, oautherr.ErrInvalidClient
+	}
+	return info, nil
+}
+
+var errWrongCredentials = oautherr.ErrInvalidGrant.WithDescription("The user credentials were incorrect.")
+
+func (a *Authority) passwordGrant(ctx context.Context, client *clients.Info, req TokenRequest) (*TokenResponse, error) {
+	if req.Username == "" || req.Password == "" {
+		return nil, oautherr.ErrInvalidRequest.WithDescription("The username and password parameters are required.")
+	}
+	scopes, ok := client.GrantScope(req.Scope)
+	if !ok {
+		return nil, oautherr.ErrInvalidScope
+	}
+	shopKey, err := a.resolveShop(ctx, client, req.ShopKey)
+	if err != nil {
+		return nil, err
+	}
+	customer, err := a.authenticator.Authenticate(ctx, shopKey, req.Username, req.Password)
+	switch {
+	case errors.Is(err, customers.ErrNotVerified):
+		return nil, oautherr.ErrInvalidGrant.WithDescription("The e-mail address of this account is not verified.").WithCause(err)
+	case errors.Is(err, customers.ErrInvalidCredentials):
+		return nil, errWrongCredentials.WithCause(err)
+	case err != nil:
+		return nil, oautherr.From(err)
+	}
+	ctx = withGrant(ctx, grantContext{client: client, customer: customer})
+	ti, err := a.oauth.GetAccessToken(ctx, oauth2.PasswordCredentials, &oauth2.TokenGenerateRequest{
+		ClientID: client.ID,
+		UserID:   customerSubject(customer.ID),
+		Scope:    strings.Join(scopes, " "),
+	})
+	if err != nil {
+		return nil, translate(err)
+	}
+	return a.response(ti, client), nil
+}
+
+func (a *Authority) refreshGrant(ctx context.Context, client *clients.Info, req TokenRequest) (*TokenResponse, error) {
+	if req.RefreshToken == "" {
+		return nil, oautherr.ErrInvalidRequest.WithDescription("The refresh_token parameter is required.")
+	}
+	ctx = withGrant(ctx, grantContext{client: client})
+	ti, err := a.oauth.GetAccessToken(ctx, oauth2.Refreshing, &oauth2.TokenGenerateRequest{
+		ClientID: client.ID,
+		Refresh:  req.RefreshToken,
+		Scope:    req.Scope,
+	})
+	if err != nil {
+		return nil, translate(err)
+	}
+	return a.response(ti, client), nil
+}
+
+// resolveShop decides which shop's customers a password grant may sign in.
+func (a *Authority) resolveShop(ctx context.Context, client *clients.Info, requested string) (string, error) {
+	key := client.ShopKey
+	switch {
+	case key == "" && requested == "":
+		return "", oautherr.ErrInvalidRequest.WithDescription("This client serves several shops: the shop must be named.")
+	case key == "":
+		key = requested
+	case requested != "" && requested != key:
+		return "", errWrongCredentials
+	}
+	shop, err := a.shops.GetShop(ctx, key)
+	if errors.Is(err, storage.ErrNotFound) || (err == nil && !shop.Active) {
+		return "", errWrongCredentials
+	}
+	if err != nil {
+		return "", fmt.Errorf("load shop: %w", err)
+	}
+	return key, nil
+}
+
+func (a *Authority) response(ti oauth2.TokenInfo, client *clients.Info) *TokenResponse {
+	var customer storage.Customer
+	if it, ok := ti.(*issuedToken); ok {
+		customer = it.customer
+	}
+	return &TokenResponse{
+		AccessToken:  ti.GetAccess(),
+		TokenType:    "Bearer",
+		ExpiresIn:    int64(ti.GetAccessExpiresIn() / time.Second),
+		RefreshToken: ti.GetRefresh(),
+		Scope:        ti.GetScope(),
+		Customer:     customer,
+		Client:       client.Client,
+	}
+}
+
+// translate maps go-oauth2's sentinel errors onto ours; anything else is
+// already ours or a fault.
+func translate(err error) error {
+	var ours *oautherr.Error
+	if errors.As(err, &ours) {
+		return err
+	}
+	switch {
+	case errors.Is(err, oauth2errors.ErrInvalidGrant), errors.Is(err, oauth2errors.ErrInvalidRefreshToken),
+		errors.Is(err, oauth2errors.ErrExpiredRefreshToken):
+		return oautherr.ErrInvalidGrant
+	case errors.Is(err, oauth2errors.ErrUnauthorizedClient):
+		return oautherr.ErrUnauthorizedClient
+	case errors.Is(err, oauth2errors.ErrInvalidScope):
+		return oautherr.ErrInvalidScope
+	case errors.Is(err, oauth2errors.ErrInvalidClient):
+		return oautherr.ErrInvalidClient
+	case errors.Is(err, oauth2errors.ErrUnsupportedGrantType):
+		return oautherr.ErrUnsupportedGrantType
+	}
+	return err
+}

@@ -1,0 +1,188 @@
+package customers
+
+import (
+	"crypto/rand"
+	"crypto/subtle"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"golang.org/x/crypto/argon2"
+	"golang.org/x/crypto/bcrypt"
+)
+
+// ErrUnknownHashFormat is returned for a stored hash no verifier understands.
+var ErrUnknownHashFormat = errors.New("customers: unknown password hash format")
+
+// Argon2Params are the argon2id cost parameters for new hashes.
+type Argon2Params struct {
+	MemoryKiB   uint32
+	Iterations  uint32
+	Parallelism uint8
+	SaltLen     uint32
+	KeyLen      uint32
+}
+
+// DefaultArgon2Params is OWASP's argon2id baseline (m=19 MiB, t=2, p=1).
+var DefaultArgon2Params = Argon2Params{MemoryKiB: 19456, Iterations: 2, Parallelism: 1, SaltLen: 16, KeyLen: 32}
+
+// Hasher makes new password hashes and verifies stored ones.
+type Hasher struct {
+	params Argon2Params
+	// dummy is a hash of a random password with the current parameters; an
+	// unknown e-mail is verified against it so it costs what a wrong
+	// password costs.
+	dummy string
+}
+
+// NewHasher returns a Hasher for params (zero fields take the defaults).
+func NewHasher(params Argon2Params) (*Hasher, error) {
+	d := DefaultArgon2Params
+	if params.MemoryKiB != 0 {
+		d.MemoryKiB = params.MemoryKiB
+	}
+	if params.Iterations != 0 {
+		d.Iterations = params.Iterations
+	}
+	if params.Parallelism != 0 {
+		d.Parallelism = params.Parallelism
+	}
+	if params.SaltLen != 0 {
+		d.SaltLen = params.SaltLen
+	}
+	if params.KeyLen != 0 {
+		d.KeyLen = params.KeyLen
+	}
+	h := &Hasher{params: d}
+	var random [32]byte
+	if _, err := rand.Read(random[:]); err != nil {
+		return nil, fmt.Errorf("dummy password: %w", err)
+	}
+	dummy, err := h.Hash(base64.RawStdEncoding.EncodeToString(random[:]))
+	if err != nil {
+		return nil, err
+	}
+	h.dummy = dummy
+	return h, nil
+}
+
+// Params reports the parameters new hashes are made with.
+func (h *Hasher) Params() Argon2Params { return h.params }
+
+// Hash returns password as an argon2id hash in PHC string format.
+func (h *Hasher) Hash(password string) (string, error) {
+	salt := make([]byte, h.params.SaltLen)
+	if _, err := rand.Read(salt); err != nil {
+		return "", fmt.Errorf("salt: %w", err)
+	}
+	key := argon2.IDKey([]byte(password), salt, h.params.Iterations, h.params.MemoryKiB, h.params.Parallelism, h.params.KeyLen)
+	return fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s", argon2.Version,
+		h.params.MemoryKiB, h.params.Iterations, h.params.Parallelism,
+		base64.RawStdEncoding.EncodeToString(salt), base64.RawStdEncoding.EncodeToString(key)), nil
+}
+
+// Verify reports whether password matches the stored hash, and whether the
+// hash should be replaced by a current one (another format or weaker
+// parameters).
+func (h *Hasher) Verify(stored, password string) (ok, needsRehash bool, err error) {
+	switch {
+	case strings.HasPrefix(stored, "$argon2id$"), strings.HasPrefix(stored, "$argon2i$"):
+		return h.verifyArgon2(stored, password)
+	case strings.HasPrefix(stored, "$2a$"), strings.HasPrefix(stored, "$2b$"), strings.HasPrefix(stored, "$2y$"):
+		// PHP writes $2y$; Go's bcrypt reads only $2a$/$2b$, which are the
+		// same algorithm for passwords without the 2011 8-bit bug.
+		normalized := "$2a$" + stored[4:]
+		err := bcrypt.CompareHashAndPassword([]byte(normalized), []byte(password))
+		if errors.Is(err, bcrypt.ErrMismatchedHashAndPassword) {
+			return false, false, nil
+		}
+		if err != nil {
+			return false, false, fmt.Errorf("%w: %v", ErrUnknownHashFormat, err)
+		}
+		return true, true, nil
+	}
+	return false, false, ErrUnknownHashFormat
+}
+
+// VerifyDummy spends the time of one verification at current parameters.
+func (h *Hasher) VerifyDummy(password string) {
+	_, _, _ = h.Verify(h.dummy, password)
+}
+
+type argon2Hash struct {
+	variant      string
+	memory, time uint32
+	threads      uint8
+	salt, key    []byte
+}
+
+func parseArgon2(stored string) (argon2Hash, error) {
+	// $argon2id$v=19$m=19456,t=2,p=1$salt$key
+	parts := strings.Split(stored, "$")
+	if len(parts) != 6 {
+		return argon2Hash{}, ErrUnknownHashFormat
+	}
+	var a argon2Hash
+	a.variant = parts[1]
+	if parts[2] != "v="+strconv.Itoa(argon2.Version) {
+		return argon2Hash{}, ErrUnknownHashFormat
+	}
+	var threads uint32
+	for _, kv := range strings.Split(parts[3], ",") {
+		k, v, found := strings.Cut(kv, "=")
+		if !found {
+			return argon2Hash{}, ErrUnknownHashFormat
+		}
+		n, err := strconv.ParseUint(v, 10, 32)
+		if err != nil || n == 0 {
+			return argon2Hash{}, ErrUnknownHashFormat
+		}
+		switch k {
+		case "m":
+			a.memory = uint32(n)
+		case "t":
+			a.time = uint32(n)
+		case "p":
+			threads = uint32(n)
+		default:
+			return argon2Hash{}, ErrUnknownHashFormat
+		}
+	}
+	// Bounds keep a hostile or corrupt row from exhausting memory or CPU.
+	if a.memory == 0 || a.memory > 1<<21 || a.time == 0 || a.time > 64 || threads == 0 || threads > 255 {
+		return argon2Hash{}, ErrUnknownHashFormat
+	}
+	a.threads = uint8(threads)
+	var err error
+	if a.salt, err = base64.RawStdEncoding.DecodeString(parts[4]); err != nil || len(a.salt) < 8 {
+		return argon2Hash{}, ErrUnknownHashFormat
+	}
+	if a.key, err = base64.RawStdEncoding.DecodeString(parts[5]); err != nil || len(a.key) < 16 || len(a.key) > 128 {
+		return argon2Hash{}, ErrUnknownHashFormat
+	}
+	return a, nil
+}
+
+func (h *Hasher) verifyArgon2(stored, password string) (bool, bool, error) {
+	a, err := parseArgon2(stored)
+	if err != nil {
+		return false, false, err
+	}
+	var key []byte
+	switch a.variant {
+	case "argon2id":
+		key = argon2.IDKey([]byte(password), a.salt, a.time, a.memory, a.threads, uint32(len(a.key)))
+	case "argon2i":
+		key = argon2.Key([]byte(password), a.salt, a.time, a.memory, a.threads, uint32(len(a.key)))
+	default:
+		return false, false, ErrUnknownHashFormat
+	}
+	if subtle.ConstantTimeCompare(key, a.key) != 1 {
+		return false, false, nil
+	}
+	weaker := a.variant != "argon2id" || a.memory < h.params.MemoryKiB || a.time < h.params.Iterations ||
+		a.threads < h.params.Parallelism || uint32(len(a.key)) < h.params.KeyLen
+	return true, weaker, nil
+}

@@ -1,0 +1,32 @@
+package server
+
+// Grant types (RFC 6749 §4) shopauth implements.
+const (
+	GrantPassword     = "password"
+	GrantRefreshToken = "refresh_token"
+)
+
+// Scopes with a meaning to the server itself.
+const (
+	ScopeOpenID        = "openid"
+	ScopeProfile       = "profile"
+	ScopeEmail         = "email"
+	ScopeOfflineAccess = "offline_access"
+)
+
+// Client authentication methods (RFC 8414 §2 registry names).
+const (
+	ClientAuthBasic = "client_secret_basic"
+	ClientAuthPost  = "client_secret_post"
+	ClientAuthNone  = "none"
+)
+
+// SupportedGrantTypes lists the grants the token endpoint accepts, in the
+// order discovery advertises them.
+func SupportedGrantTypes() []string { return []string{GrantPassword, GrantRefreshToken} }
+
+// SupportedClientAuthMethods lists the token endpoint's client
+// authentication methods, in the order discovery advertises them.
+func SupportedClientAuthMethods() []string {
+	return []string{ClientAuthBasic, ClientAuthPost, ClientAuthNone}
+}

@@ -1,0 +1,100 @@
+package web
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/shopauth/shopauth/server"
+)
+
+// TokenIssuer runs grants; *server.Authority implements it.
+type TokenIssuer interface {
+	Token(ctx context.Context, req server.TokenRequest) (*server.TokenResponse, error)
+	Issuer() string
+}
+
+// KeyPublisher serves the public signing keys.
+type KeyPublisher interface {
+	JWKS() []byte
+	JWKSMaxAge() time.Duration
+}
+
+// Mounter is a feature that adds its routes to the engine (the legacy
+// dialects).
+type Mounter interface {
+	Mount(r gin.IRouter)
+}
+
+// Config holds the engine's dependencies.
+type Config struct {
+	Tokens TokenIssuer
+	Keys   KeyPublisher
+	// Ready reports whether the server can serve tokens (database reachable,
+	// a signing key loaded).
+	Ready  func(ctx context.Context) error
+	Logger *slog.Logger
+	// TrustedProxies are the CIDRs whose X-Forwarded-For is believed.
+	TrustedProxies []string
+	// MaxBodyBytes bounds request bodies (default 1 MiB); larger get 413.
+	MaxBodyBytes int64
+	// Features are mounted after the standard routes.
+	Features []Mounter
+}
+
+// New builds the gin engine with every route.
+func New(cfg Config) (*gin.Engine, error) {
+	if cfg.Tokens == nil || cfg.Keys == nil || cfg.Ready == nil {
+		return nil, errors.New("web: Tokens, Keys and Ready are required")
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.MaxBodyBytes <= 0 {
+		cfg.MaxBodyBytes = 1 << 20
+	}
+	e := gin.New()
+	e.HandleMethodNotAllowed = true
+	if err := e.SetTrustedProxies(cfg.TrustedProxies); err != nil {
+		return nil, err
+	}
+	e.Use(requestID(), accessLog(cfg.Logger), recoverer(cfg.Logger), limitBody(cfg.MaxBodyBytes))
+
+	disc, err := newDiscovery(cfg.Tokens.Issuer())
+	if err != nil {
+		return nil, err
+	}
+	disc.Mount(e)
+	(&jwksHandler{keys: cfg.Keys}).Mount(e)
+	(&tokenHandler{tokens: cfg.Tokens, logger: cfg.Logger}).Mount(e)
+	(&health{ready: cfg.Ready}).Mount(e)
+	for _, f := range cfg.Features {
+		f.Mount(e)
+	}
+	e.NoRoute(func(c *gin.Context) {
+		c.JSON(http.StatusNotFound, gin.H{"error": "not_found"})
+	})
+	e.NoMethod(func(c *gin.Context) {
+		c.JSON(http.StatusMethodNotAllowed, gin.H{"error": "method_not_allowed"})
+	})
+	return e, nil
+}
+
+// NewHTTPServer wraps handler in an http.Server with the timeouts a public
+// server needs: slow clients cannot hold connections or goroutines forever.
+func NewHTTPServer(addr string, handler http.Handler, logger *slog.Logger) *http.Server {
+	return &http.Server{
+		Addr:              addr,
+		Handler:           handler,
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       15 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+	}
+}
