@@ -2,6 +2,8 @@ package keys
 
 import (
 	"context"
+	"encoding/base64"
+	"errors"
 	"slices"
 	"sync"
 	"testing"
@@ -105,3 +107,18 @@ func newManager(t testing.TB, store Store, kek []byte, clk *clock) *Manager {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+func b64url(b []byte) string { return base64.RawURLEncoding.EncodeToString(b) }
+
+func contextWithCancel(t testing.TB) (context.Context, context.CancelFunc) {
+	return context.WithCancel(t.Context())
+}
+
+func errorIsAny(err error, targets ...error) bool {
+	for _, target := range targets {
+		if errors.Is(err, target) {
+			return true
+		}
+	}
+	return false
+}

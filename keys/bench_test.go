@@ -1,0 +1,47 @@
+package keys
+
+import (
+	"testing"
+)
+
+const benchClaims = `{"iss":"https://auth.example.com","sub":"21","aud":["https://api.example.com"],"exp":1772370000,"iat":1772366400,"nbf":1772366400,"jti":"f3b2c1d0-8a7e-4c4b-9d2e-6a5f4e3d2c1b","client_id":"storefront","scope":"openid profile email offline_access customer","shop":"acme12aa","customer_reference":"DE--21","id_company_user":"ebf4b55a-cab0-5ed0-8fb7-525a3eeedeac"}`
+
+func BenchmarkSign(b *testing.B) {
+	m := newManager(b, &fakeStore{}, testKEK(b), newClock())
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			if _, err := m.Sign([]byte(benchClaims), TypAccessToken); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
+
+func BenchmarkJWKS(b *testing.B) {
+	m := newManager(b, &fakeStore{}, testKEK(b), newClock())
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			if len(m.JWKS()) == 0 {
+				b.Fatal("empty JWKS")
+			}
+		}
+	})
+}
+
+func BenchmarkVerify(b *testing.B) {
+	m := newManager(b, &fakeStore{}, testKEK(b), newClock())
+	tok, err := m.Sign([]byte(benchClaims), TypAccessToken)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			if _, err := m.Verify(tok); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
