@@ -358,6 +358,13 @@ func fromIssuedAccessToken(t storage.IssuedAccessToken) issuedAccessTokenModel {
 }
 
 func fromSigningKey(k storage.SigningKey) signingKeyModel {
+	// The columns are NOT NULL; nil would be written as NULL.
+	if k.EncryptedPrivateKey == nil {
+		k.EncryptedPrivateKey = []byte{}
+	}
+	if k.PublicJWK == nil {
+		k.PublicJWK = []byte{}
+	}
 	return signingKeyModel{
 		KID:                 k.KID,
 		Algorithm:           k.Algorithm,

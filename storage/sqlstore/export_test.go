@@ -1,0 +1,30 @@
+package sqlstore
+
+import "fmt"
+
+// MigrationCount is the number of embedded migrations.
+func MigrationCount() int { return len(migrations()) }
+
+// MissingModelColumns lists runtime-model columns the migrated schema lacks:
+// a model changed without a migration.
+func (s *Store) MissingModelColumns() ([]string, error) {
+	var missing []string
+	for _, m := range []any{
+		&shopModel{}, &customerModel{}, &clientModel{}, &refreshTokenModel{},
+		&issuedAccessTokenModel{}, &revokedAccessTokenModel{}, &signingKeyModel{},
+	} {
+		stmt := s.db.Model(m).Statement
+		if err := stmt.Parse(m); err != nil {
+			return nil, err
+		}
+		for _, f := range stmt.Schema.Fields {
+			if f.DBName == "" {
+				continue
+			}
+			if !s.db.Migrator().HasColumn(m, f.DBName) {
+				missing = append(missing, fmt.Sprintf("%s.%s", stmt.Schema.Table, f.DBName))
+			}
+		}
+	}
+	return missing, nil
+}

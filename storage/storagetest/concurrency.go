@@ -1,0 +1,111 @@
+package storagetest
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/shopauth/shopauth/storage"
+)
+
+// racers is how many goroutines race for one state change.
+const racers = 16
+
+// race runs fn(i) for i in [0, racers) at once and returns the errors.
+func race(fn func(i int) error) []error {
+	errs := make([]error, racers)
+	start := make(chan struct{})
+	var wg sync.WaitGroup
+	for i := range racers {
+		wg.Go(func() {
+			<-start
+			errs[i] = fn(i)
+		})
+	}
+	close(start)
+	wg.Wait()
+	return errs
+}
+
+// requireOneWinner checks that exactly one error is nil and the others are
+// storage.ErrConflict, and returns the winner's index.
+func requireOneWinner(t *testing.T, errs []error) int {
+	t.Helper()
+	winner := -1
+	for i, err := range errs {
+		if err == nil {
+			require.Equal(t, -1, winner, "two winners: %d and %d", winner, i)
+			winner = i
+			continue
+		}
+		require.ErrorIs(t, err, storage.ErrConflict, "racer %d", i)
+	}
+	require.NotEqual(t, -1, winner, "no winner")
+	return winner
+}
+
+func testConcurrentRotation(t *testing.T, open func(t *testing.T) Store) {
+	s := open(t)
+	ctx := context.Background()
+	now := baseTime()
+	old := newToken("contended", "fam", now)
+	require.NoError(t, s.CreateRefreshToken(ctx, old, newAccess("a0", "fam", now.Add(time.Hour))))
+
+	next := func(i int) storage.RefreshToken { return newToken(fmt.Sprintf("next-%d", i), "fam", now) }
+	errs := race(func(i int) error {
+		return s.RotateRefreshToken(ctx, old.TokenHash, now, next(i), newAccess(fmt.Sprintf("a-%d", i), "fam", now.Add(time.Hour)))
+	})
+	winner := requireOneWinner(t, errs)
+
+	successors := 0
+	for i := range racers {
+		_, err := s.GetRefreshToken(ctx, next(i).TokenHash)
+		if err == nil {
+			successors++
+			continue
+		}
+		require.ErrorIs(t, err, storage.ErrNotFound)
+	}
+	require.Equal(t, 1, successors, "exactly one successor row")
+	got, err := s.GetRefreshToken(ctx, old.TokenHash)
+	require.NoError(t, err)
+	require.Equal(t, next(winner).TokenHash, got.SuccessorHash)
+}
+
+func testConcurrentSigningKeys(t *testing.T, open func(t *testing.T) Store) {
+	s := open(t)
+	ctx := context.Background()
+	errs := race(func(i int) error {
+		return s.CreateSigningKey(ctx, storage.SigningKey{
+			KID:        fmt.Sprintf("replica-%d", i),
+			Algorithm:  "RS256",
+			Generation: 7,
+			CreatedAt:  baseTime(),
+		})
+	})
+	winner := requireOneWinner(t, errs)
+	keys, err := s.ListSigningKeys(ctx)
+	require.NoError(t, err)
+	require.Len(t, keys, 1)
+	require.Equal(t, fmt.Sprintf("replica-%d", winner), keys[0].KID)
+}
+
+func testConcurrentCustomers(t *testing.T, open func(t *testing.T) Store) {
+	s := open(t)
+	ctx := context.Background()
+	errs := race(func(i int) error {
+		return s.CreateCustomer(ctx, &storage.Customer{
+			ShopKey:         "demo",
+			EmailNormalized: "same@example.com",
+			Name:            fmt.Sprint(i),
+		})
+	})
+	winner := requireOneWinner(t, errs)
+	got, err := s.GetCustomerByEmail(ctx, "demo", "same@example.com")
+	require.NoError(t, err)
+	require.Equal(t, fmt.Sprint(winner), got.Name)
+}
