@@ -29,10 +29,26 @@ type app struct {
 	handler   http.Handler
 }
 
-// newApp wires the packages together from cfg. main.go is the only place
-// that reads config and turns it into each package's own Config.
-func newApp(cfg config.Config, store *sqlstore.Store, km *keys.Manager, kek []byte, logger *slog.Logger, now func() time.Time) (*app, error) {
-	hasher, err := customers.NewHasher(customers.DefaultArgon2Params)
+// appDeps are what newApp wires together.
+type appDeps struct {
+	cfg    config.Config
+	store  *sqlstore.Store
+	keys   *keys.Manager
+	kek    []byte
+	logger *slog.Logger
+	now    func() time.Time
+	// hashParams are the argon2id parameters of new hashes (zero: defaults).
+	hashParams customers.Argon2Params
+}
+
+// newApp wires the packages together. main is the only package that reads
+// config and turns it into each package's own Config.
+func newApp(d appDeps) (*app, error) {
+	cfg, store, km, logger, now := d.cfg, d.store, d.keys, d.logger, d.now
+	if now == nil {
+		now = time.Now
+	}
+	hasher, err := customers.NewHasher(d.hashParams)
 	if err != nil {
 		return nil, err
 	}
@@ -44,7 +60,7 @@ func newApp(cfg config.Config, store *sqlstore.Store, km *keys.Manager, kek []by
 	if err != nil {
 		return nil, err
 	}
-	rk, err := refreshKey(kek)
+	rk, err := refreshKey(d.kek)
 	if err != nil {
 		return nil, err
 	}

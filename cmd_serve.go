@@ -13,6 +13,8 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/shopauth/shopauth/server/customers"
+
 	"github.com/shopauth/shopauth/web"
 )
 
@@ -52,11 +54,11 @@ func (c *cli) serve(ctx context.Context, demo bool) error {
 		return err
 	}
 	if demo {
-		if err := seedDemo(ctx, store, c.stdout, cfg); err != nil {
+		if err := seedDemo(ctx, store, c.stdout, cfg, customers.Argon2Params{}); err != nil {
 			return fmt.Errorf("demo data: %w", err)
 		}
 	}
-	a, err := newApp(cfg, store, km, kek, logger, time.Now)
+	a, err := newApp(appDeps{cfg: cfg, store: store, keys: km, kek: kek, logger: logger, now: time.Now})
 	if err != nil {
 		return err
 	}

@@ -43,12 +43,12 @@ type demoStore interface {
 // seedDemo fills an empty database with the demo shop, customers and
 // clients and prints the credentials once. A database with data is left
 // alone.
-func seedDemo(ctx context.Context, store demoStore, out io.Writer, cfg config.Config) error {
+func seedDemo(ctx context.Context, store demoStore, out io.Writer, cfg config.Config, params customers.Argon2Params) error {
 	empty, err := store.IsEmpty(ctx)
 	if err != nil || !empty {
 		return err
 	}
-	hasher, err := customers.NewHasher(customers.DefaultArgon2Params)
+	hasher, err := customers.NewHasher(params)
 	if err != nil {
 		return err
 	}
