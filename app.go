@@ -70,6 +70,7 @@ func newApp(d appDeps) (*app, error) {
 		Shops:             store,
 		Customers:         store,
 		RefreshTokens:     store,
+		AccessTokens:      store,
 		Authenticator:     authn,
 		Signer:            km,
 		Verifier:          verifier,

@@ -42,6 +42,7 @@ type Config struct {
 	Shops         ShopStore
 	Customers     CustomerStore
 	RefreshTokens RefreshTokenStore
+	AccessTokens  AccessTokenRevoker
 	Authenticator CustomerAuthenticator
 	Signer        tokens.Signer
 	Verifier      *tokens.Verifier
@@ -61,6 +62,7 @@ type Authority struct {
 	clients       ClientStore
 	shops         ShopStore
 	authenticator CustomerAuthenticator
+	revoker       AccessTokenRevoker
 	verifier      *tokens.Verifier
 	oauth         *oauth2server.Server
 	now           func() time.Time
@@ -72,7 +74,7 @@ func New(cfg Config) (*Authority, error) {
 	var missing []string
 	for name, ok := range map[string]bool{
 		"Issuer": cfg.Issuer != "", "Clients": cfg.Clients != nil, "Shops": cfg.Shops != nil,
-		"Customers": cfg.Customers != nil, "RefreshTokens": cfg.RefreshTokens != nil,
+		"Customers": cfg.Customers != nil, "RefreshTokens": cfg.RefreshTokens != nil, "AccessTokens": cfg.AccessTokens != nil,
 		"Authenticator": cfg.Authenticator != nil, "Signer": cfg.Signer != nil, "Verifier": cfg.Verifier != nil,
 	} {
 		if !ok {
@@ -115,7 +117,7 @@ func New(cfg Config) (*Authority, error) {
 	}, mgr)
 	return &Authority{
 		issuer: cfg.Issuer, clients: cfg.Clients, shops: cfg.Shops, authenticator: cfg.Authenticator,
-		verifier: cfg.Verifier, oauth: osrv, now: cfg.Now, logger: cfg.Logger,
+		revoker: cfg.AccessTokens, verifier: cfg.Verifier, oauth: osrv, now: cfg.Now, logger: cfg.Logger,
 	}, nil
 }
 
