@@ -19,7 +19,10 @@ import (
 //     tx.Migrator().AddColumn(&v2Customer{}, "LockoutCount"). Give every
 //     column an explicit `type:` (and `not null;default:` when adding a NOT
 //     NULL column to a filled table) and every index an explicit name, so
-//     the DDL does not drift with gorm's defaults.
+//     the DDL does not drift with gorm's defaults. Beware that gorm treats
+//     the type names bool, int, uint, float, string, time and bytes as its
+//     own kinds and maps them per dialect (`type:int` became BIGINT on
+//     MySQL); write integer, bigint, boolean, datetime, text, blob.
 //  2. Append {version: 2, name: "carts", up: migrateV2} to migrations().
 //  3. Update the runtime models in models.go and the conversions.
 //

@@ -12,9 +12,13 @@ import (
 // exception is customers.id, whose auto-increment form is dialect-specific
 // (INTEGER PRIMARY KEY AUTOINCREMENT / BIGINT UNSIGNED AUTO_INCREMENT).
 // Hashes are lowercase hex; lists are JSON text; durations are seconds.
+// Text primary keys say NOT NULL because SQLite would otherwise accept NULL
+// in them. No foreign keys in v1: a client's shop_key may be empty, and
+// token rows are swept by expiry rather than cascaded; a later migration can
+// add them where they help.
 
 type v1Shop struct {
-	Key         string    `gorm:"column:shop_key;type:varchar(64);primaryKey"`
+	Key         string    `gorm:"column:shop_key;type:varchar(64);not null;primaryKey"`
 	Name        string    `gorm:"column:name;type:varchar(255);not null"`
 	Locale      string    `gorm:"column:locale;type:varchar(16);not null"`
 	CORSOrigins string    `gorm:"column:cors_origins;type:text;not null"`
@@ -36,7 +40,7 @@ type v1Customer struct {
 	AccountID         uint64     `gorm:"column:account_id;type:bigint unsigned;not null"`
 	CustomerReference string     `gorm:"column:customer_reference;type:varchar(64);not null"`
 	CompanyUserID     string     `gorm:"column:company_user_id;type:varchar(64);not null"`
-	FailedLogins      int        `gorm:"column:failed_logins;type:int;not null"`
+	FailedLogins      int        `gorm:"column:failed_logins;type:integer;not null"`
 	LastFailedAt      *time.Time `gorm:"column:last_failed_at;type:datetime"`
 	LockedUntil       *time.Time `gorm:"column:locked_until;type:datetime"`
 	CreatedAt         time.Time  `gorm:"column:created_at;type:datetime;not null"`
@@ -46,7 +50,7 @@ type v1Customer struct {
 func (v1Customer) TableName() string { return "customers" }
 
 type v1Client struct {
-	ID                     string    `gorm:"column:id;type:varchar(128);primaryKey"`
+	ID                     string    `gorm:"column:id;type:varchar(128);not null;primaryKey"`
 	SecretHash             string    `gorm:"column:secret_hash;type:varchar(64);not null"`
 	Public                 bool      `gorm:"column:public;type:boolean;not null"`
 	ShopKey                string    `gorm:"column:shop_key;type:varchar(64);not null"`
@@ -68,7 +72,7 @@ type v1Client struct {
 func (v1Client) TableName() string { return "clients" }
 
 type v1RefreshToken struct {
-	TokenHash       string     `gorm:"column:token_hash;type:char(64);primaryKey"`
+	TokenHash       string     `gorm:"column:token_hash;type:char(64);not null;primaryKey"`
 	FamilyID        string     `gorm:"column:family_id;type:varchar(64);not null;index:idx_refresh_tokens_family_id"`
 	ClientID        string     `gorm:"column:client_id;type:varchar(128);not null"`
 	CustomerID      uint64     `gorm:"column:customer_id;type:bigint unsigned;not null;index:idx_refresh_tokens_customer_id"`
@@ -86,7 +90,7 @@ type v1RefreshToken struct {
 func (v1RefreshToken) TableName() string { return "refresh_tokens" }
 
 type v1IssuedAccessToken struct {
-	JTI       string     `gorm:"column:jti;type:varchar(128);primaryKey"`
+	JTI       string     `gorm:"column:jti;type:varchar(128);not null;primaryKey"`
 	FamilyID  string     `gorm:"column:family_id;type:varchar(64);not null;index:idx_issued_access_tokens_family_id"`
 	ExpiresAt *time.Time `gorm:"column:expires_at;type:datetime;index:idx_issued_access_tokens_expires_at"`
 }
@@ -94,14 +98,14 @@ type v1IssuedAccessToken struct {
 func (v1IssuedAccessToken) TableName() string { return "issued_access_tokens" }
 
 type v1RevokedAccessToken struct {
-	JTI       string     `gorm:"column:jti;type:varchar(128);primaryKey"`
+	JTI       string     `gorm:"column:jti;type:varchar(128);not null;primaryKey"`
 	ExpiresAt *time.Time `gorm:"column:expires_at;type:datetime;index:idx_revoked_access_tokens_expires_at"`
 }
 
 func (v1RevokedAccessToken) TableName() string { return "revoked_access_tokens" }
 
 type v1SigningKey struct {
-	KID                 string     `gorm:"column:kid;type:varchar(64);primaryKey"`
+	KID                 string     `gorm:"column:kid;type:varchar(64);not null;primaryKey"`
 	Algorithm           string     `gorm:"column:algorithm;type:varchar(16);not null"`
 	Generation          int64      `gorm:"column:generation;type:bigint;not null;uniqueIndex:uq_signing_keys_generation"`
 	EncryptedPrivateKey []byte     `gorm:"column:encrypted_private_key;type:blob;not null"`
