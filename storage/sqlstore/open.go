@@ -42,7 +42,7 @@ const (
 	slowQuery          = 200 * time.Millisecond
 )
 
-// errURL names the accepted forms; it never echoes the URL, which may carry
+// acceptedURLs names the accepted forms; errors never echo the URL, which may carry
 // a password.
 const acceptedURLs = "accepted forms: sqlite://PATH or mysql://USER:PASS@tcp(HOST:PORT)/DB?params"
 
