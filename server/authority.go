@@ -143,6 +143,11 @@ type TokenRequest struct {
 	// ShopKey names the shop for clients that serve several (the shopKey
 	// adapter); a shop-bound client rejects any other shop.
 	ShopKey string
+	// ClientIP is the caller's address as the dialect determined it (gin's
+	// ClientIP, which believes X-Forwarded-For only from trusted proxies).
+	// Login rate limits are keyed by it; empty means unknown and shares one
+	// bucket.
+	ClientIP string
 	// clientTrusted is set by AdapterToken: the adapter route itself stands
 	// for its configured client.
 	clientTrusted bool

@@ -31,6 +31,7 @@ func (h *tokenHandler) token(c *gin.Context) {
 		WriteOAuthError(c, h.logger, err)
 		return
 	}
+	req.ClientIP = c.ClientIP()
 	resp, err := h.tokens.Token(c.Request.Context(), req)
 	if err != nil {
 		WriteOAuthError(c, h.logger, err)
