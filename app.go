@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/gin-gonic/gin"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/shopauth/shopauth/config"
 	"github.com/shopauth/shopauth/keys"
@@ -17,6 +18,7 @@ import (
 	"github.com/shopauth/shopauth/server/tokens"
 	"github.com/shopauth/shopauth/storage/sqlstore"
 	"github.com/shopauth/shopauth/web"
+	"github.com/shopauth/shopauth/web/metrics"
 )
 
 // clockSkew is how far apart replicas' and resource servers' clocks may be.
@@ -60,6 +62,14 @@ func newApp(d appDeps) (*app, error) {
 	if err != nil {
 		return nil, err
 	}
+	// A registry of our own, never Prometheus's global default: two apps in
+	// one process (tests) must not share counters.
+	m, err := metrics.New(metrics.Config{
+		Registry: prometheus.NewRegistry(), DBStats: store.Stats, Keys: km, Now: now,
+	})
+	if err != nil {
+		return nil, err
+	}
 	rk, err := refreshKey(d.kek)
 	if err != nil {
 		return nil, err
@@ -81,6 +91,7 @@ func newApp(d appDeps) (*app, error) {
 		RefreshIdleTTL:    cfg.Tokens.RefreshIdleTTL,
 		Now:               now,
 		Logger:            logger,
+		Observer:          m,
 	})
 	if err != nil {
 		return nil, err
@@ -94,6 +105,7 @@ func newApp(d appDeps) (*app, error) {
 		Ready:          readiness(store, km),
 		Logger:         logger,
 		TrustedProxies: cfg.HTTP.TrustedProxies,
+		Metrics:        m,
 	})
 	if err != nil {
 		return nil, err

@@ -54,6 +54,8 @@ type Config struct {
 	RefreshIdleTTL    time.Duration // 0: families never expire from idleness
 	Now               func() time.Time
 	Logger            *slog.Logger
+	// Observer is told every grant's outcome (metrics); nil: nobody.
+	Observer Observer
 }
 
 // Authority is the authorization core every dialect calls.
@@ -67,6 +69,7 @@ type Authority struct {
 	oauth         *oauth2server.Server
 	now           func() time.Time
 	logger        *slog.Logger
+	observer      Observer
 }
 
 // New checks cfg and returns an Authority.
@@ -94,6 +97,9 @@ func New(cfg Config) (*Authority, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
+	if cfg.Observer == nil {
+		cfg.Observer = nopObserver{}
+	}
 	minter, err := tokens.NewMinter(cfg.Issuer, cfg.Signer)
 	if err != nil {
 		return nil, err
@@ -118,6 +124,7 @@ func New(cfg Config) (*Authority, error) {
 	return &Authority{
 		issuer: cfg.Issuer, clients: cfg.Clients, shops: cfg.Shops, authenticator: cfg.Authenticator,
 		revoker: cfg.AccessTokens, verifier: cfg.Verifier, oauth: osrv, now: cfg.Now, logger: cfg.Logger,
+		observer: cfg.Observer,
 	}, nil
 }
 
@@ -148,6 +155,9 @@ type TokenRequest struct {
 	// Login rate limits are keyed by it; empty means unknown and shares one
 	// bucket.
 	ClientIP string
+	// Dialect names the surface the request arrived on (DialectOAuth2,
+	// DialectSpryker, DialectShopKey), for metrics only.
+	Dialect string
 	// clientTrusted is set by AdapterToken: the adapter route itself stands
 	// for its configured client.
 	clientTrusted bool
@@ -169,6 +179,12 @@ type TokenResponse struct {
 // allow-list, then the grant itself (RFC 6749 §4.3.2, §6). Errors are
 // *oautherr.Error values, or plain errors for faults.
 func (a *Authority) Token(ctx context.Context, req TokenRequest) (*TokenResponse, error) {
+	resp, err := a.token(ctx, req)
+	a.observe(req, resp, err)
+	return resp, err
+}
+
+func (a *Authority) token(ctx context.Context, req TokenRequest) (*TokenResponse, error) {
 	switch req.GrantType {
 	case "":
 		return nil, oautherr.ErrInvalidRequest.WithDescription("The grant_type parameter is required.")

@@ -15,6 +15,7 @@ const (
 	PathJWKS          = "/.well-known/jwks.json"
 	PathOIDCDiscovery = "/.well-known/openid-configuration"
 	PathRFC8414       = "/.well-known/oauth-authorization-server"
+	PathMetrics       = "/metrics"
 )
 
 // metadata is the authorization server metadata (RFC 8414 §2, OIDC

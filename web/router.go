@@ -30,6 +30,12 @@ type Mounter interface {
 	Mount(r gin.IRouter)
 }
 
+// Instrumentation times every request and serves /metrics.
+type Instrumentation interface {
+	Middleware() gin.HandlerFunc
+	Handler() http.Handler
+}
+
 // Config holds the engine's dependencies.
 type Config struct {
 	Tokens TokenIssuer
@@ -44,6 +50,8 @@ type Config struct {
 	MaxBodyBytes int64
 	// Features are mounted after the standard routes.
 	Features []Mounter
+	// Metrics, when set, times every request and serves GET /metrics.
+	Metrics Instrumentation
 }
 
 // New builds the gin engine with every route.
@@ -62,7 +70,12 @@ func New(cfg Config) (*gin.Engine, error) {
 	if err := e.SetTrustedProxies(cfg.TrustedProxies); err != nil {
 		return nil, err
 	}
-	e.Use(requestID(), accessLog(cfg.Logger), recoverer(cfg.Logger), limitBody(cfg.MaxBodyBytes))
+	e.Use(requestID(), accessLog(cfg.Logger))
+	if cfg.Metrics != nil {
+		// Outside the recoverer, so a recovered panic is timed as its 500.
+		e.Use(cfg.Metrics.Middleware())
+	}
+	e.Use(recoverer(cfg.Logger), limitBody(cfg.MaxBodyBytes))
 
 	disc, err := newDiscovery(cfg.Tokens.Issuer())
 	if err != nil {
@@ -72,6 +85,9 @@ func New(cfg Config) (*gin.Engine, error) {
 	(&jwksHandler{keys: cfg.Keys}).Mount(e)
 	(&tokenHandler{tokens: cfg.Tokens, logger: cfg.Logger}).Mount(e)
 	(&health{ready: cfg.Ready}).Mount(e)
+	if cfg.Metrics != nil {
+		e.GET(PathMetrics, gin.WrapH(cfg.Metrics.Handler()))
+	}
 	for _, f := range cfg.Features {
 		f.Mount(e)
 	}

@@ -32,6 +32,7 @@ func (h *tokenHandler) token(c *gin.Context) {
 		return
 	}
 	req.ClientIP = c.ClientIP()
+	req.Dialect = server.DialectOAuth2
 	resp, err := h.tokens.Token(c.Request.Context(), req)
 	if err != nil {
 		WriteOAuthError(c, h.logger, err)
