@@ -34,7 +34,7 @@ func TestMiddlewareLabelsRoutePatternsOnly(t *testing.T) {
 	e.DELETE("/refresh-tokens/:token", func(c *gin.Context) { c.Status(http.StatusNoContent) })
 
 	tests := []struct {
-		method, path       string
+		method, path      string
 		route, verb, code string
 	}{
 		{http.MethodDelete, "/refresh-tokens/s3cr3t-refresh-token", "/refresh-tokens/:token", "DELETE", "204"},
@@ -68,7 +68,9 @@ func TestScrapeTimeValues(t *testing.T) {
 	reg := prometheus.NewRegistry()
 	_, err := New(Config{
 		Registry: reg,
-		DBStats:  func() sql.DBStats { return sql.DBStats{MaxOpenConnections: 4, OpenConnections: 3, InUse: 1, Idle: 2, WaitCount: 7} },
+		DBStats: func() sql.DBStats {
+			return sql.DBStats{MaxOpenConnections: 4, OpenConnections: 3, InUse: 1, Idle: 2, WaitCount: 7}
+		},
 		Keys: fakeKeys{
 			{KID: "old", State: keys.StateRetired, CreatedAt: now.Add(-60 * 24 * time.Hour)},
 			{KID: "cur", State: keys.StateCurrent, CreatedAt: now.Add(-90 * time.Minute)},
