@@ -91,19 +91,40 @@ func (h *Hasher) Verify(stored, password string) (ok, needsRehash bool, err erro
 	case strings.HasPrefix(stored, "$argon2id$"), strings.HasPrefix(stored, "$argon2i$"):
 		return h.verifyArgon2(stored, password)
 	case strings.HasPrefix(stored, "$2a$"), strings.HasPrefix(stored, "$2b$"), strings.HasPrefix(stored, "$2y$"):
-		// PHP writes $2y$; Go's bcrypt reads only $2a$/$2b$, which are the
-		// same algorithm for passwords without the 2011 8-bit bug.
-		normalized := "$2a$" + stored[4:]
-		err := bcrypt.CompareHashAndPassword([]byte(normalized), []byte(password))
-		if errors.Is(err, bcrypt.ErrMismatchedHashAndPassword) {
-			return false, false, nil
-		}
-		if err != nil {
-			return false, false, fmt.Errorf("%w: %v", ErrUnknownHashFormat, err)
-		}
-		return true, true, nil
+		return verifyBcrypt(stored, password)
+	case strings.HasPrefix(stored, "$P$"), strings.HasPrefix(stored, "$H$"):
+		ok, err := verifyPHPass(stored, password)
+		return ok, ok, err
 	}
 	return false, false, ErrUnknownHashFormat
+}
+
+// bcryptMaxPassword is where bcrypt stops reading: PHP, Laravel and Spryker
+// silently ignore every byte after the 72nd, so "72 bytes + anything"
+// matches. Such a password can never be told apart from its variants, so
+// it never matches a bcrypt hash here (the customer resets it instead).
+const bcryptMaxPassword = 72
+
+func verifyBcrypt(stored, password string) (ok, needsRehash bool, err error) {
+	// PHP writes $2y$; Go's bcrypt reads only $2a$/$2b$, which are the same
+	// algorithm for passwords without the 2011 8-bit bug.
+	normalized := []byte("$2a$" + stored[4:])
+	tooLong := len(password) > bcryptMaxPassword
+	if tooLong {
+		// Still spend the bcrypt work, so the answer takes as long as a
+		// wrong password of a legal length.
+		password = password[:bcryptMaxPassword]
+	}
+	err = bcrypt.CompareHashAndPassword(normalized, []byte(password))
+	switch {
+	case errors.Is(err, bcrypt.ErrMismatchedHashAndPassword):
+		return false, false, nil
+	case err != nil:
+		return false, false, fmt.Errorf("%w: %v", ErrUnknownHashFormat, err)
+	case tooLong:
+		return false, false, nil
+	}
+	return true, true, nil
 }
 
 // VerifyDummy spends the time of one verification at current parameters.
