@@ -113,6 +113,15 @@ func newApp(d appDeps) (*app, error) {
 	return &app{authority: authority, keys: km, handler: engine}, nil
 }
 
+// argon2Params are the configured argon2id costs of new password hashes.
+func argon2Params(l config.Login) customers.Argon2Params {
+	return customers.Argon2Params{
+		MemoryKiB:   uint32(l.Argon2MemoryKiB),
+		Iterations:  uint32(l.Argon2Iterations),
+		Parallelism: uint8(l.Argon2Parallelism),
+	}
+}
+
 func readiness(store *sqlstore.Store, km *keys.Manager) func(ctx context.Context) error {
 	return func(ctx context.Context) error {
 		ctx, cancel := context.WithTimeout(ctx, 2*time.Second)

@@ -13,7 +13,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/shopauth/shopauth/server/customers"
 
 	"github.com/shopauth/shopauth/web"
 )
@@ -54,11 +53,11 @@ func (c *cli) serve(ctx context.Context, demo bool) error {
 		return err
 	}
 	if demo {
-		if err := seedDemo(ctx, store, c.stdout, cfg, customers.Argon2Params{}); err != nil {
+		if err := seedDemo(ctx, store, c.stdout, cfg, argon2Params(cfg.Login)); err != nil {
 			return fmt.Errorf("demo data: %w", err)
 		}
 	}
-	a, err := newApp(appDeps{cfg: cfg, store: store, keys: km, kek: kek, logger: logger, now: time.Now})
+	a, err := newApp(appDeps{cfg: cfg, store: store, keys: km, kek: kek, logger: logger, now: time.Now, hashParams: argon2Params(cfg.Login)})
 	if err != nil {
 		return err
 	}

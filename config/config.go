@@ -140,6 +140,14 @@ type Login struct {
 	// 0 means runtime.GOMAXPROCS(0), resolved by the consumer.
 	// SHOPAUTH_HASH_CONCURRENCY.
 	HashConcurrency int
+	// Argon2MemoryKiB, Argon2Iterations and Argon2Parallelism are the
+	// argon2id cost of new password hashes (OWASP's baseline by default:
+	// 19456 KiB, 2, 1). Stored hashes with weaker parameters are upgraded
+	// on the next successful login. SHOPAUTH_ARGON2_MEMORY_KIB,
+	// SHOPAUTH_ARGON2_ITERATIONS, SHOPAUTH_ARGON2_PARALLELISM.
+	Argon2MemoryKiB   int
+	Argon2Iterations  int
+	Argon2Parallelism int
 	// SessionTTL is the lifetime of the hosted login page's browser session.
 	// SHOPAUTH_SESSION_TTL.
 	SessionTTL time.Duration
@@ -211,11 +219,14 @@ func Defaults() Config {
 			SyncInterval:   time.Minute,
 		},
 		Login: Login{
-			LockoutThreshold: 5,
-			RatePerMinute:    20,
-			Burst:            10,
-			HashConcurrency:  0,
-			SessionTTL:       24 * time.Hour,
+			LockoutThreshold:  5,
+			RatePerMinute:     20,
+			Burst:             10,
+			HashConcurrency:   0,
+			Argon2MemoryKiB:   19456,
+			Argon2Iterations:  2,
+			Argon2Parallelism: 1,
+			SessionTTL:        24 * time.Hour,
 		},
 		Log: Log{
 			Format: "json",
@@ -282,6 +293,9 @@ func (c Config) LogValue() slog.Value {
 		slog.Int("login_rate_per_minute", c.Login.RatePerMinute),
 		slog.Int("login_burst", c.Login.Burst),
 		slog.Int("hash_concurrency", c.Login.HashConcurrency),
+		slog.Int("argon2_memory_kib", c.Login.Argon2MemoryKiB),
+		slog.Int("argon2_iterations", c.Login.Argon2Iterations),
+		slog.Int("argon2_parallelism", c.Login.Argon2Parallelism),
 		slog.Duration("session_ttl", c.Login.SessionTTL),
 		slog.String("log_format", c.Log.Format),
 		slog.String("log_level", c.Log.Level),

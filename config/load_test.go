@@ -107,11 +107,14 @@ func TestLoadPrecedence(t *testing.T) {
 						SyncInterval:          30 * time.Second,
 					},
 					Login: Login{
-						LockoutThreshold: 3,
-						RatePerMinute:    60,
-						Burst:            20,
-						HashConcurrency:  4,
-						SessionTTL:       8 * time.Hour,
+						LockoutThreshold:  3,
+						RatePerMinute:     60,
+						Burst:             20,
+						HashConcurrency:   4,
+						Argon2MemoryKiB:   65536,
+						Argon2Iterations:  3,
+						Argon2Parallelism: 2,
+						SessionTTL:        8 * time.Hour,
 					},
 					Log:      Log{Format: "text", Level: "warn"},
 					Adapters: Adapters{SprykerShop: "shop9", SprykerClientID: "glue9", ShopKeyClientID: "sk9", ShopKeyCartURL: "https://carts.example.com/hook"},
@@ -161,6 +164,9 @@ func fullEnviron() []string {
 		"SHOPAUTH_LOGIN_RATE_PER_MINUTE=60",
 		"SHOPAUTH_LOGIN_BURST=20",
 		"SHOPAUTH_HASH_CONCURRENCY=4",
+		"SHOPAUTH_ARGON2_MEMORY_KIB=65536",
+		"SHOPAUTH_ARGON2_ITERATIONS=3",
+		"SHOPAUTH_ARGON2_PARALLELISM=2",
 		"SHOPAUTH_SESSION_TTL=8h",
 		"SHOPAUTH_LOG_FORMAT=TEXT",
 		"SHOPAUTH_LOG_LEVEL=Warn",
@@ -196,6 +202,9 @@ lockout_threshold: 3
 login_rate_per_minute: 60
 login_burst: 20
 hash_concurrency: 4
+argon2_memory_kib: 65536
+argon2_iterations: 3
+argon2_parallelism: 2
 session_ttl: 8h
 log_format: TEXT
 log_level: Warn

@@ -49,6 +49,9 @@ func settings() []setting {
 		{"login_rate_per_minute", field(parseInt, func(c *Config) *int { return &c.Login.RatePerMinute })},
 		{"login_burst", field(parseInt, func(c *Config) *int { return &c.Login.Burst })},
 		{"hash_concurrency", field(parseInt, func(c *Config) *int { return &c.Login.HashConcurrency })},
+		{"argon2_memory_kib", field(parseInt, func(c *Config) *int { return &c.Login.Argon2MemoryKiB })},
+		{"argon2_iterations", field(parseInt, func(c *Config) *int { return &c.Login.Argon2Iterations })},
+		{"argon2_parallelism", field(parseInt, func(c *Config) *int { return &c.Login.Argon2Parallelism })},
 		{"session_ttl", field(parseDuration, func(c *Config) *time.Duration { return &c.Login.SessionTTL })},
 
 		{"log_format", field(parseString, func(c *Config) *string { return &c.Log.Format })},

@@ -78,6 +78,17 @@ func (c Config) Validate() error {
 	if c.Login.HashConcurrency < 0 {
 		v.add("hash_concurrency", "must be 0 (GOMAXPROCS) or more, got %d", c.Login.HashConcurrency)
 	}
+	// The upper bounds are those the verifier accepts from a stored hash, so
+	// every hash written can be read back; argon2 needs 8 KiB per lane.
+	if p := c.Login.Argon2Parallelism; p < 1 || p > 255 {
+		v.add("argon2_parallelism", "must be 1 to 255, got %d", p)
+	}
+	if m := c.Login.Argon2MemoryKiB; m < 8*max(1, c.Login.Argon2Parallelism) || m > 1<<21 {
+		v.add("argon2_memory_kib", "must be 8 KiB per lane (%d) to 2097152, got %d", 8*max(1, c.Login.Argon2Parallelism), m)
+	}
+	if t := c.Login.Argon2Iterations; t < 1 || t > 64 {
+		v.add("argon2_iterations", "must be 1 to 64, got %d", t)
+	}
 
 	if c.Log.Format != "json" && c.Log.Format != "text" {
 		v.add("log_format", "must be json or text, got %q", c.Log.Format)

@@ -87,6 +87,13 @@ func TestValidate(t *testing.T) {
 		{"burst zero with a rate", func(c *Config) { c.Login.Burst = 0 }, "SHOPAUTH_LOGIN_BURST: must be at least 1 while SHOPAUTH_LOGIN_RATE_PER_MINUTE is above 0, got 0"},
 		{"hash concurrency explicit", func(c *Config) { c.Login.HashConcurrency = 8 }, ""},
 		{"hash concurrency negative", func(c *Config) { c.Login.HashConcurrency = -2 }, "SHOPAUTH_HASH_CONCURRENCY: must be 0 (GOMAXPROCS) or more, got -2"},
+		{"argon2 stronger", func(c *Config) {
+			c.Login.Argon2MemoryKiB, c.Login.Argon2Iterations, c.Login.Argon2Parallelism = 65536, 3, 4
+		}, ""},
+		{"argon2 memory below 8 KiB a lane", func(c *Config) { c.Login.Argon2MemoryKiB, c.Login.Argon2Parallelism = 16, 4 }, "SHOPAUTH_ARGON2_MEMORY_KIB: must be 8 KiB per lane (32) to 2097152, got 16"},
+		{"argon2 memory above what is read back", func(c *Config) { c.Login.Argon2MemoryKiB = 1<<21 + 1 }, "SHOPAUTH_ARGON2_MEMORY_KIB: must be 8 KiB per lane (8) to 2097152, got 2097153"},
+		{"argon2 iterations zero", func(c *Config) { c.Login.Argon2Iterations = 0 }, "SHOPAUTH_ARGON2_ITERATIONS: must be 1 to 64, got 0"},
+		{"argon2 parallelism zero", func(c *Config) { c.Login.Argon2Parallelism = 0 }, "SHOPAUTH_ARGON2_PARALLELISM: must be 1 to 255, got 0"},
 
 		// Log.
 		{"text logs", func(c *Config) { c.Log.Format, c.Log.Level = "text", "debug" }, ""},
