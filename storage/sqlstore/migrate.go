@@ -45,6 +45,7 @@ type migration struct {
 func migrations() []migration {
 	return []migration{
 		{version: 1, name: "initial schema", up: migrateV1},
+		{version: 2, name: "login failures", up: migrateV2},
 	}
 }
 

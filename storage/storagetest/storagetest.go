@@ -24,6 +24,10 @@ type Store interface {
 	UpdatePasswordHash(ctx context.Context, id uint64, oldHash, newHash string) error
 	SetEmailVerified(ctx context.Context, id uint64, at *time.Time) error
 
+	RecordLoginAttempt(ctx context.Context, shopKey, emailNormalized string, now time.Time, policy storage.LockoutPolicy) (storage.LoginFailures, bool, error)
+	ClearLoginFailures(ctx context.Context, shopKey, emailNormalized string) error
+	GetLoginFailures(ctx context.Context, shopKey, emailNormalized string) (storage.LoginFailures, error)
+
 	CreateClient(ctx context.Context, c storage.Client) error
 	GetClient(ctx context.Context, id string) (storage.Client, error)
 	ListClients(ctx context.Context) ([]storage.Client, error)
@@ -62,6 +66,8 @@ func Run(t *testing.T, open func(t *testing.T) Store) {
 		{"ConcurrentRotation", testConcurrentRotation},
 		{"ConcurrentSigningKeys", testConcurrentSigningKeys},
 		{"ConcurrentCustomers", testConcurrentCustomers},
+		{"LoginFailures", testLoginFailures},
+		{"ConcurrentLoginAttempts", testConcurrentLoginAttempts},
 	}
 	for _, g := range groups {
 		t.Run(g.name, func(t *testing.T) {
