@@ -15,7 +15,9 @@ import (
 	"github.com/shopauth/shopauth/keys"
 	"github.com/shopauth/shopauth/server"
 	"github.com/shopauth/shopauth/server/customers"
+	"github.com/shopauth/shopauth/server/ratelimit"
 	"github.com/shopauth/shopauth/server/tokens"
+	"github.com/shopauth/shopauth/storage"
 	"github.com/shopauth/shopauth/storage/sqlstore"
 	"github.com/shopauth/shopauth/web"
 	"github.com/shopauth/shopauth/web/metrics"
@@ -54,7 +56,18 @@ func newApp(d appDeps) (*app, error) {
 	if err != nil {
 		return nil, err
 	}
-	authn, err := customers.NewAuthenticator(store, hasher, logger)
+	authn, err := customers.NewAuthenticator(customers.Config{
+		Store:           store,
+		Hasher:          hasher,
+		Lockout:         lockoutPolicy(cfg.Login),
+		HashConcurrency: cfg.Login.HashConcurrency,
+		Now:             now,
+		Logger:          logger,
+	})
+	if err != nil {
+		return nil, err
+	}
+	loginLimiter, err := loginRateLimiter(cfg.Login, now)
 	if err != nil {
 		return nil, err
 	}
@@ -82,6 +95,7 @@ func newApp(d appDeps) (*app, error) {
 		RefreshTokens:     store,
 		AccessTokens:      store,
 		Authenticator:     authn,
+		LoginLimiter:      loginLimiter,
 		Signer:            km,
 		Verifier:          verifier,
 		RefreshKey:        rk,
@@ -120,6 +134,22 @@ func argon2Params(l config.Login) customers.Argon2Params {
 		Iterations:  uint32(l.Argon2Iterations),
 		Parallelism: uint8(l.Argon2Parallelism),
 	}
+}
+
+// lockoutPolicy is DESIGN's lockout with the configured threshold.
+func lockoutPolicy(l config.Login) storage.LockoutPolicy {
+	p := storage.DefaultLockoutPolicy
+	p.Threshold = l.LockoutThreshold
+	return p
+}
+
+// loginRateLimiter is the per-address login limit, or nil when it is off
+// (a nil *ratelimit.Limiter must not become a non-nil interface).
+func loginRateLimiter(l config.Login, now func() time.Time) (server.LoginRateLimiter, error) {
+	if !l.RateLimited() {
+		return nil, nil
+	}
+	return ratelimit.New(ratelimit.Config{PerMinute: l.RatePerMinute, Burst: l.Burst, Now: now})
 }
 
 func readiness(store *sqlstore.Store, km *keys.Manager) func(ctx context.Context) error {

@@ -35,6 +35,13 @@ type CustomerAuthenticator interface {
 	Authenticate(ctx context.Context, shopKey, email, password string) (storage.Customer, error)
 }
 
+// LoginRateLimiter limits password attempts per client address. Allow
+// returns an *oautherr.Error (slow_down, 429, with Retry-After) when the
+// address is over its limit.
+type LoginRateLimiter interface {
+	Allow(clientIP string) error
+}
+
 // Config holds the Authority's dependencies and token policy.
 type Config struct {
 	Issuer        string
@@ -44,8 +51,11 @@ type Config struct {
 	RefreshTokens RefreshTokenStore
 	AccessTokens  AccessTokenRevoker
 	Authenticator CustomerAuthenticator
-	Signer        tokens.Signer
-	Verifier      *tokens.Verifier
+	// LoginLimiter, when set, is asked before every password grant, ahead
+	// of any hashing. Nil: no per-address limit.
+	LoginLimiter LoginRateLimiter
+	Signer       tokens.Signer
+	Verifier     *tokens.Verifier
 	// RefreshKey derives refresh-token successors; equal on every replica.
 	RefreshKey        []byte
 	AccessTokenTTL    time.Duration
@@ -64,6 +74,7 @@ type Authority struct {
 	clients       ClientStore
 	shops         ShopStore
 	authenticator CustomerAuthenticator
+	loginLimiter  LoginRateLimiter
 	revoker       AccessTokenRevoker
 	verifier      *tokens.Verifier
 	oauth         *oauth2server.Server
@@ -122,7 +133,7 @@ func New(cfg Config) (*Authority, error) {
 		AllowedGrantTypes: []oauth2.GrantType{oauth2.PasswordCredentials, oauth2.Refreshing},
 	}, mgr)
 	return &Authority{
-		issuer: cfg.Issuer, clients: cfg.Clients, shops: cfg.Shops, authenticator: cfg.Authenticator,
+		issuer: cfg.Issuer, clients: cfg.Clients, shops: cfg.Shops, authenticator: cfg.Authenticator, loginLimiter: cfg.LoginLimiter,
 		revoker: cfg.AccessTokens, verifier: cfg.Verifier, oauth: osrv, now: cfg.Now, logger: cfg.Logger,
 		observer: cfg.Observer,
 	}, nil
@@ -253,6 +264,13 @@ func (a *Authority) authenticateClient(ctx context.Context, creds ClientCredenti
 var errWrongCredentials = oautherr.ErrInvalidGrant.WithDescription("The user credentials were incorrect.")
 
 func (a *Authority) passwordGrant(ctx context.Context, client *clients.Info, req TokenRequest) (*TokenResponse, error) {
+	// Every login surface (this endpoint and the legacy dialects, which all
+	// come here) is limited per client address before any hashing.
+	if a.loginLimiter != nil {
+		if err := a.loginLimiter.Allow(req.ClientIP); err != nil {
+			return nil, err
+		}
+	}
 	if req.Username == "" || req.Password == "" {
 		return nil, oautherr.ErrInvalidRequest.WithDescription("The username and password parameters are required.")
 	}

@@ -5,44 +5,103 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"runtime"
 	"strings"
+	"time"
+	"unicode/utf8"
 
+	"github.com/shopauth/shopauth/server/oautherr"
 	"github.com/shopauth/shopauth/storage"
 )
 
 // Errors of Authenticate. ErrInvalidCredentials covers an unknown e-mail, a
-// wrong password and a disabled account alike, so callers cannot tell them
-// apart; ErrNotVerified is only returned after the right password.
+// wrong password, a disabled account and a locked one alike, so callers
+// cannot tell them apart; ErrLocked wraps it for logs and tests only.
+// ErrNotVerified is only returned after the right password.
 var (
 	ErrInvalidCredentials = errors.New("customers: invalid credentials")
+	ErrLocked             = fmt.Errorf("%w: too many failed logins", ErrInvalidCredentials)
 	ErrNotVerified        = errors.New("customers: e-mail address not verified")
 )
 
 // MaxPasswordBytes bounds the work a single request can ask for.
 const MaxPasswordBytes = 1024
 
+// MaxEmailBytes is the longest e-mail address a customer can have (the
+// column is 255 characters); a longer one cannot belong to anybody.
+const MaxEmailBytes = 255
+
+// DefaultHashQueueTimeout is how long a login waits for a hashing slot
+// before it is answered 503.
+const DefaultHashQueueTimeout = 2 * time.Second
+
 // Store is what the authenticator needs from storage.
 type Store interface {
 	GetCustomerByEmail(ctx context.Context, shopKey, emailNormalized string) (storage.Customer, error)
 	UpdatePasswordHash(ctx context.Context, id uint64, oldHash, newHash string) error
+	RecordLoginAttempt(ctx context.Context, shopKey, emailNormalized string, now time.Time, policy storage.LockoutPolicy) (storage.LoginFailures, bool, error)
+	ClearLoginFailures(ctx context.Context, shopKey, emailNormalized string) error
 }
 
-// Authenticator checks a customer's e-mail and password within one shop.
+// Config holds an Authenticator's dependencies and policy.
+type Config struct {
+	Store  Store
+	Hasher *Hasher
+	// Lockout is the failed-login policy; a zero Threshold takes
+	// storage.DefaultLockoutPolicy.
+	Lockout storage.LockoutPolicy
+	// HashConcurrency is how many hashes run at once (0: GOMAXPROCS).
+	HashConcurrency int
+	// HashQueueTimeout is how long a login waits for a slot (0: 2 s).
+	HashQueueTimeout time.Duration
+	Now              func() time.Time
+	Logger           *slog.Logger
+}
+
+// Authenticator checks a customer's e-mail and password within one shop,
+// counting failures per address and computing at most HashConcurrency
+// hashes at once.
 type Authenticator struct {
-	store  Store
-	hasher *Hasher
-	logger *slog.Logger
+	store        Store
+	hasher       *Hasher
+	lockout      storage.LockoutPolicy
+	slots        chan struct{}
+	queueTimeout time.Duration
+	now          func() time.Time
+	logger       *slog.Logger
 }
 
-// NewAuthenticator returns an Authenticator over store using hasher.
-func NewAuthenticator(store Store, hasher *Hasher, logger *slog.Logger) (*Authenticator, error) {
-	if store == nil || hasher == nil {
+// NewAuthenticator checks cfg and returns an Authenticator.
+func NewAuthenticator(cfg Config) (*Authenticator, error) {
+	if cfg.Store == nil || cfg.Hasher == nil {
 		return nil, errors.New("customers: store and hasher are required")
 	}
-	if logger == nil {
-		logger = slog.New(slog.DiscardHandler)
+	if cfg.Lockout.Threshold == 0 {
+		cfg.Lockout = storage.DefaultLockoutPolicy
 	}
-	return &Authenticator{store: store, hasher: hasher, logger: logger}, nil
+	if cfg.Lockout.Threshold < 1 || cfg.Lockout.Window <= 0 || cfg.Lockout.FirstLock <= 0 || cfg.Lockout.MaxLock < cfg.Lockout.FirstLock {
+		return nil, fmt.Errorf("customers: invalid lockout policy %+v", cfg.Lockout)
+	}
+	if cfg.HashConcurrency < 0 {
+		return nil, errors.New("customers: negative hash concurrency")
+	}
+	if cfg.HashConcurrency == 0 {
+		cfg.HashConcurrency = runtime.GOMAXPROCS(0)
+	}
+	if cfg.HashQueueTimeout <= 0 {
+		cfg.HashQueueTimeout = DefaultHashQueueTimeout
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	return &Authenticator{
+		store: cfg.Store, hasher: cfg.Hasher, lockout: cfg.Lockout,
+		slots: make(chan struct{}, cfg.HashConcurrency), queueTimeout: cfg.HashQueueTimeout,
+		now: cfg.Now, logger: cfg.Logger,
+	}, nil
 }
 
 // NormalizeEmail is the lookup form of an e-mail address: trimmed and
@@ -53,11 +112,38 @@ func NormalizeEmail(email string) string {
 
 // Authenticate returns the customer of shopKey with this e-mail when the
 // password is right and the account may sign in.
+//
+// Every attempt that gets as far as hashing costs one verification at
+// current parameters or more, whatever the outcome: an unknown address, a
+// locked one and an unreadable stored hash are checked against a dummy
+// hash, so timing tells nothing. The attempt is counted before the
+// password is checked (see storage.LockoutPolicy.Attempt), so parallel
+// guesses cannot outrun the lock; a right password clears the count.
 func (a *Authenticator) Authenticate(ctx context.Context, shopKey, email, password string) (storage.Customer, error) {
+	// Refused before any hashing: the work a request can cause is bounded.
 	if password == "" || len(password) > MaxPasswordBytes {
 		return storage.Customer{}, ErrInvalidCredentials
 	}
-	c, err := a.store.GetCustomerByEmail(ctx, shopKey, NormalizeEmail(email))
+	release, err := a.acquireSlot(ctx)
+	if err != nil {
+		return storage.Customer{}, err
+	}
+	defer release()
+
+	normalized := NormalizeEmail(email)
+	if len(normalized) > MaxEmailBytes || !utf8.ValidString(normalized) {
+		// No customer can have it, and the lockout table cannot key it.
+		a.hasher.VerifyDummy(password)
+		return storage.Customer{}, ErrInvalidCredentials
+	}
+	if _, allowed, err := a.store.RecordLoginAttempt(ctx, shopKey, normalized, a.now(), a.lockout); err != nil {
+		return storage.Customer{}, fmt.Errorf("record login attempt: %w", err)
+	} else if !allowed {
+		a.hasher.VerifyDummy(password)
+		return storage.Customer{}, ErrLocked
+	}
+
+	c, err := a.store.GetCustomerByEmail(ctx, shopKey, normalized)
 	if errors.Is(err, storage.ErrNotFound) {
 		a.hasher.VerifyDummy(password)
 		return storage.Customer{}, ErrInvalidCredentials
@@ -77,6 +163,11 @@ func (a *Authenticator) Authenticate(ctx context.Context, shopKey, email, passwo
 	if !ok || c.Disabled() {
 		return storage.Customer{}, ErrInvalidCredentials
 	}
+	if err := a.store.ClearLoginFailures(ctx, shopKey, normalized); err != nil {
+		// The password was right; a count left behind only shortens the
+		// road to a lock.
+		a.logger.WarnContext(ctx, "clear login failures", "shop", shopKey, "customer_id", c.ID, "err", err)
+	}
 	if !c.Verified() {
 		return storage.Customer{}, ErrNotVerified
 	}
@@ -84,6 +175,31 @@ func (a *Authenticator) Authenticate(ctx context.Context, shopKey, email, passwo
 		a.upgradeHash(ctx, &c, password)
 	}
 	return c, nil
+}
+
+// errHashingBusy is answered when no hashing slot frees up in time.
+var errHashingBusy = oautherr.ErrTemporarilyUnavailable.WithRetryAfter(1)
+
+// acquireSlot waits up to the queue timeout for one of the hashing slots,
+// so a flood of logins queues instead of allocating argon2's memory for
+// each: the process never holds more than HashConcurrency hashes.
+func (a *Authenticator) acquireSlot(ctx context.Context) (release func(), err error) {
+	release = func() { <-a.slots }
+	select {
+	case a.slots <- struct{}{}:
+		return release, nil
+	default:
+	}
+	timer := time.NewTimer(a.queueTimeout)
+	defer timer.Stop()
+	select {
+	case a.slots <- struct{}{}:
+		return release, nil
+	case <-timer.C:
+		return nil, errHashingBusy
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
 }
 
 // upgradeHash replaces a legacy or weaker hash now that the plaintext is at
