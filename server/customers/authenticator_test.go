@@ -1,0 +1,318 @@
+package customers
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/shopauth/shopauth/server/oautherr"
+	"github.com/shopauth/shopauth/storage"
+)
+
+// fakeStore keeps customers and failure records in memory; the lockout
+// transition is storage.LockoutPolicy.Attempt under one mutex, as the SQL
+// store runs it under a row lock.
+type fakeStore struct {
+	mu        sync.Mutex
+	customers map[string]storage.Customer // by shop + "/" + normalized e-mail
+	failures  map[string]storage.LoginFailures
+	attempts  int
+	// inside counts callers between RecordLoginAttempt and the end of
+	// GetCustomerByEmail, i.e. holding a hashing slot.
+	inside, maxInside atomic.Int32
+	lookupDelay       time.Duration
+}
+
+var _ Store = (*fakeStore)(nil)
+
+func newFakeStore() *fakeStore {
+	return &fakeStore{customers: map[string]storage.Customer{}, failures: map[string]storage.LoginFailures{}}
+}
+
+func (s *fakeStore) add(c storage.Customer) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c.EmailNormalized = NormalizeEmail(c.Email)
+	s.customers[c.ShopKey+"/"+c.EmailNormalized] = c
+}
+
+func (s *fakeStore) GetCustomerByEmail(_ context.Context, shopKey, email string) (storage.Customer, error) {
+	n := s.inside.Add(1)
+	defer s.inside.Add(-1)
+	for {
+		m := s.maxInside.Load()
+		if n <= m || s.maxInside.CompareAndSwap(m, n) {
+			break
+		}
+	}
+	time.Sleep(s.lookupDelay)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c, ok := s.customers[shopKey+"/"+email]
+	if !ok {
+		return storage.Customer{}, storage.ErrNotFound
+	}
+	return c, nil
+}
+
+func (s *fakeStore) UpdatePasswordHash(_ context.Context, id uint64, oldHash, newHash string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for k, c := range s.customers {
+		if c.ID == id {
+			if c.PasswordHash != oldHash {
+				return storage.ErrConflict
+			}
+			c.PasswordHash = newHash
+			s.customers[k] = c
+			return nil
+		}
+	}
+	return storage.ErrNotFound
+}
+
+func (s *fakeStore) RecordLoginAttempt(_ context.Context, shopKey, email string, now time.Time, p storage.LockoutPolicy) (storage.LoginFailures, bool, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.attempts++
+	next, ok := p.Attempt(s.failures[shopKey+"/"+email], now)
+	s.failures[shopKey+"/"+email] = next
+	return next, ok, nil
+}
+
+func (s *fakeStore) ClearLoginFailures(_ context.Context, shopKey, email string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.failures, shopKey+"/"+email)
+	return nil
+}
+
+func (s *fakeStore) hashOf(shopKey, email string) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.customers[shopKey+"/"+NormalizeEmail(email)].PasswordHash
+}
+
+type testClock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *testClock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *testClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
+}
+
+type fixture struct {
+	store  *fakeStore
+	hasher *Hasher
+	clock  *testClock
+	auth   *Authenticator
+}
+
+func newFixture(t testing.TB, mutate func(*Config)) *fixture {
+	t.Helper()
+	f := &fixture{store: newFakeStore(), hasher: testHasher(t), clock: &testClock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}}
+	verified := f.clock.Now()
+	hash, err := f.hasher.Hash("change123")
+	require.NoError(t, err)
+	f.store.add(storage.Customer{ID: 21, ShopKey: "acme", Email: "Sonia@Spryker.com", PasswordHash: hash, EmailVerifiedAt: &verified})
+	cfg := Config{Store: f.store, Hasher: f.hasher, Lockout: storage.LockoutPolicy{Threshold: 3, Window: 15 * time.Minute, FirstLock: time.Minute, MaxLock: time.Hour}, Now: f.clock.Now}
+	if mutate != nil {
+		mutate(&cfg)
+	}
+	f.auth, err = NewAuthenticator(cfg)
+	require.NoError(t, err)
+	return f
+}
+
+func TestAuthenticateLockout(t *testing.T) {
+	ctx := context.Background()
+	for _, email := range []string{"sonia@spryker.com", "nobody@spryker.com"} {
+		t.Run(email, func(t *testing.T) {
+			f := newFixture(t, nil)
+			for i := range 3 {
+				_, err := f.auth.Authenticate(ctx, "acme", email, "wrong")
+				require.ErrorIs(t, err, ErrInvalidCredentials, "attempt %d", i+1)
+				require.NotErrorIs(t, err, ErrLocked, "attempt %d", i+1)
+			}
+			// Locked: even the right password is refused, as a wrong one is.
+			_, err := f.auth.Authenticate(ctx, "acme", email, "change123")
+			require.ErrorIs(t, err, ErrLocked)
+			require.ErrorIs(t, err, ErrInvalidCredentials)
+
+			f.clock.Advance(time.Minute)
+			_, err = f.auth.Authenticate(ctx, "acme", email, "change123")
+			if email == "nobody@spryker.com" {
+				require.ErrorIs(t, err, ErrInvalidCredentials)
+				require.NotErrorIs(t, err, ErrLocked)
+				return
+			}
+			require.NoError(t, err)
+			// Success reset the count: three more failures are needed.
+			for range 2 {
+				_, err = f.auth.Authenticate(ctx, "acme", email, "wrong")
+				require.NotErrorIs(t, err, ErrLocked)
+			}
+			_, err = f.auth.Authenticate(ctx, "acme", email, "change123")
+			require.NoError(t, err)
+		})
+	}
+}
+
+func TestAuthenticateParallelGuessesNeverPassThreshold(t *testing.T) {
+	f := newFixture(t, func(c *Config) { c.HashConcurrency = 8 })
+	var wg sync.WaitGroup
+	var checked atomic.Int32
+	for range 50 {
+		wg.Go(func() {
+			_, err := f.auth.Authenticate(context.Background(), "acme", "sonia@spryker.com", "wrong")
+			if !errors.Is(err, ErrLocked) {
+				checked.Add(1)
+			}
+		})
+	}
+	wg.Wait()
+	require.Equal(t, int32(3), checked.Load(), "exactly threshold guesses were checked")
+	// The right password is refused now too.
+	_, err := f.auth.Authenticate(context.Background(), "acme", "sonia@spryker.com", "change123")
+	require.ErrorIs(t, err, ErrLocked)
+}
+
+func TestAuthenticateRefusesBeforeHashing(t *testing.T) {
+	f := newFixture(t, func(c *Config) { c.HashConcurrency = 1; c.HashQueueTimeout = time.Hour })
+	// Every slot is taken: anything that waited for one would hang.
+	release, err := f.auth.acquireSlot(context.Background())
+	require.NoError(t, err)
+	defer release()
+	for _, pw := range []string{"", strings.Repeat("p", MaxPasswordBytes+1)} {
+		_, err := f.auth.Authenticate(context.Background(), "acme", "sonia@spryker.com", pw)
+		require.ErrorIs(t, err, ErrInvalidCredentials)
+	}
+	require.Zero(t, f.store.attempts, "nothing was counted or looked up")
+}
+
+func TestAuthenticateLongestPasswordWorks(t *testing.T) {
+	f := newFixture(t, nil)
+	pw := strings.Repeat("é", MaxPasswordBytes/2)
+	hash, err := f.hasher.Hash(pw)
+	require.NoError(t, err)
+	now := f.clock.Now()
+	f.store.add(storage.Customer{ID: 22, ShopKey: "acme", Email: "long@example.com", PasswordHash: hash, EmailVerifiedAt: &now})
+	_, err = f.auth.Authenticate(context.Background(), "acme", "long@example.com", pw)
+	require.NoError(t, err)
+}
+
+func TestAuthenticateOddEmails(t *testing.T) {
+	f := newFixture(t, nil)
+	for _, email := range []string{strings.Repeat("a", MaxEmailBytes) + "@x.com", "bad\xffutf8@example.com"} {
+		_, err := f.auth.Authenticate(context.Background(), "acme", email, "change123")
+		require.ErrorIs(t, err, ErrInvalidCredentials)
+	}
+	// The overlong one is never counted (the lockout table cannot key it);
+	// normalizing turned the invalid byte into U+FFFD, a valid key.
+	require.Equal(t, 1, f.store.attempts)
+}
+
+func TestAuthenticateBusyAnswers503(t *testing.T) {
+	f := newFixture(t, func(c *Config) { c.HashConcurrency = 1; c.HashQueueTimeout = 20 * time.Millisecond })
+	release, err := f.auth.acquireSlot(context.Background())
+	require.NoError(t, err)
+	_, err = f.auth.Authenticate(context.Background(), "acme", "sonia@spryker.com", "change123")
+	require.ErrorIs(t, err, oautherr.ErrTemporarilyUnavailable)
+	e := oautherr.From(err)
+	require.Equal(t, 503, e.Status)
+	require.Equal(t, 1, e.RetryAfter)
+	require.Zero(t, f.store.attempts, "a 503 is not a failed login")
+	release()
+	_, err = f.auth.Authenticate(context.Background(), "acme", "sonia@spryker.com", "change123")
+	require.NoError(t, err)
+}
+
+func TestAuthenticateBoundsConcurrentHashing(t *testing.T) {
+	f := newFixture(t, func(c *Config) { c.HashConcurrency = 2; c.HashQueueTimeout = time.Minute })
+	f.store.lookupDelay = 5 * time.Millisecond
+	var wg sync.WaitGroup
+	for i := range 40 {
+		wg.Go(func() {
+			pw := "wrong"
+			if i%2 == 0 {
+				pw = "change123"
+			}
+			_, _ = f.auth.Authenticate(context.Background(), "acme", "someone@example.com", pw)
+		})
+	}
+	wg.Wait()
+	require.Equal(t, int32(2), f.store.maxInside.Load())
+}
+
+// TestAuthenticateUpgradesLegacyHashes: after a successful login a hash
+// in any other format, or with weaker parameters, is argon2id with the
+// current parameters, written in the same request.
+func TestAuthenticateUpgradesLegacyHashes(t *testing.T) {
+	// Current parameters above those of every PHP vector (m=1024, t=2).
+	current, err := NewHasher(Argon2Params{MemoryKiB: 2048, Iterations: 2, Parallelism: 1})
+	require.NoError(t, err)
+	f := newFixture(t, func(c *Config) { c.Hasher = current })
+	f.hasher = current
+	now := f.clock.Now()
+	weak, err := NewHasher(Argon2Params{MemoryKiB: 32, Iterations: 1, Parallelism: 1})
+	require.NoError(t, err)
+	weakHash, err := weak.Hash("weak-pass")
+	require.NoError(t, err)
+	cases := []phpVector{{Format: "argon2id-weaker", Password: "weak-pass", Hash: weakHash}}
+	seen := map[string]bool{}
+	for _, v := range loadPHPVectors(t) {
+		if !seen[v.Format] && len(v.Password) <= bcryptMaxPassword {
+			seen[v.Format] = true
+			cases = append(cases, v)
+		}
+	}
+	for i, v := range cases {
+		t.Run(v.Format, func(t *testing.T) {
+			email := v.Format + "@example.com"
+			f.store.add(storage.Customer{ID: uint64(100 + i), ShopKey: "acme", Email: email, PasswordHash: v.Hash, EmailVerifiedAt: &now})
+			c, err := f.auth.Authenticate(context.Background(), "acme", email, v.Password)
+			require.NoError(t, err)
+			stored := f.store.hashOf("acme", email)
+			require.Equal(t, stored, c.PasswordHash)
+			require.True(t, strings.HasPrefix(stored, "$argon2id$v=19$m=2048,t=2,p=1$"), stored)
+			ok, rehash, err := f.hasher.Verify(stored, v.Password)
+			require.NoError(t, err)
+			require.True(t, ok)
+			require.False(t, rehash)
+		})
+	}
+	require.Len(t, seen, 7)
+}
+
+func TestAuthenticateCurrentHashIsKept(t *testing.T) {
+	f := newFixture(t, nil)
+	before := f.store.hashOf("acme", "sonia@spryker.com")
+	_, err := f.auth.Authenticate(context.Background(), "acme", "SONIA@spryker.com ", "change123")
+	require.NoError(t, err)
+	require.Equal(t, before, f.store.hashOf("acme", "sonia@spryker.com"))
+}
+
+func TestAuthenticateNotVerifiedAndDisabled(t *testing.T) {
+	f := newFixture(t, nil)
+	hash, err := f.hasher.Hash("pw")
+	require.NoError(t, err)
+	now := f.clock.Now()
+	f.store.add(storage.Customer{ID: 30, ShopKey: "acme", Email: "new@example.com", PasswordHash: hash})
+	f.store.add(storage.Customer{ID: 31, ShopKey: "acme", Email: "gone@example.com", PasswordHash: hash, EmailVerifiedAt: &now, DisabledAt: &now})
+	_, err = f.auth.Authenticate(context.Background(), "acme", "new@example.com", "pw")
+	require.ErrorIs(t, err, ErrNotVerified)
+	_, err = f.auth.Authenticate(context.Background(), "acme", "new@example.com", "nope")
+	require.ErrorIs(t, err, ErrInvalidCredentials)
+	_, err = f.auth.Authenticate(context.Background(), "acme", "gone@example.com", "pw")
+	require.ErrorIs(t, err, ErrInvalidCredentials)
+}
