@@ -1,0 +1,233 @@
+package main
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/url"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/shopauth/shopauth/config"
+	"github.com/shopauth/shopauth/server/customers"
+	"github.com/shopauth/shopauth/storage"
+)
+
+// backendOptions runs a test on SQLite and, when configured, MySQL.
+var backendOptions = map[string][]testOption{"sqlite": nil, "mysql": {withMySQL()}}
+
+func withoutRateLimit() testOption {
+	return withConfig(func(c *config.Config) { c.Login.RatePerMinute, c.Login.Burst = 0, 0 })
+}
+
+func (s *testServer) password(t testing.TB, email, password string) (*http.Response, tokenBody) {
+	t.Helper()
+	form := url.Values{"grant_type": {"password"}, "username": {email}, "password": {password}}
+	resp := s.postForm(t, "/oauth2/token", form, demoClientID, demoClientSecret)
+	return resp, decodeToken(t, resp)
+}
+
+// TestLockoutAtTokenEndpoint: five failures lock the account; while locked
+// the right password is answered exactly like a wrong one; the lock ends
+// after a minute, and a success resets the count.
+func TestLockoutAtTokenEndpoint(t *testing.T) {
+	for name, opts := range backendOptions {
+		t.Run(name, func(t *testing.T) {
+			ts := newTestServer(t, opts...)
+			_, wrongBody := ts.password(t, demoCustomerEmail, "nope")
+			for range ts.Config.Login.LockoutThreshold - 1 {
+				resp, b := ts.password(t, demoCustomerEmail, "nope")
+				require.Equal(t, http.StatusBadRequest, resp.StatusCode)
+				require.Equal(t, wrongBody, b)
+			}
+			resp, lockedBody := ts.password(t, demoCustomerEmail, demoPassword)
+			require.Equal(t, http.StatusBadRequest, resp.StatusCode)
+			require.Equal(t, wrongBody, lockedBody, "a lock reads like a wrong password")
+			require.Equal(t, "invalid_grant", lockedBody.Error)
+			require.Empty(t, resp.Header.Get("Retry-After"))
+
+			ts.Clock.Advance(time.Minute + time.Second)
+			resp, b := ts.password(t, demoCustomerEmail, demoPassword)
+			require.Equal(t, http.StatusOK, resp.StatusCode, "%s: %s", b.Error, b.ErrorDescription)
+			rec, err := ts.Store.GetLoginFailures(t.Context(), demoShop, demoCustomerEmail)
+			require.NoError(t, err)
+			require.Zero(t, rec.Count, "a success resets the count")
+			require.Nil(t, rec.LockedUntil)
+		})
+	}
+}
+
+// TestLockoutParallelGuesses: 50 wrong guesses at once through HTTP count
+// exactly up to the threshold, and the account ends locked.
+func TestLockoutParallelGuesses(t *testing.T) {
+	for name, opts := range backendOptions {
+		t.Run(name, func(t *testing.T) {
+			ts := newTestServer(t, append(opts, withoutRateLimit())...)
+			var wg sync.WaitGroup
+			statuses := make([]int, 50)
+			for i := range statuses {
+				wg.Go(func() {
+					form := url.Values{"grant_type": {"password"}, "username": {demoCustomerEmail}, "password": {fmt.Sprintf("guess-%d", i)}}
+					req, err := http.NewRequest(http.MethodPost, ts.URL+"/oauth2/token", strings.NewReader(form.Encode()))
+					if err != nil {
+						return
+					}
+					req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+					req.SetBasicAuth(demoClientID, demoClientSecret)
+					resp, err := http.DefaultClient.Do(req)
+					if err != nil {
+						return
+					}
+					resp.Body.Close()
+					statuses[i] = resp.StatusCode
+				})
+			}
+			wg.Wait()
+			for i, s := range statuses {
+				require.Equal(t, http.StatusBadRequest, s, "guess %d", i)
+			}
+			rec, err := ts.Store.GetLoginFailures(t.Context(), demoShop, demoCustomerEmail)
+			require.NoError(t, err)
+			require.Equal(t, ts.Config.Login.LockoutThreshold, rec.Count)
+			require.True(t, rec.Locked(ts.Clock.Now()))
+			resp, _ := ts.password(t, demoCustomerEmail, demoPassword)
+			require.Equal(t, http.StatusBadRequest, resp.StatusCode)
+		})
+	}
+}
+
+// TestUnknownEmailLocksAlike: an address nobody has locks after as many
+// failures, so the lock reveals nothing.
+func TestUnknownEmailLocksAlike(t *testing.T) {
+	ts := newTestServer(t)
+	for range ts.Config.Login.LockoutThreshold {
+		ts.password(t, "ghost@example.com", "nope")
+	}
+	rec, err := ts.Store.GetLoginFailures(t.Context(), demoShop, "ghost@example.com")
+	require.NoError(t, err)
+	require.True(t, rec.Locked(ts.Clock.Now()))
+}
+
+// TestLoginRateLimitPerIP: burst 10 then 429 slow_down with Retry-After
+// and an OAuth error body, before any hashing or counting; another client
+// address has its own bucket only when a trusted proxy says so.
+func TestLoginRateLimitPerIP(t *testing.T) {
+	ts := newTestServer(t, withConfig(func(c *config.Config) { c.HTTP.TrustedProxies = []string{"127.0.0.1/32"} }))
+	post := func(email, xff string) (*http.Response, tokenBody) {
+		form := url.Values{"grant_type": {"password"}, "username": {email}, "password": {"nope"}}
+		req, err := http.NewRequest(http.MethodPost, ts.URL+"/oauth2/token", strings.NewReader(form.Encode()))
+		require.NoError(t, err)
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.SetBasicAuth(demoClientID, demoClientSecret)
+		if xff != "" {
+			req.Header.Set("X-Forwarded-For", xff)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		t.Cleanup(func() { resp.Body.Close() })
+		return resp, decodeToken(t, resp)
+	}
+	for i := range ts.Config.Login.Burst {
+		resp, b := post(fmt.Sprintf("u%d@example.com", i), "203.0.113.1")
+		require.Equal(t, http.StatusBadRequest, resp.StatusCode, b.Error)
+	}
+	resp, b := post("last@example.com", "203.0.113.1")
+	require.Equal(t, http.StatusTooManyRequests, resp.StatusCode)
+	require.Equal(t, "slow_down", b.Error)
+	require.Equal(t, "3", resp.Header.Get("Retry-After"), "20 a minute: one every 3 s")
+	rec, err := ts.Store.GetLoginFailures(t.Context(), demoShop, "last@example.com")
+	require.NoError(t, err)
+	require.Zero(t, rec.Count, "a limited attempt is refused before it is counted")
+
+	// Another address behind the trusted proxy is not limited.
+	resp, _ = post("other@example.com", "203.0.113.2")
+	require.Equal(t, http.StatusBadRequest, resp.StatusCode)
+
+	// After the refill interval one more attempt goes through.
+	ts.Clock.Advance(3 * time.Second)
+	resp, _ = post("later@example.com", "203.0.113.1")
+	require.Equal(t, http.StatusBadRequest, resp.StatusCode)
+}
+
+// TestForwardedForIgnoredFromUntrustedPeer: without trusted proxies a
+// client cannot escape its bucket by sending X-Forwarded-For.
+func TestForwardedForIgnoredFromUntrustedPeer(t *testing.T) {
+	ts := newTestServer(t)
+	var last *http.Response
+	for i := range ts.Config.Login.Burst + 1 {
+		form := url.Values{"grant_type": {"password"}, "username": {fmt.Sprintf("u%d@example.com", i)}, "password": {"nope"}}
+		req, err := http.NewRequest(http.MethodPost, ts.URL+"/oauth2/token", strings.NewReader(form.Encode()))
+		require.NoError(t, err)
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.Header.Set("X-Forwarded-For", fmt.Sprintf("198.51.100.%d", i))
+		req.SetBasicAuth(demoClientID, demoClientSecret)
+		last, err = http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		last.Body.Close()
+	}
+	require.Equal(t, http.StatusTooManyRequests, last.StatusCode)
+}
+
+// TestPasswordLimitsAtTokenEndpoint: over 1,024 bytes is a wrong password,
+// never a 500; exactly 1,024 bytes works.
+func TestPasswordLimitsAtTokenEndpoint(t *testing.T) {
+	ts := newTestServer(t)
+	longest := strings.Repeat("p", customers.MaxPasswordBytes)
+	hasher, err := customers.NewHasher(testHashParams)
+	require.NoError(t, err)
+	hash, err := hasher.Hash(longest)
+	require.NoError(t, err)
+	c, err := ts.Store.GetCustomerByEmail(t.Context(), demoShop, demoCustomerEmail)
+	require.NoError(t, err)
+	require.NoError(t, ts.Store.UpdatePasswordHash(t.Context(), c.ID, c.PasswordHash, hash))
+	resp, b := ts.password(t, demoCustomerEmail, longest)
+	require.Equal(t, http.StatusOK, resp.StatusCode, "%s: %s", b.Error, b.ErrorDescription)
+	resp, b = ts.password(t, demoCustomerEmail, longest+"p")
+	require.Equal(t, http.StatusBadRequest, resp.StatusCode)
+	require.Equal(t, "invalid_grant", b.Error)
+	resp, b = ts.password(t, strings.Repeat("x", 300)+"@example.com", "nope")
+	require.Equal(t, http.StatusBadRequest, resp.StatusCode)
+	require.Equal(t, "invalid_grant", b.Error)
+}
+
+// TestLegacyHashesUpgradedOnLogin: customers imported with PHP-made hashes
+// sign in, and their hash is argon2id at the current parameters at once.
+func TestLegacyHashesUpgradedOnLogin(t *testing.T) {
+	ts := newTestServer(t, withoutRateLimit())
+	f, err := os.Open("server/customers/testdata/php-vectors.jsonl")
+	require.NoError(t, err)
+	defer f.Close()
+	seen := map[string]bool{}
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		var v struct{ Format, Password, Hash string }
+		require.NoError(t, json.Unmarshal(sc.Bytes(), &v))
+		if seen[v.Format] || len(v.Password) > 72 {
+			continue
+		}
+		seen[v.Format] = true
+		t.Run(v.Format, func(t *testing.T) {
+			now := time.Now()
+			email := v.Format + "@legacy.example"
+			c := storage.Customer{ShopKey: demoShop, Email: email, EmailNormalized: customers.NormalizeEmail(email), Name: "Legacy", PasswordHash: v.Hash, EmailVerifiedAt: &now, CreatedAt: now, UpdatedAt: now}
+			require.NoError(t, ts.Store.CreateCustomer(t.Context(), &c))
+			resp, b := ts.password(t, email, v.Password)
+			require.Equal(t, http.StatusOK, resp.StatusCode, "%s: %s", b.Error, b.ErrorDescription)
+			got, err := ts.Store.GetCustomer(t.Context(), demoShop, c.ID)
+			require.NoError(t, err)
+			require.True(t, strings.HasPrefix(got.PasswordHash, "$argon2id$v=19$m=64,t=1,p=1$") ||
+				// PHP's argon2id vectors (m=1024) are stronger than the
+				// test parameters and are kept.
+				got.PasswordHash == v.Hash && v.Format == "argon2id", got.PasswordHash)
+			resp, b = ts.password(t, email, v.Password)
+			require.Equal(t, http.StatusOK, resp.StatusCode, "%s: %s", b.Error, b.ErrorDescription)
+		})
+	}
+	require.Len(t, seen, 7)
+}
