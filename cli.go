@@ -42,6 +42,7 @@ func (c *cli) rootCommand() *cobra.Command {
 		c.customerCommand(),
 		c.clientCommand(),
 		c.keysCommand(),
+		c.benchCommand(),
 		&cobra.Command{
 			Use:   "version",
 			Short: "Print the version",

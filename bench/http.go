@@ -1,0 +1,195 @@
+package bench
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"time"
+)
+
+// Target is a running shopauth server and the seeded data the scenarios
+// use.
+type Target struct {
+	// URL is the server's base URL, without a trailing slash.
+	URL string
+	// Client sends every request; NewClient makes a suitable one.
+	Client *http.Client
+	// ClientID and ClientSecret are a confidential client allowed the
+	// password and refresh_token grants and the offline_access scope.
+	ClientID, ClientSecret string
+	// Users are verified customers; worker i signs in as Users[i%len].
+	Users []User
+}
+
+// User is a customer's sign-in.
+type User struct {
+	Email, Password string
+}
+
+// NewClient returns an HTTP client that keeps one idle connection per
+// worker, so a run measures requests, not connection set-up.
+func NewClient(concurrency int) *http.Client {
+	return &http.Client{
+		Timeout: 30 * time.Second,
+		Transport: &http.Transport{
+			Proxy:               nil,
+			DialContext:         (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+			MaxIdleConns:        4 * concurrency,
+			MaxIdleConnsPerHost: concurrency,
+			IdleConnTimeout:     90 * time.Second,
+			DisableCompression:  true,
+		},
+	}
+}
+
+// Scenario names, as --scenario takes them.
+const (
+	ScenarioPassword  = "password"
+	ScenarioRefresh   = "refresh"
+	ScenarioJWKS      = "jwks"
+	ScenarioDiscovery = "discovery"
+)
+
+// Ceiling names, which package main measures.
+const (
+	CeilingHash = "argon2id-verify"
+	CeilingSign = "rs256-sign"
+	CeilingHTTP = "net/http-jwks"
+)
+
+// Scenarios returns the HTTP scenarios against t, in run order.
+func Scenarios(t Target) []Workload {
+	return []Workload{
+		t.passwordGrant(),
+		t.refreshGrant(),
+		t.get(ScenarioJWKS, "/.well-known/jwks.json"),
+		t.get(ScenarioDiscovery, "/.well-known/openid-configuration"),
+	}
+}
+
+// Get returns a workload that GETs url: the bare net/http ceiling uses it
+// with the scenarios' client.
+func Get(name, kind, url string, client *http.Client) Workload {
+	return Workload{Name: name, Kind: kind, Worker: func(context.Context, int) (Op, error) {
+		return func(ctx context.Context) (int, error) {
+			req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+			if err != nil {
+				return 0, err
+			}
+			return send(client, req, nil)
+		}, nil
+	}}
+}
+
+func (t Target) get(name, path string) Workload {
+	w := Get(name, KindScenario, t.URL+path, t.Client)
+	w.Ceiling = CeilingHTTP
+	return w
+}
+
+func (t Target) user(i int) User { return t.Users[i%len(t.Users)] }
+
+// passwordGrant signs in again and again (RFC 6749 §4.3), asking for a
+// refresh token as a storefront does.
+func (t Target) passwordGrant() Workload {
+	return Workload{Name: ScenarioPassword, Kind: KindScenario, Ceiling: CeilingHash,
+		Worker: func(_ context.Context, i int) (Op, error) {
+			body := t.passwordForm(t.user(i))
+			return func(ctx context.Context) (int, error) {
+				return t.token(ctx, body, nil)
+			}, nil
+		}}
+}
+
+// refreshGrant follows one rotation chain per worker (RFC 6749 §6): each
+// response's refresh token is the next request's. A broken chain (an
+// error) is restarted with a sign-in, which the next op pays for.
+func (t Target) refreshGrant() Workload {
+	return Workload{Name: ScenarioRefresh, Kind: KindScenario, Ceiling: CeilingSign,
+		Worker: func(ctx context.Context, i int) (Op, error) {
+			login := t.passwordForm(t.user(i))
+			var tok tokenResponse
+			if status, err := t.token(ctx, login, &tok); err != nil || status != http.StatusOK {
+				return nil, fmt.Errorf("sign in %s: status %d: %w", t.user(i).Email, status, err)
+			}
+			refresh := tok.RefreshToken
+			return func(ctx context.Context) (int, error) {
+				if refresh == "" {
+					var tok tokenResponse
+					if _, err := t.token(ctx, login, &tok); err != nil {
+						return 0, err
+					}
+					refresh = tok.RefreshToken
+				}
+				form := url.Values{"grant_type": {"refresh_token"}, "refresh_token": {refresh}}
+				var next tokenResponse
+				status, err := t.token(ctx, []byte(form.Encode()), &next)
+				refresh = next.RefreshToken
+				return status, err
+			}, nil
+		}}
+}
+
+func (t Target) passwordForm(u User) []byte {
+	return []byte(url.Values{
+		"grant_type": {"password"}, "username": {u.Email}, "password": {u.Password}, "scope": {"offline_access"},
+	}.Encode())
+}
+
+type tokenResponse struct {
+	AccessToken  string `json:"access_token"`
+	RefreshToken string `json:"refresh_token"`
+}
+
+// token posts a form to the token endpoint as the confidential client
+// (client_secret_basic, RFC 6749 §2.3.1).
+func (t Target) token(ctx context.Context, form []byte, into *tokenResponse) (int, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, t.URL+"/oauth2/token", bytes.NewReader(form))
+	if err != nil {
+		return 0, err
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.SetBasicAuth(url.QueryEscape(t.ClientID), url.QueryEscape(t.ClientSecret))
+	if into == nil {
+		return send(t.Client, req, nil)
+	}
+	return send(t.Client, req, into)
+}
+
+// send does req and reads the whole body, so the connection is reused; a
+// 200 body is decoded into into when it is not nil.
+func send(c *http.Client, req *http.Request, into any) (int, error) {
+	resp, err := c.Do(req)
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	if into == nil || resp.StatusCode != http.StatusOK {
+		_, err = io.Copy(io.Discard, resp.Body)
+		return resp.StatusCode, err
+	}
+	if err := json.NewDecoder(resp.Body).Decode(into); err != nil {
+		return resp.StatusCode, fmt.Errorf("decode response: %w", err)
+	}
+	_, _ = io.Copy(io.Discard, resp.Body)
+	return resp.StatusCode, nil
+}
+
+var errNoUsers = errors.New("bench: the target has no users")
+
+// Validate reports what is missing from t.
+func (t Target) Validate() error {
+	if t.URL == "" || t.Client == nil || t.ClientID == "" {
+		return errors.New("bench: target URL, HTTP client and client id are required")
+	}
+	if len(t.Users) == 0 {
+		return errNoUsers
+	}
+	return nil
+}

@@ -1,0 +1,93 @@
+package bench
+
+import (
+	"context"
+	"errors"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+)
+
+func TestHistogramQuantiles(t *testing.T) {
+	var h histogram
+	for i := 1; i <= 1000; i++ {
+		h.record(time.Duration(i) * time.Millisecond)
+	}
+	tests := []struct {
+		q    float64
+		want time.Duration
+	}{
+		{0.50, 500 * time.Millisecond},
+		{0.90, 900 * time.Millisecond},
+		{0.99, 990 * time.Millisecond},
+		{1.00, 1000 * time.Millisecond},
+	}
+	for _, tt := range tests {
+		got := h.quantile(tt.q)
+		// Buckets are about 3 % wide; the answer is a bucket's upper bound.
+		require.InDelta(t, float64(tt.want), float64(got), 0.035*float64(tt.want), "q=%v", tt.q)
+		require.GreaterOrEqual(t, got, tt.want, "q=%v: an upper bound", tt.q)
+	}
+	require.Equal(t, time.Second, h.max)
+}
+
+func TestBucketBoundsAreContiguous(t *testing.T) {
+	for us := uint64(0); us < 1<<20; us += 7 {
+		i := bucketOf(us)
+		require.LessOrEqual(t, us, upperBound(i), "us=%d", us)
+		if i > 0 {
+			require.Greater(t, us, upperBound(i-1), "us=%d", us)
+		}
+	}
+}
+
+func TestRunCountsStatusesAndErrors(t *testing.T) {
+	var n atomic.Int64
+	w := Workload{Name: "fake", Kind: KindScenario, Worker: func(context.Context, int) (Op, error) {
+		return func(context.Context) (int, error) {
+			time.Sleep(time.Millisecond)
+			switch n.Add(1) % 4 {
+			case 0:
+				return 0, errors.New("connection reset")
+			case 1:
+				return 429, nil
+			default:
+				return 200, nil
+			}
+		}, nil
+	}}
+	var progressCalls atomic.Int64
+	res, err := Run(t.Context(), w, Options{Duration: 1200 * time.Millisecond, Concurrency: 3,
+		Progress: func(Progress) { progressCalls.Add(1) }})
+	require.NoError(t, err)
+	require.Positive(t, res.Requests)
+	require.Equal(t, res.Requests, res.ErrorCount()+int64(res.PerSecond*res.Seconds+0.5))
+	require.Positive(t, res.Errors["429"])
+	require.Positive(t, res.Errors["transport"])
+	require.Positive(t, progressCalls.Load())
+	require.LessOrEqual(t, res.Seconds, 1.2)
+}
+
+func TestRunFailsWhenAWorkerCannotStart(t *testing.T) {
+	w := Workload{Name: "broken", Worker: func(_ context.Context, i int) (Op, error) {
+		if i == 1 {
+			return nil, errors.New("sign-in refused")
+		}
+		return func(context.Context) (int, error) { return 200, nil }, nil
+	}}
+	_, err := Run(t.Context(), w, Options{Duration: time.Second, Concurrency: 2})
+	require.ErrorContains(t, err, "sign-in refused")
+}
+
+func TestWithCeilings(t *testing.T) {
+	got := WithCeilings([]Result{
+		{Name: CeilingHash, Kind: KindCeiling, PerSecond: 90},
+		{Name: ScenarioPassword, Kind: KindScenario, Ceiling: CeilingHash, PerSecond: 81},
+		{Name: ScenarioJWKS, Kind: KindScenario, Ceiling: CeilingHTTP, PerSecond: 9000},
+	})
+	require.Equal(t, 90.0, got[1].CeilingPerSecond)
+	require.Equal(t, 0.9, got[1].OfCeiling)
+	require.Zero(t, got[2].OfCeiling, "a ceiling that was not measured gives no fraction")
+}

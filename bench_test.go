@@ -1,0 +1,56 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/shopauth/shopauth/bench"
+)
+
+// TestBenchSmoke runs the in-process bench briefly and checks that every
+// scenario and ceiling produced results without errors. It asserts no
+// speed: timing belongs to the bench itself.
+func TestBenchSmoke(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "bench.json")
+	var stdout, stderr bytes.Buffer
+	c := &cli{stdout: &stdout, stderr: &stderr, environ: []string{"SHOPAUTH_LOG_LEVEL=warn"}}
+	err := c.bench(t.Context(), benchOptions{
+		duration: 600 * time.Millisecond, concurrency: 2, jsonFile: out,
+		hashParams: testHashParams, progress: true,
+	})
+	require.NoError(t, err, "stderr: %s", stderr.String())
+
+	raw, err := os.ReadFile(out)
+	require.NoError(t, err)
+	var report bench.Report
+	require.NoError(t, json.Unmarshal(raw, &report))
+	want := append([]string{bench.CeilingHash, bench.CeilingSign, bench.CeilingHTTP}, benchScenarioNames()...)
+	var got []string
+	for _, r := range report.Results {
+		got = append(got, r.Name)
+		require.Positive(t, r.Requests, "%s completed nothing", r.Name)
+		require.Empty(t, r.Errors, "%s had errors", r.Name)
+		require.Positive(t, r.Latency.Max, r.Name)
+		if r.Kind == bench.KindScenario {
+			require.NotEmpty(t, r.Ceiling, r.Name)
+			require.Positive(t, r.OfCeiling, "%s is not held against its ceiling", r.Name)
+		}
+	}
+	require.ElementsMatch(t, want, got)
+	for _, name := range want {
+		require.Contains(t, stdout.String(), name, "the text report lists every workload")
+	}
+	require.Contains(t, stderr.String(), "done", "the live progress line was written")
+}
+
+func TestBenchRejectsUnknownScenario(t *testing.T) {
+	c := &cli{stdout: &bytes.Buffer{}, stderr: &bytes.Buffer{}}
+	err := c.bench(t.Context(), benchOptions{duration: time.Second, concurrency: 1, scenarios: []string{"nope"}})
+	require.ErrorContains(t, err, `unknown scenario "nope"`)
+}

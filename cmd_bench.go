@@ -1,0 +1,393 @@
+package main
+
+import (
+	"context"
+	"crypto/hkdf"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/shopauth/shopauth/bench"
+	"github.com/shopauth/shopauth/config"
+	"github.com/shopauth/shopauth/keys"
+	"github.com/shopauth/shopauth/server"
+	"github.com/shopauth/shopauth/server/clients"
+	"github.com/shopauth/shopauth/server/customers"
+	"github.com/shopauth/shopauth/server/tokens"
+	"github.com/shopauth/shopauth/storage"
+	"github.com/shopauth/shopauth/storage/sqlstore"
+	"github.com/shopauth/shopauth/web"
+)
+
+// benchClientID is the confidential client the bench signs in with.
+const benchClientID = "shopauth-bench"
+
+type benchOptions struct {
+	target      string
+	duration    time.Duration
+	concurrency int
+	scenarios   []string
+	jsonFile    string
+	// hashParams are the argon2id parameters of the bench customers and
+	// the hash ceiling (zero: defaults); tests make them cheap.
+	hashParams customers.Argon2Params
+	// progress forces the live line on (tests); otherwise it is shown
+	// only when stderr is a terminal.
+	progress bool
+}
+
+func (c *cli) benchCommand() *cobra.Command {
+	o := benchOptions{}
+	cmd := &cobra.Command{
+		Use:   "bench",
+		Short: "Measure throughput and latency against this machine's own limits",
+		Long: `bench starts shopauth in-process on a temporary SQLite database (or
+drives a running server with --target), seeds customers and a client, and
+drives each scenario with --concurrency workers for --duration. In the same
+run it measures the ceilings: argon2id verifications/s at the configured
+parameters, RS256 signatures/s with the signing key, and a bare net/http
+handler serving the same JWKS bytes. Each scenario is shown as a fraction
+of its ceiling.
+
+With --target, the bench adds its customers (bench-NNNN@bench.invalid) and
+client (` + benchClientID + `) to the database the configuration names, which
+must be the target's; use a staging server.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return c.bench(cmd.Context(), o)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&o.target, "target", "", "base URL of a running shopauth (default: start one in-process)")
+	f.DurationVar(&o.duration, "duration", 20*time.Second, "how long each scenario and ceiling runs")
+	f.IntVar(&o.concurrency, "concurrency", 32, "concurrent workers")
+	f.StringSliceVar(&o.scenarios, "scenario", nil, "scenarios to run (default all): "+strings.Join(benchScenarioNames(), ", "))
+	f.StringVar(&o.jsonFile, "json", "", "also write the results as JSON to this file")
+	return cmd
+}
+
+func benchScenarioNames() []string {
+	var names []string
+	for _, w := range bench.Scenarios(bench.Target{}) {
+		names = append(names, w.Name)
+	}
+	return names
+}
+
+func (c *cli) bench(ctx context.Context, o benchOptions) error {
+	if o.concurrency <= 0 || o.duration <= 0 {
+		return errors.New("--concurrency and --duration must be positive")
+	}
+	for _, s := range o.scenarios {
+		if !slices.Contains(benchScenarioNames(), s) {
+			return fmt.Errorf("unknown scenario %q; known: %s", s, strings.Join(benchScenarioNames(), ", "))
+		}
+	}
+	cfg, err := c.loadConfig()
+	if err != nil {
+		return err
+	}
+	// The server's own log lines are formatted as in production but not
+	// written: they would bury the report.
+	logger := slog.New(slog.NewJSONHandler(io.Discard, &slog.HandlerOptions{Level: cfg.Log.SlogLevel()}))
+	env, err := c.benchEnvironment(ctx, cfg, o, logger)
+	if err != nil {
+		return err
+	}
+	defer env.close()
+
+	client := bench.NewClient(o.concurrency)
+	target := bench.Target{URL: env.url, Client: client, ClientID: benchClientID, ClientSecret: env.secret, Users: env.users}
+	ceilings, stopCeilings, err := benchCeilings(env, client)
+	if err != nil {
+		return err
+	}
+	defer stopCeilings()
+	var workloads []bench.Workload
+	for _, w := range bench.Scenarios(target) {
+		if len(o.scenarios) == 0 || slices.Contains(o.scenarios, w.Name) {
+			workloads = append(workloads, w)
+		}
+	}
+	workloads = append(ceilingsFor(ceilings, workloads), workloads...)
+
+	report := bench.Report{
+		Target: env.url, StartedAt: time.Now().UTC(), GOMAXPROCS: runtime.GOMAXPROCS(0),
+		Concurrency: o.concurrency, Duration: o.duration.Seconds(), Settings: env.settings,
+	}
+	progress := c.progressLine(o.progress)
+	for _, w := range workloads {
+		workers := o.concurrency
+		if w.Name == bench.CeilingHash {
+			workers = env.hashConcurrency
+		}
+		res, err := bench.Run(ctx, w, bench.Options{Duration: o.duration, Concurrency: workers, Progress: progress})
+		if progress != nil {
+			fmt.Fprint(c.stderr, "\r\033[K")
+		}
+		if err != nil {
+			return err
+		}
+		report.Results = append(report.Results, res)
+	}
+	report.Results = bench.WithCeilings(report.Results)
+	if err := report.WriteText(c.stdout); err != nil {
+		return err
+	}
+	if o.jsonFile != "" {
+		f, err := os.Create(o.jsonFile)
+		if err != nil {
+			return err
+		}
+		if err := report.WriteJSON(f); err != nil {
+			_ = f.Close()
+			return err
+		}
+		return f.Close()
+	}
+	return nil
+}
+
+// progressLine returns the live progress callback, or nil when stderr is
+// not a terminal (a log file must not fill up with carriage returns).
+func (c *cli) progressLine(force bool) func(bench.Progress) {
+	f, ok := c.stderr.(*os.File)
+	if !force && (!ok || !isTerminal(f)) {
+		return nil
+	}
+	return func(p bench.Progress) { fmt.Fprint(c.stderr, "\r\033[K"+bench.ProgressLine(p)) }
+}
+
+func isTerminal(f *os.File) bool {
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}
+
+// benchEnv is what the bench runs against: the server's URL, the seeded
+// credentials and what the ceilings need.
+type benchEnv struct {
+	url             string
+	secret          string
+	users           []bench.User
+	store           *sqlstore.Store
+	keys            *keys.Manager
+	kek             []byte
+	hasher          *customers.Hasher
+	hashConcurrency int
+	settings        map[string]string
+	cleanup         []func()
+}
+
+func (e *benchEnv) close() {
+	for _, f := range slices.Backward(e.cleanup) {
+		f()
+	}
+}
+
+// benchEnvironment starts the in-process server or, with --target, opens
+// the target's database; both are seeded the same way.
+func (c *cli) benchEnvironment(ctx context.Context, cfg config.Config, o benchOptions, logger *slog.Logger) (_ *benchEnv, err error) {
+	env := &benchEnv{}
+	defer func() {
+		if err != nil {
+			env.close()
+		}
+	}()
+	var ln net.Listener
+	if o.target == "" {
+		dir, err := os.MkdirTemp("", "shopauth-bench-")
+		if err != nil {
+			return nil, err
+		}
+		env.cleanup = append(env.cleanup, func() { _ = os.RemoveAll(dir) })
+		if ln, err = net.Listen("tcp", "127.0.0.1:0"); err != nil {
+			return nil, err
+		}
+		env.cleanup = append(env.cleanup, func() { _ = ln.Close() })
+		kek, err := keys.GenerateKEK()
+		if err != nil {
+			return nil, err
+		}
+		cfg.Database.URL = "sqlite://" + filepath.Join(dir, "bench.db")
+		cfg.Issuer = "http://" + ln.Addr().String()
+		cfg.Keys.EncryptionKey = base64.StdEncoding.EncodeToString(kek)
+		// The bench signs in far more often than a per-IP limit allows: it
+		// measures the server, not its limiter.
+		cfg.Login.RatePerMinute = 0
+	}
+	if env.store, err = c.openStore(ctx, cfg, logger); err != nil {
+		return nil, err
+	}
+	env.cleanup = append(env.cleanup, func() { _ = env.store.Close() })
+	if env.keys, env.kek, err = c.openKeys(ctx, cfg, env.store, logger); err != nil {
+		return nil, err
+	}
+	if env.hasher, err = customers.NewHasher(o.hashParams); err != nil {
+		return nil, err
+	}
+	env.hashConcurrency = cfg.Login.HashConcurrency
+	if env.hashConcurrency <= 0 {
+		env.hashConcurrency = runtime.GOMAXPROCS(0)
+	}
+	if o.target == "" {
+		if err := seedDemo(ctx, env.store, io.Discard, cfg, o.hashParams); err != nil {
+			return nil, fmt.Errorf("demo data: %w", err)
+		}
+	}
+	if err := seedBench(ctx, env, cfg.Adapters.SprykerShop, o.concurrency); err != nil {
+		return nil, fmt.Errorf("bench data: %w", err)
+	}
+	p := env.hasher.Params()
+	env.settings = map[string]string{
+		"database":         env.store.Dialect(),
+		"argon2id":         fmt.Sprintf("m=%d,t=%d,p=%d", p.MemoryKiB, p.Iterations, p.Parallelism),
+		"hash_concurrency": strconv.Itoa(env.hashConcurrency),
+		"signing_key":      env.keys.CurrentKID(),
+	}
+	if o.target != "" {
+		env.url = strings.TrimRight(o.target, "/")
+		return env, nil
+	}
+	a, err := newApp(appDeps{cfg: cfg, store: env.store, keys: env.keys, kek: env.kek, logger: logger, now: time.Now, hashParams: o.hashParams})
+	if err != nil {
+		return nil, err
+	}
+	srv := web.NewHTTPServer(ln.Addr().String(), a.handler, logger)
+	go func() { _ = srv.Serve(ln) }()
+	env.cleanup = append(env.cleanup, func() { _ = srv.Close() })
+	env.url = cfg.Issuer
+	return env, nil
+}
+
+// seedBench adds, unless present, one verified customer per worker to
+// shopKey and the bench's confidential client. Their secrets are derived
+// from the KEK, so a second run against the same database finds the same
+// ones and nobody without the KEK can use them.
+func seedBench(ctx context.Context, env *benchEnv, shopKey string, n int) error {
+	derive := func(label string) (string, error) {
+		b, err := hkdf.Key(sha256.New, env.kek, nil, "shopauth bench "+label, 18)
+		return base64.RawURLEncoding.EncodeToString(b), err
+	}
+	secret, err := derive("client secret")
+	if err != nil {
+		return err
+	}
+	password, err := derive("customer password")
+	if err != nil {
+		return err
+	}
+	env.secret = secret
+	now := time.Now().UTC()
+	if _, err := env.store.GetShop(ctx, shopKey); errors.Is(err, storage.ErrNotFound) {
+		err = env.store.CreateShop(ctx, storage.Shop{Key: shopKey, Name: "shopauth bench", Locale: "en", Active: true, CreatedAt: now})
+		if err != nil && !errors.Is(err, storage.ErrConflict) {
+			return err
+		}
+	} else if err != nil {
+		return err
+	}
+	err = env.store.CreateClient(ctx, storage.Client{
+		ID: benchClientID, SecretHash: clients.HashSecret(secret), ShopKey: shopKey,
+		GrantTypes: []string{server.GrantPassword, server.GrantRefreshToken},
+		Scopes:     []string{server.ScopeOpenID, server.ScopeOfflineAccess}, CreatedAt: now,
+	})
+	if err != nil && !errors.Is(err, storage.ErrConflict) {
+		return err
+	}
+	// Every customer gets the same hash (same password and salt): the cost
+	// of verifying it is what matters, and one hash keeps seeding quick.
+	hash, err := env.hasher.Hash(password)
+	if err != nil {
+		return err
+	}
+	for i := range n {
+		email := fmt.Sprintf("bench-%04d@bench.invalid", i)
+		err := env.store.CreateCustomer(ctx, &storage.Customer{
+			ShopKey: shopKey, Email: email, EmailNormalized: email, Name: "Bench " + strconv.Itoa(i),
+			PasswordHash: hash, EmailVerifiedAt: &now, CreatedAt: now, UpdatedAt: now,
+		})
+		if err != nil && !errors.Is(err, storage.ErrConflict) {
+			return fmt.Errorf("customer %s: %w", email, err)
+		}
+		env.users = append(env.users, bench.User{Email: email, Password: password})
+	}
+	return nil
+}
+
+// benchCeilings builds the ceiling workloads: argon2id verification at the
+// configured parameters, RS256 signing with the current key, and a bare
+// net/http handler serving the JWKS bytes over loopback (stopped by the
+// returned func).
+func benchCeilings(env *benchEnv, client *http.Client) ([]bench.Workload, func(), error) {
+	hash, err := env.hasher.Hash("ceiling-password")
+	if err != nil {
+		return nil, nil, err
+	}
+	hashOp := func(context.Context) (int, error) {
+		ok, _, err := env.hasher.Verify(hash, "ceiling-password")
+		if err == nil && !ok {
+			err = errors.New("argon2id: the password did not verify")
+		}
+		return 0, err
+	}
+	now := time.Now().Unix()
+	payload, err := json.Marshal(tokens.AccessClaims{
+		Issuer: env.url, Subject: "21", Audience: tokens.Audience{benchClientID}, ExpiresAt: now + 3600,
+		IssuedAt: now, NotBefore: now, JTI: "aW5ncmVkaWVudHM", ClientID: benchClientID,
+		Scope: "offline_access", Shop: "acme12aa", CustomerReference: "DE--21",
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	signOp := func(context.Context) (int, error) {
+		_, err := env.keys.Sign(payload, tokens.TypeAccessToken)
+		return 0, err
+	}
+	jwks := env.keys.JWKS()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, nil, err
+	}
+	bare := &http.Server{ReadHeaderTimeout: 5 * time.Second, Handler: http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		h := w.Header()
+		h.Set("Content-Type", "application/json")
+		h.Set("Cache-Control", "public, max-age=3600")
+		h.Set("Access-Control-Allow-Origin", "*")
+		_, _ = w.Write(jwks)
+	})}
+	go func() { _ = bare.Serve(ln) }()
+	fixed := func(op bench.Op) func(context.Context, int) (bench.Op, error) {
+		return func(context.Context, int) (bench.Op, error) { return op, nil }
+	}
+	return []bench.Workload{
+		{Name: bench.CeilingHash, Kind: bench.KindCeiling, Worker: fixed(hashOp)},
+		{Name: bench.CeilingSign, Kind: bench.KindCeiling, Worker: fixed(signOp)},
+		bench.Get(bench.CeilingHTTP, bench.KindCeiling, "http://"+ln.Addr().String()+"/", client),
+	}, func() { _ = bare.Close() }, nil
+}
+
+// ceilingsFor keeps the ceilings some scenario is held against.
+func ceilingsFor(ceilings, scenarios []bench.Workload) []bench.Workload {
+	var out []bench.Workload
+	for _, c := range ceilings {
+		if slices.ContainsFunc(scenarios, func(s bench.Workload) bool { return s.Ceiling == c.Name }) {
+			out = append(out, c)
+		}
+	}
+	return out
+}
