@@ -119,6 +119,14 @@ type SigningKey struct {
 	RemoveAfter         *time.Time // leaves the JWKS
 }
 
+// SigningKeyCiphertext is one key's encrypted private key before and after
+// re-encryption under a new key encryption key (`shopauth keys rekey`).
+type SigningKeyCiphertext struct {
+	KID string
+	Old []byte // the ciphertext the row must still hold
+	New []byte
+}
+
 // RevokedAccessToken records a revoked access-token jti until the token
 // would have expired anyway.
 type RevokedAccessToken struct {

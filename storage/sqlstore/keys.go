@@ -3,6 +3,9 @@ package sqlstore
 import (
 	"context"
 	"fmt"
+	"time"
+
+	"gorm.io/gorm"
 
 	"github.com/shopauth/shopauth/storage"
 )
@@ -29,4 +32,56 @@ func (s *Store) ListSigningKeys(ctx context.Context) ([]storage.SigningKey, erro
 		out = append(out, m.toStorage())
 	}
 	return out, nil
+}
+
+// SetSigningKeySchedule sets when a key stops signing and when it leaves
+// the JWKS; nil means never. storage.ErrNotFound for an unknown kid.
+// Replicas converging on the same schedule write the same values, so
+// concurrent calls are harmless.
+func (s *Store) SetSigningKeySchedule(ctx context.Context, kid string, retireAfter, removeAfter *time.Time) error {
+	res := s.db.WithContext(ctx).Model(&signingKeyModel{}).
+		Where("kid = ?", kid).
+		Updates(map[string]any{"retire_after": dbTimePtr(retireAfter), "remove_after": dbTimePtr(removeAfter)})
+	if res.Error != nil {
+		return fmt.Errorf("set signing key schedule: %w", convertErr(res.Error))
+	}
+	// MySQL counts matched rows here too (clientFoundRows), so 0 means
+	// the key does not exist.
+	if res.RowsAffected == 0 {
+		return storage.ErrNotFound
+	}
+	return nil
+}
+
+// RekeySigningKeys replaces encrypted private keys in one transaction, all
+// or nothing. Each row must still hold its Old ciphertext: otherwise
+// (another rekey got there first) storage.ErrConflict and nothing changes.
+// storage.ErrNotFound for an unknown kid.
+func (s *Store) RekeySigningKeys(ctx context.Context, ks []storage.SigningKeyCiphertext) error {
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		for _, k := range ks {
+			res := tx.Model(&signingKeyModel{}).
+				Where("kid = ? AND encrypted_private_key = ?", k.KID, k.Old).
+				Update("encrypted_private_key", k.New)
+			if res.Error != nil {
+				return res.Error
+			}
+			if res.RowsAffected == 1 {
+				continue
+			}
+			var n int64
+			if err := tx.Model(&signingKeyModel{}).Where("kid = ?", k.KID).Count(&n).Error; err != nil {
+				return err
+			}
+			if n == 0 {
+				return storage.ErrNotFound
+			}
+			return storage.ErrConflict
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("rekey signing keys: %w", convertErr(err))
+	}
+	return nil
 }

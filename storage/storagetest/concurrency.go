@@ -109,3 +109,22 @@ func testConcurrentCustomers(t *testing.T, open func(t *testing.T) Store) {
 	require.NoError(t, err)
 	require.Equal(t, fmt.Sprint(winner), got.Name)
 }
+
+// testConcurrentRekey: two `keys rekey` runs at once must not both rewrite
+// a key (the loser would encrypt what the winner already replaced).
+func testConcurrentRekey(t *testing.T, open func(t *testing.T) Store) {
+	s := open(t)
+	ctx := context.Background()
+	require.NoError(t, s.CreateSigningKey(ctx, storage.SigningKey{
+		KID: "k", Algorithm: "RS256", Generation: 1, EncryptedPrivateKey: []byte("old"), CreatedAt: baseTime(),
+	}))
+	errs := race(func(i int) error {
+		return s.RekeySigningKeys(ctx, []storage.SigningKeyCiphertext{
+			{KID: "k", Old: []byte("old"), New: fmt.Appendf(nil, "new-%d", i)},
+		})
+	})
+	winner := requireOneWinner(t, errs)
+	keys, err := s.ListSigningKeys(ctx)
+	require.NoError(t, err)
+	require.Equal(t, fmt.Sprintf("new-%d", winner), string(keys[0].EncryptedPrivateKey))
+}

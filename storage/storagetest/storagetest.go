@@ -43,6 +43,8 @@ type Store interface {
 
 	CreateSigningKey(ctx context.Context, k storage.SigningKey) error
 	ListSigningKeys(ctx context.Context) ([]storage.SigningKey, error)
+	SetSigningKeySchedule(ctx context.Context, kid string, retireAfter, removeAfter *time.Time) error
+	RekeySigningKeys(ctx context.Context, ks []storage.SigningKeyCiphertext) error
 }
 
 // Run runs the suite. open must return a new, migrated, empty store for
@@ -63,8 +65,11 @@ func Run(t *testing.T, open func(t *testing.T) Store) {
 		{"RevokeRefreshFamily", testRevokeRefreshFamily},
 		{"AccessTokenRevocation", testAccessTokenRevocation},
 		{"SigningKeys", testSigningKeys},
+		{"SigningKeySchedule", testSigningKeySchedule},
+		{"RekeySigningKeys", testRekeySigningKeys},
 		{"ConcurrentRotation", testConcurrentRotation},
 		{"ConcurrentSigningKeys", testConcurrentSigningKeys},
+		{"ConcurrentRekey", testConcurrentRekey},
 		{"ConcurrentCustomers", testConcurrentCustomers},
 		{"LoginFailures", testLoginFailures},
 		{"ConcurrentLoginAttempts", testConcurrentLoginAttempts},
