@@ -21,6 +21,7 @@ type fakeStore struct {
 	keys    []storage.SigningKey
 	listErr error
 	lists   int
+	sets    int // SetSigningKeySchedule calls
 }
 
 var _ Store = (*fakeStore)(nil)
@@ -47,6 +48,19 @@ func (s *fakeStore) CreateSigningKey(_ context.Context, k storage.SigningKey) er
 	}
 	s.keys = append(s.keys, k)
 	return nil
+}
+
+func (s *fakeStore) SetSigningKeySchedule(_ context.Context, kid string, retireAfter, removeAfter *time.Time) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for i := range s.keys {
+		if s.keys[i].KID == kid {
+			s.keys[i].RetireAfter, s.keys[i].RemoveAfter = retireAfter, removeAfter
+			s.sets++
+			return nil
+		}
+	}
+	return storage.ErrNotFound
 }
 
 // update changes a stored key in place, standing in for `keys retire`.
@@ -86,6 +100,12 @@ func (c *clock) Now() time.Time {
 	return c.t
 }
 
+func (c *clock) Set(t time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = t
+}
+
 func (c *clock) Add(d time.Duration) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -121,4 +141,13 @@ func errorIsAny(err error, targets ...error) bool {
 		}
 	}
 	return false
+}
+
+// createTestKey makes an RS256 key valid from notBefore, standing in for
+// another replica's rotator.
+func (m *Manager) createTestKey(t testing.TB, notBefore time.Time) error {
+	t.Helper()
+	require.NoError(t, m.Reload(t.Context()))
+	_, err := m.createKey(t.Context(), m.snap.Load().rows, RS256, notBefore)
+	return err
 }

@@ -19,8 +19,9 @@ import (
 	"github.com/shopauth/shopauth/storage"
 )
 
-// ErrNoSigningKey is returned by Sign and PublicKeyPEM when no key may sign
-// at this instant (every key is retired, removed or not yet valid).
+// ErrNoSigningKey is returned by Sign and PublicKeyPEM when no key of the
+// algorithm may sign at this instant (every key is retired, removed or not
+// yet valid, or the algorithm was never enabled).
 var ErrNoSigningKey = errors.New("no current signing key")
 
 // Store is the storage the Manager consumes.
@@ -30,6 +31,9 @@ type Store interface {
 	// CreateSigningKey stores k; storage.ErrConflict when its kid or its
 	// generation exists already.
 	CreateSigningKey(ctx context.Context, k storage.SigningKey) error
+	// SetSigningKeySchedule sets a key's retire and remove dates (nil:
+	// never); storage.ErrNotFound for an unknown kid.
+	SetSigningKeySchedule(ctx context.Context, kid string, retireAfter, removeAfter *time.Time) error
 }
 
 // Config holds a Manager's dependencies.
@@ -37,12 +41,38 @@ type Config struct {
 	Store Store
 	// KEK is the 32-byte key encryption key (see ParseKEK).
 	KEK []byte
+	// PreviousKEK, when set, also opens stored keys: during a KEK change
+	// replicas run with the new KEK and the old one until `keys rekey`
+	// has re-encrypted every key (SHOPAUTH_KEY_ENCRYPTION_KEY_OLD).
+	PreviousKEK []byte
 	// Now defaults to time.Now.
 	Now func() time.Time
 	// Logger defaults to discarding.
 	Logger *slog.Logger
-	// JWKSMaxAge is how long clients may cache the JWKS; defaults to 1h.
+	// JWKSMaxAge is the longest a client may cache the JWKS; defaults to
+	// 1h. With rotation the Cache-Control max-age is shorter still: see
+	// Manager.JWKSMaxAge.
 	JWKSMaxAge time.Duration
+
+	// RotationPeriod is how often a new key signs (for RotateIfDue); zero
+	// turns scheduled rotation off.
+	RotationPeriod time.Duration
+	// PublishAhead is how long a new key is in the JWKS before it signs.
+	PublishAhead time.Duration
+	// SyncInterval is how often every replica reloads the keys: how stale
+	// another replica's view may be.
+	SyncInterval time.Duration
+	// ClockSkew is the clock difference tolerated between replicas and
+	// resource servers.
+	ClockSkew time.Duration
+	// MaxTokenTTL returns the longest lifetime of any token signed now
+	// (access or ID token, over every client). A key stays published this
+	// long, plus ClockSkew and SyncInterval, after it stops signing.
+	// Required by RotateIfDue, Rotate and Retire.
+	MaxTokenTTL func(ctx context.Context) (time.Duration, error)
+	// UnknownKeyReloadInterval is the least time between two reloads
+	// caused by a token naming an unknown kid; defaults to 5s.
+	UnknownKeyReloadInterval time.Duration
 }
 
 // KeyInfo describes a key for `shopauth keys list`.
@@ -64,9 +94,17 @@ type KeyInfo struct {
 type Manager struct {
 	store      Store
 	aead       cipher.AEAD
+	aeads      []cipher.AEAD // aead, then the previous KEK's if any
 	now        func() time.Time
 	log        *slog.Logger
 	jwksMaxAge time.Duration
+
+	rotationPeriod, publishAhead, syncInterval, clockSkew time.Duration
+	maxTokenTTL                                           func(ctx context.Context) (time.Duration, error)
+
+	unknownKeyReloadInterval time.Duration
+	unknownKeyMu             sync.Mutex
+	lastUnknownKeyReload     time.Time
 
 	reloadMu sync.Mutex // one Reload at a time: store read, decrypt, install
 	mu       sync.Mutex // serializes installing snapshots
@@ -79,7 +117,7 @@ type snapshot struct {
 	rows     []storage.SigningKey // by generation, oldest first
 	mats     map[string]*material // by kid, every row
 	sched    schedule
-	current  *material            // nil when no key can sign
+	current  map[string]*material // by algorithm; absent when none can sign
 	verifier map[string]*material // published keys by kid
 	jwks     []byte
 	jwksKIDs []string // kids in jwks, to reuse the bytes when unchanged
@@ -98,15 +136,38 @@ func New(ctx context.Context, cfg Config) (*Manager, error) {
 	if err != nil {
 		return nil, fmt.Errorf("keys: %w", err)
 	}
-	if cfg.JWKSMaxAge < 0 {
-		return nil, fmt.Errorf("keys: negative JWKSMaxAge %v", cfg.JWKSMaxAge)
+	aeads := []cipher.AEAD{aead}
+	if cfg.PreviousKEK != nil {
+		prev, err := newAEAD(cfg.PreviousKEK)
+		if err != nil {
+			return nil, fmt.Errorf("keys: previous %w", err)
+		}
+		aeads = append(aeads, prev)
+	}
+	for name, d := range map[string]time.Duration{
+		"JWKSMaxAge": cfg.JWKSMaxAge, "RotationPeriod": cfg.RotationPeriod, "PublishAhead": cfg.PublishAhead,
+		"SyncInterval": cfg.SyncInterval, "ClockSkew": cfg.ClockSkew, "UnknownKeyReloadInterval": cfg.UnknownKeyReloadInterval,
+	} {
+		if d < 0 {
+			return nil, fmt.Errorf("keys: negative %s %v", name, d)
+		}
+	}
+	if cfg.RotationPeriod > 0 && cfg.RotationPeriod <= cfg.PublishAhead {
+		return nil, fmt.Errorf("keys: RotationPeriod %v must be longer than PublishAhead %v", cfg.RotationPeriod, cfg.PublishAhead)
 	}
 	m := &Manager{
-		store:      cfg.Store,
-		aead:       aead,
-		now:        cfg.Now,
-		log:        cfg.Logger,
-		jwksMaxAge: cfg.JWKSMaxAge,
+		store:                    cfg.Store,
+		aead:                     aead,
+		aeads:                    aeads,
+		now:                      cfg.Now,
+		log:                      cfg.Logger,
+		jwksMaxAge:               cfg.JWKSMaxAge,
+		rotationPeriod:           cfg.RotationPeriod,
+		publishAhead:             cfg.PublishAhead,
+		syncInterval:             cfg.SyncInterval,
+		clockSkew:                cfg.ClockSkew,
+		maxTokenTTL:              cfg.MaxTokenTTL,
+		unknownKeyReloadInterval: cfg.UnknownKeyReloadInterval,
 	}
 	if m.now == nil {
 		m.now = time.Now
@@ -117,7 +178,10 @@ func New(ctx context.Context, cfg Config) (*Manager, error) {
 	if m.jwksMaxAge == 0 {
 		m.jwksMaxAge = time.Hour
 	}
-	m.snap.Store(&snapshot{mats: map[string]*material{}, sched: schedule{current: -1}})
+	if m.unknownKeyReloadInterval == 0 {
+		m.unknownKeyReloadInterval = 5 * time.Second
+	}
+	m.snap.Store(&snapshot{mats: map[string]*material{}, current: map[string]*material{}})
 
 	// A lost race reloads and finds the winner's key; a few rounds cover
 	// even an unlucky interleaving of several replicas.
@@ -132,7 +196,7 @@ func New(ctx context.Context, cfg Config) (*Manager, error) {
 		// The very first key signs at once: no verifier can have cached a
 		// JWKS yet. Likewise a store whose keys all retired: better a key
 		// unknown to stale caches than no tokens at all.
-		err := m.createKey(ctx, m.now())
+		_, err := m.createKey(ctx, m.snap.Load().rows, DefaultAlgorithm, m.now())
 		if err != nil && !errors.Is(err, storage.ErrConflict) {
 			return nil, err
 		}
@@ -143,23 +207,26 @@ func New(ctx context.Context, cfg Config) (*Manager, error) {
 	return nil, fmt.Errorf("keys: no signing key after %d attempts", attempts)
 }
 
-// createKey generates the next-generation key, valid from notBefore, and
-// stores it. Scheduled rotation will call it with notBefore in the future.
-func (m *Manager) createKey(ctx context.Context, notBefore time.Time) error {
+// createKey generates an alg key, valid from notBefore, with the generation
+// after the newest of rows, and stores it. rows must be the read the
+// caller decided on: replicas deciding on the same read then pick the same
+// generation and the unique index lets only one of them create the key
+// (storage.ErrConflict for the others).
+func (m *Manager) createKey(ctx context.Context, rows []storage.SigningKey, alg string, notBefore time.Time) (storage.SigningKey, error) {
 	var gen int64
-	for _, r := range m.snap.Load().rows {
+	for _, r := range rows {
 		gen = max(gen, r.Generation)
 	}
-	row, mat, err := generateKey(m.aead, gen+1, m.now(), notBefore)
+	row, mat, err := generateKey(m.aead, alg, gen+1, m.now(), notBefore)
 	if err != nil {
-		return fmt.Errorf("keys: %w", err)
+		return storage.SigningKey{}, fmt.Errorf("keys: %w", err)
 	}
 	if err := m.store.CreateSigningKey(ctx, row); err != nil {
-		return fmt.Errorf("keys: store new signing key: %w", err)
+		return storage.SigningKey{}, fmt.Errorf("keys: store new signing key: %w", err)
 	}
-	m.log.InfoContext(ctx, "created signing key", "kid", row.KID, "generation", row.Generation, "not_before", notBefore)
+	m.log.InfoContext(ctx, "created signing key", "kid", row.KID, "alg", alg, "generation", row.Generation, "not_before", notBefore)
 	// Seed the cache so the next Reload does not decrypt what we just made.
-	return m.reload(ctx, mat)
+	return row, m.reload(ctx, mat)
 }
 
 // Reload re-reads the store. Keys already loaded are not decrypted again
@@ -196,7 +263,7 @@ func (m *Manager) reload(ctx context.Context, seed *material) error {
 		case seed != nil && seed.kid == r.KID:
 			mats[r.KID] = seed
 		default:
-			mat, err := decryptMaterial(m.aead, r)
+			mat, err := decryptMaterial(m.aeads, r)
 			if err != nil {
 				return fmt.Errorf("keys: %w", err)
 			}
@@ -212,7 +279,7 @@ func (m *Manager) reload(ctx context.Context, seed *material) error {
 		return err
 	}
 	m.snap.Store(next)
-	m.log.InfoContext(ctx, "signing keys loaded", "keys", len(rows), "decrypted", len(added), "current", next.currentKID())
+	m.log.InfoContext(ctx, "signing keys loaded", "keys", len(rows), "decrypted", len(added), "current", next.currentKIDs())
 	return nil
 }
 
@@ -237,8 +304,8 @@ func (m *Manager) view() *snapshot {
 		m.log.Error("rebuild signing key schedule", "err", err)
 		return s
 	}
-	if next.currentKID() != s.currentKID() {
-		m.log.Info("signing key changed", "kid", next.currentKID(), "previous", s.currentKID())
+	if !slices.Equal(next.currentKIDs(), s.currentKIDs()) {
+		m.log.Info("signing key changed", "kids", next.currentKIDs(), "previous", s.currentKIDs())
 	}
 	m.snap.Store(next)
 	return next
@@ -247,9 +314,9 @@ func (m *Manager) view() *snapshot {
 // buildSnapshot computes the schedule at now. prev supplies JWKS bytes to
 // reuse when the published set is unchanged.
 func buildSnapshot(rows []storage.SigningKey, mats map[string]*material, now time.Time, prev *snapshot) (*snapshot, error) {
-	s := &snapshot{rows: rows, mats: mats, sched: computeSchedule(rows, now)}
-	if s.sched.current >= 0 {
-		s.current = mats[rows[s.sched.current].KID]
+	s := &snapshot{rows: rows, mats: mats, sched: computeSchedule(rows, now), current: map[string]*material{}}
+	for alg, i := range s.sched.current {
+		s.current[alg] = mats[rows[i].KID]
 	}
 	s.verifier = make(map[string]*material, len(s.sched.published))
 	set := jose.JSONWebKeySet{Keys: make([]jose.JSONWebKey, 0, len(s.sched.published))}
@@ -271,21 +338,41 @@ func buildSnapshot(rows []storage.SigningKey, mats map[string]*material, now tim
 	return s, nil
 }
 
-func (s *snapshot) currentKID() string {
-	if s.current == nil {
-		return ""
+// currentKID returns alg's signing key id, "" when none.
+func (s *snapshot) currentKID(alg string) string {
+	if cur := s.current[alg]; cur != nil {
+		return cur.kid
 	}
-	return s.current.kid
+	return ""
 }
 
-// Sign returns payload as a compact JWS signed with the current key, with
-// header alg, kid and typ (omitted when empty; TypAccessToken for access
-// tokens, TypIDToken for ID tokens). The cost is one RSA signature: signers
-// are built once per key and typ.
+// currentKIDs lists the signing key ids in the order of Algorithms.
+func (s *snapshot) currentKIDs() []string {
+	var out []string
+	for _, alg := range Algorithms() {
+		if kid := s.currentKID(alg); kid != "" {
+			out = append(out, kid)
+		}
+	}
+	return out
+}
+
+// Sign is SignWith(DefaultAlgorithm, payload, typ).
 func (m *Manager) Sign(payload []byte, typ string) (string, error) {
-	cur := m.view().current
+	return m.SignWith(DefaultAlgorithm, payload, typ)
+}
+
+// SignWith returns payload as a compact JWS signed with alg's current key
+// ("" means DefaultAlgorithm), with header alg, kid and typ (omitted when
+// empty; TypAccessToken for access tokens, TypIDToken for ID tokens). The
+// cost is one signature: signers are built once per key and typ.
+func (m *Manager) SignWith(alg string, payload []byte, typ string) (string, error) {
+	if alg == "" {
+		alg = DefaultAlgorithm
+	}
+	cur := m.view().current[alg]
 	if cur == nil {
-		return "", ErrNoSigningKey
+		return "", fmt.Errorf("%w for %s", ErrNoSigningKey, alg)
 	}
 	signer, err := cur.signer(typ)
 	if err != nil {
@@ -305,27 +392,67 @@ func (m *Manager) JWKS() []byte {
 	return m.view().jwks
 }
 
-// JWKSMaxAge is how long clients may cache JWKS(), for Cache-Control.
+// JWKSMaxAge is how long clients may cache JWKS() from now on, for
+// Cache-Control. It never reaches past the next change of the key set (a
+// key leaving, or the rotator adding one), so a cache is never served a
+// set that is no longer true; and with rotation it is at most
+// PublishAhead minus SyncInterval, so a key published on one replica
+// reaches every cache before any replica signs with it.
 func (m *Manager) JWKSMaxAge() time.Duration {
-	return m.jwksMaxAge
+	s, now := m.view(), m.now()
+	age := m.jwksMaxAge
+	if m.rotationPeriod > 0 {
+		age = min(age, max(0, m.publishAhead-m.syncInterval))
+		p := policy{period: m.rotationPeriod, publishAhead: m.publishAhead}
+		if next := p.nextCreation(s.rows, now); !next.IsZero() {
+			age = min(age, max(0, next.Sub(now)))
+		}
+	}
+	if !s.sched.setChange.IsZero() {
+		age = min(age, max(0, s.sched.setChange.Sub(now)))
+	}
+	return age
 }
 
-// Ready reports whether a key may sign now (for /readyz).
+// Ready reports whether a DefaultAlgorithm key may sign now (for /readyz).
 func (m *Manager) Ready() bool {
-	return m.view().current != nil
+	return m.view().current[DefaultAlgorithm] != nil
 }
 
-// CurrentKID returns the kid of the current signing key, "" when none.
+// CurrentKID returns the kid of the DefaultAlgorithm signing key, "" when
+// none.
 func (m *Manager) CurrentKID() string {
-	return m.view().currentKID()
+	return m.view().currentKID(DefaultAlgorithm)
 }
 
-// PublicKeyPEM returns the current key's public part as a PKIX "PUBLIC KEY"
-// PEM block, for `shopauth keys export --pem`.
-func (m *Manager) PublicKeyPEM() ([]byte, error) {
+// SigningAlgorithms lists the algorithms that have a signing key now, in
+// the order of Algorithms, for discovery's *_signing_alg_values_supported.
+func (m *Manager) SigningAlgorithms() []string {
 	cur := m.view().current
+	var out []string
+	for _, alg := range Algorithms() {
+		if cur[alg] != nil {
+			out = append(out, alg)
+		}
+	}
+	return out
+}
+
+// PublicKeyPEM returns the public part of the DefaultAlgorithm signing key
+// as a PKIX "PUBLIC KEY" PEM block, for `shopauth keys export --pem`.
+func (m *Manager) PublicKeyPEM() ([]byte, error) {
+	return m.PublicKeyPEMOf(m.CurrentKID())
+}
+
+// PublicKeyPEMOf returns the public part of the published key kid as a
+// PKIX "PUBLIC KEY" PEM block.
+func (m *Manager) PublicKeyPEMOf(kid string) ([]byte, error) {
+	cur := m.view().verifier[kid]
 	if cur == nil {
-		return nil, ErrNoSigningKey
+		if kid == "" {
+			return nil, ErrNoSigningKey
+		}
+		return nil, fmt.Errorf("keys: %w: %q is not published", ErrUnknownKey, kid)
 	}
 	der, err := x509.MarshalPKIXPublicKey(cur.pub)
 	if err != nil {

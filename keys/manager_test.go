@@ -89,7 +89,7 @@ func TestNewAADBinding(t *testing.T) {
 	aead, err := newAEAD(kek)
 	require.NoError(t, err)
 	for gen := int64(1); gen <= 2; gen++ {
-		row, _, err := generateKey(aead, gen, clk.Now(), clk.Now())
+		row, _, err := generateKey(aead, RS256, gen, clk.Now(), clk.Now())
 		require.NoError(t, err)
 		require.NoError(t, store.CreateSigningKey(t.Context(), row))
 	}
@@ -111,9 +111,9 @@ func TestNewRejectsInconsistentRows(t *testing.T) {
 	aead, err := newAEAD(kek)
 	require.NoError(t, err)
 	clk := newClock()
-	rowA, _, err := generateKey(aead, 1, clk.Now(), clk.Now())
+	rowA, _, err := generateKey(aead, RS256, 1, clk.Now(), clk.Now())
 	require.NoError(t, err)
-	rowB, _, err := generateKey(aead, 2, clk.Now(), clk.Now())
+	rowB, _, err := generateKey(aead, RS256, 2, clk.Now(), clk.Now())
 	require.NoError(t, err)
 
 	tests := []struct {
@@ -301,7 +301,7 @@ func TestScheduleOverTime(t *testing.T) {
 
 	// Another replica publishes a key one hour ahead.
 	other := newManager(t, store, kek, clk)
-	require.NoError(t, other.createKey(t.Context(), clk.Now().Add(time.Hour)))
+	require.NoError(t, other.createTestKey(t, clk.Now().Add(time.Hour)))
 	newKID := other.List()[1].KID
 
 	require.NoError(t, m.Reload(t.Context()))
@@ -345,17 +345,17 @@ func TestReloadReusesWhenUnchanged(t *testing.T) {
 	clk := newClock()
 	m := newManager(t, store, testKEK(t), clk)
 	before := m.JWKS()
-	mat := m.snap.Load().current
+	mat := m.snap.Load().current[RS256]
 
 	require.NoError(t, m.Reload(t.Context()))
 	require.Same(t, unsafe.SliceData(before), unsafe.SliceData(m.JWKS()), "JWKS bytes not rebuilt")
-	require.Same(t, mat, m.snap.Load().current, "key not decrypted again")
+	require.Same(t, mat, m.snap.Load().current[RS256], "key not decrypted again")
 
 	// A schedule-only change (retire date in the future) keeps key material
 	// and, with the same published set, the JWKS bytes.
 	store.update(m.CurrentKID(), func(k *storage.SigningKey) { k.RetireAfter = ptr(clk.Now().Add(time.Hour)) })
 	require.NoError(t, m.Reload(t.Context()))
-	require.Same(t, mat, m.snap.Load().current)
+	require.Same(t, mat, m.snap.Load().current[RS256])
 	require.Same(t, unsafe.SliceData(before), unsafe.SliceData(m.JWKS()))
 	require.Equal(t, clk.Now().Add(time.Hour), *m.List()[0].RetireAfter)
 }
@@ -374,7 +374,7 @@ func TestReloadErrorKeepsKeys(t *testing.T) {
 	// A key this replica cannot decrypt: the whole reload is refused.
 	aead, err := newAEAD(testKEK(t))
 	require.NoError(t, err)
-	row, _, err := generateKey(aead, 2, clk.Now(), clk.Now())
+	row, _, err := generateKey(aead, RS256, 2, clk.Now(), clk.Now())
 	require.NoError(t, err)
 	require.NoError(t, store.CreateSigningKey(t.Context(), row))
 	require.ErrorIs(t, m.Reload(t.Context()), ErrWrongKEK)
@@ -414,7 +414,7 @@ func TestSync(t *testing.T) {
 	go func() { done <- m.Sync(ctx, 5*time.Millisecond) }()
 
 	other := newManager(t, store, kek, clk)
-	require.NoError(t, other.createKey(t.Context(), clk.Now()))
+	require.NoError(t, other.createTestKey(t, clk.Now()))
 	require.Eventually(t, func() bool { return len(jwksKIDs(t, m.JWKS())) == 2 }, 5*time.Second, 5*time.Millisecond)
 	require.Equal(t, other.CurrentKID(), m.CurrentKID())
 
@@ -430,7 +430,7 @@ func TestConcurrentUse(t *testing.T) {
 	clk := newClock()
 	m := newManager(t, store, kek, clk)
 	other := newManager(t, store, kek, clk)
-	require.NoError(t, other.createKey(t.Context(), clk.Now().Add(time.Second)))
+	require.NoError(t, other.createTestKey(t, clk.Now().Add(time.Second)))
 
 	var wg sync.WaitGroup
 	for range 8 {

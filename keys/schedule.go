@@ -25,34 +25,45 @@ const (
 // schedule is which keys do what at one instant. Indices refer to the key
 // slice it was computed from.
 type schedule struct {
-	current   int   // index of the signing key, -1 when none can sign
-	published []int // indices of keys in the JWKS, newest first
+	current   map[string]int // by algorithm: index of its signing key
+	published []int          // indices of keys in the JWKS, newest first
 	// validUntil is the first instant after now at which any key changes
 	// role; zero means never. Until then the schedule need not be redone.
 	validUntil time.Time
+	// setChange is the first instant after now at which a key leaves the
+	// JWKS; zero means none is scheduled. JWKS caching must not outlive it.
+	setChange time.Time
 }
 
 // computeSchedule is the whole key-selection rule, a pure function of the
-// stored keys (ordered by generation, oldest first) and the time, so that
-// scheduled rotation can be added and tested without touching signing:
+// stored keys (ordered by generation, oldest first) and the time:
 //
 //   - published: RemoveAfter is nil or after now;
-//   - current: the newest published key with NotBefore <= now and
-//     RetireAfter nil or after now.
+//   - current, per algorithm: the newest published key of that algorithm
+//     with NotBefore <= now and RetireAfter nil or after now.
 func computeSchedule(ks []storage.SigningKey, now time.Time) schedule {
-	s := schedule{current: -1}
+	s := schedule{current: map[string]int{}}
 	for i := len(ks) - 1; i >= 0; i-- {
 		k := &ks[i]
 		s.validUntil = earliestAfter(s.validUntil, now, &k.NotBefore, k.RetireAfter, k.RemoveAfter)
 		if !isPublished(k, now) {
 			continue
 		}
+		s.setChange = earliestAfter(s.setChange, now, k.RemoveAfter)
 		s.published = append(s.published, i)
-		if s.current < 0 && canSign(k, now) {
-			s.current = i
+		if _, ok := s.current[k.Algorithm]; !ok && canSign(k, now) {
+			s.current[k.Algorithm] = i
 		}
 	}
 	return s
+}
+
+// currentIndex returns the index of alg's signing key, -1 when none.
+func (s schedule) currentIndex(alg string) int {
+	if i, ok := s.current[alg]; ok {
+		return i
+	}
+	return -1
 }
 
 func isPublished(k *storage.SigningKey, now time.Time) bool {
@@ -66,9 +77,10 @@ func canSign(k *storage.SigningKey, now time.Time) bool {
 // state is the role of ks[i] under s at now.
 func (s schedule) state(ks []storage.SigningKey, i int, now time.Time) KeyState {
 	switch {
-	case i == s.current:
+	case s.currentIndex(ks[i].Algorithm) == i:
 		return StateCurrent
-	case ks[i].NotBefore.After(now) && isPublished(&ks[i], now):
+	case ks[i].NotBefore.After(now) && isPublished(&ks[i], now) &&
+		(ks[i].RetireAfter == nil || ks[i].RetireAfter.After(ks[i].NotBefore)):
 		return StateNext
 	default:
 		return StateRetired

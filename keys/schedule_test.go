@@ -100,8 +100,8 @@ func TestComputeSchedule(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			s := computeSchedule(tt.keys, now)
 			var cur string
-			if s.current >= 0 {
-				cur = tt.keys[s.current].KID
+			if i := s.currentIndex(""); i >= 0 {
+				cur = tt.keys[i].KID
 			}
 			require.Equal(t, tt.wantCurrent, cur)
 			var pub []string

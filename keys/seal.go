@@ -51,3 +51,19 @@ func open(aead cipher.AEAD, kid string, sealed []byte) ([]byte, error) {
 	}
 	return plaintext, nil
 }
+
+// openAny opens sealed with the first of aeads that can and returns which
+// one did, so `keys rekey` can tell keys already under the new KEK.
+func openAny(aeads []cipher.AEAD, kid string, sealed []byte) ([]byte, int, error) {
+	var err error
+	for i, aead := range aeads {
+		var plaintext []byte
+		if plaintext, err = open(aead, kid, sealed); err == nil {
+			return plaintext, i, nil
+		}
+	}
+	if err == nil {
+		err = fmt.Errorf("cannot decrypt signing key %s: no key encryption key", kid)
+	}
+	return nil, -1, err
+}

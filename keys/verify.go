@@ -1,16 +1,19 @@
 package keys
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/go-jose/go-jose/v4"
 )
 
 // Verify errors; every error from Verify wraps exactly one of them.
 var (
-	// ErrMalformed: not a compact JWS, an algorithm other than RS256
-	// (including "none" and HS256), no kid header, or a non-string typ.
+	// ErrMalformed: not a compact JWS, an algorithm other than RS256,
+	// ES256 and EdDSA (including "none" and HS256), no kid header, or a
+	// non-string typ.
 	ErrMalformed = errors.New("malformed token")
 	// ErrUnknownKey: the kid names no published key.
 	ErrUnknownKey = errors.New("unknown signing key")
@@ -36,17 +39,60 @@ type Verified struct {
 // token from a retired key still verifies until the key leaves the JWKS)
 // and returns its payload. It checks no claims: exp, iss, aud and typ are
 // the caller's policy.
+//
+// A kid this replica does not know may belong to a key another replica
+// has just created (`keys rotate --now`) and this one has not synced yet:
+// Verify then reloads the keys once and tries again, so such a token is
+// never refused (Must hold 2). Reloads of this kind are rate limited
+// (UnknownKeyReloadInterval), so garbage kids cannot hammer the database.
 func (m *Manager) Verify(token string) (Verified, error) {
+	v, err := m.verify(token)
+	if errors.Is(err, ErrUnknownKey) && m.reloadForUnknownKey() {
+		v, err = m.verify(token)
+	}
+	return v, err
+}
+
+// reloadForUnknownKey reloads the keys unless a reload for an unknown kid
+// started less than UnknownKeyReloadInterval ago; then it only waits for a
+// reload in flight (another request may have met the same new kid). It
+// reports whether a retry may find new keys.
+func (m *Manager) reloadForUnknownKey() bool {
+	m.unknownKeyMu.Lock()
+	now := m.now()
+	if !m.lastUnknownKeyReload.IsZero() && now.Sub(m.lastUnknownKeyReload) < m.unknownKeyReloadInterval {
+		m.unknownKeyMu.Unlock()
+		m.reloadMu.Lock() // wait for a reload in flight, if any
+		m.reloadMu.Unlock()
+		return true
+	}
+	m.lastUnknownKeyReload = now
+	m.unknownKeyMu.Unlock()
+	// Verify has no context: the reload is bounded on its own.
+	ctx, cancel := context.WithTimeout(context.Background(), unknownKeyReloadTimeout)
+	defer cancel()
+	if err := m.Reload(ctx); err != nil {
+		m.log.Error("reload signing keys for an unknown kid", "err", err)
+		return false
+	}
+	return true
+}
+
+// unknownKeyReloadTimeout bounds a reload made inside Verify.
+const unknownKeyReloadTimeout = 5 * time.Second
+
+func (m *Manager) verify(token string) (Verified, error) {
 	if len(token) > maxTokenBytes {
 		return Verified{}, fmt.Errorf("%w: longer than %d bytes", ErrMalformed, maxTokenBytes)
 	}
 	// Compact only: tokens travel in headers and form fields, and the JSON
 	// serialization would admit unprotected headers and several signatures.
 	// (jose.ParseSigned, which accepts both, is deprecated in go-jose v4.)
-	// The algorithm list is explicit so that "none" and HMAC (the classic
-	// "RS256 public key used as HS256 secret" confusion) are refused at
-	// parse time, before any key is chosen.
-	jws, err := jose.ParseSignedCompact(token, []jose.SignatureAlgorithm{jose.RS256})
+	// The algorithm list is explicit (the asymmetric ones keys are made
+	// for) so that "none" and HMAC (the classic "RS256 public key used as
+	// HS256 secret" confusion) are refused at parse time, before any key is
+	// chosen. The token's alg must then be its key's own.
+	jws, err := jose.ParseSignedCompact(token, []jose.SignatureAlgorithm{jose.RS256, jose.ES256, jose.EdDSA})
 	if err != nil {
 		return Verified{}, fmt.Errorf("%w: %v", ErrMalformed, err)
 	}

@@ -40,12 +40,12 @@ func TestVerifyRejects(t *testing.T) {
 	hsTok := mustCompact(t, hs, []byte(`{"sub":"21"}`))
 
 	// RS256 by our own key but without kid.
-	noKidSigner, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.RS256, Key: m.snap.Load().current.priv}, nil)
+	noKidSigner, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.RS256, Key: m.snap.Load().current[RS256].priv}, nil)
 	require.NoError(t, err)
 	noKid := mustCompact(t, noKidSigner, []byte(`{}`))
 
 	// A stranger's key embedding its own jwk and claiming our kid.
-	strangerMat := stranger.snap.Load().current
+	strangerMat := stranger.snap.Load().current[RS256]
 	embed, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.RS256, Key: strangerMat.priv},
 		(&jose.SignerOptions{EmbedJWK: true}).WithHeader(jose.HeaderKey("kid"), kid))
 	require.NoError(t, err)
