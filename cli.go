@@ -10,6 +10,7 @@ import (
 	"io"
 	"log/slog"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -126,7 +127,15 @@ func (c *cli) openKeys(ctx context.Context, cfg config.Config, store *sqlstore.S
 	if err != nil {
 		return nil, nil, err
 	}
-	km, err := keys.New(ctx, keys.Config{Store: store, KEK: kek, Logger: logger})
+	kc, err := keysConfig(cfg, store, kek, logger, time.Now)
+	if err != nil {
+		return nil, nil, err
+	}
+	km, err := keys.New(ctx, kc)
+	if errors.Is(err, keys.ErrWrongKEK) {
+		return nil, nil, fmt.Errorf("SHOPAUTH_KEY_ENCRYPTION_KEY does not open the stored signing keys "+
+			"(changing it? run with the previous one in SHOPAUTH_KEY_ENCRYPTION_KEY_OLD, then `shopauth keys rekey`): %w", err)
+	}
 	if err != nil {
 		return nil, nil, err
 	}

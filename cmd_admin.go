@@ -279,10 +279,8 @@ func (c *cli) clientCommand() *cobra.Command {
 			default:
 				return fmt.Errorf("unknown --token-profile %q (rfc9068, spryker)", cl.TokenProfile)
 			}
-			for _, alg := range []string{cl.AccessTokenAlg, cl.IDTokenAlg} {
-				if alg != "" && alg != "RS256" {
-					return fmt.Errorf("unsupported algorithm %q (RS256)", alg)
-				}
+			if err := checkClientAlgs(cl.AccessTokenAlg, cl.IDTokenAlg); err != nil {
+				return err
 			}
 			cl.GrantTypes = grants
 			cl.Scopes = strings.Fields(scopes)
@@ -305,6 +303,9 @@ func (c *cli) clientCommand() *cobra.Command {
 			}
 			cl.CreatedAt = time.Now().UTC()
 			return c.withStore(cmd.Context(), func(ctx context.Context, store *sqlstore.Store) error {
+				if err := c.checkSigningKeys(ctx, store, cl.AccessTokenAlg, cl.IDTokenAlg); err != nil {
+					return err
+				}
 				if cl.ShopKey != "" {
 					if _, err := store.GetShop(ctx, cl.ShopKey); errors.Is(err, storage.ErrNotFound) {
 						return fmt.Errorf("no shop %q", cl.ShopKey)
@@ -337,8 +338,8 @@ func (c *cli) clientCommand() *cobra.Command {
 	f.DurationVar(&cl.RefreshTokenTTL, "refresh-ttl", 0, "refresh-token family lifetime (default: SHOPAUTH_REFRESH_TOKEN_TTL)")
 	f.StringSliceVar(&cl.CORSOrigins, "cors-origin", nil, "browser origin allowed to call the token endpoint (repeatable)")
 	f.StringVar(&cl.TokenProfile, "token-profile", "", "access-token claims: rfc9068 (default) or spryker")
-	f.StringVar(&cl.AccessTokenAlg, "access-token-alg", "", "access-token signature algorithm (RS256)")
-	f.StringVar(&cl.IDTokenAlg, "id-token-alg", "", "ID-token signature algorithm (RS256)")
+	f.StringVar(&cl.AccessTokenAlg, "access-token-alg", "", "access-token signature algorithm: RS256 (default), ES256 or EdDSA")
+	f.StringVar(&cl.IDTokenAlg, "id-token-alg", "", "ID-token signature algorithm: RS256 (default), ES256 or EdDSA")
 	f.BoolVar(&cl.FirstParty, "first-party", false, "a client of the shop itself")
 	f.StringSliceVar(&cl.RedirectURIs, "redirect-uri", nil, "registered redirect URI (repeatable)")
 	f.StringSliceVar(&cl.PostLogoutRedirectURIs, "post-logout-redirect-uri", nil, "registered post-logout redirect URI (repeatable)")
@@ -383,38 +384,4 @@ func ttl(d time.Duration) string {
 		return "default"
 	}
 	return d.String()
-}
-
-func (c *cli) keysCommand() *cobra.Command {
-	cmd := &cobra.Command{Use: "keys", Short: "Inspect signing keys"}
-	list := &cobra.Command{
-		Use:   "list",
-		Short: "List signing keys with their state and dates",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, err := c.loadConfig()
-			if err != nil {
-				return err
-			}
-			logger := c.logger(cfg)
-			store, err := c.openStore(cmd.Context(), cfg, logger)
-			if err != nil {
-				return err
-			}
-			defer store.Close()
-			km, _, err := c.openKeys(cmd.Context(), cfg, store, logger)
-			if err != nil {
-				return err
-			}
-			w := tabwriter.NewWriter(c.stdout, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(w, "KID\tALG\tSTATE\tPUBLISHED\tCREATED\tSIGNS FROM")
-			for _, k := range km.List() {
-				fmt.Fprintf(w, "%s\t%s\t%s\t%t\t%s\t%s\n", k.KID, k.Algorithm, k.State, k.Published,
-					k.CreatedAt.Format(time.RFC3339), k.NotBefore.Format(time.RFC3339))
-			}
-			return w.Flush()
-		},
-	}
-	cmd.AddCommand(list)
-	return cmd
 }

@@ -78,6 +78,9 @@ func (c *cli) serve(ctx context.Context, demo bool) error {
 	syncCtx, stopSync := context.WithCancel(context.Background())
 	defer stopSync()
 	go func() { _ = km.Sync(syncCtx, cfg.Keys.SyncInterval) }()
+	// Every replica runs the rotator; the database lets exactly one of
+	// them create each key.
+	go func() { _ = km.RunRotator(syncCtx, cfg.Keys.SyncInterval) }()
 
 	logger.Info("shopauth listening", "addr", ln.Addr().String(), "issuer", cfg.Issuer, "version", version)
 	errc := make(chan error, 1)

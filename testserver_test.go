@@ -107,7 +107,9 @@ func newTestServer(t testing.TB, opts ...testOption) *testServer {
 	for _, f := range o.configure {
 		f(&cfg)
 	}
-	km, err := keys.New(ctx, keys.Config{Store: store, KEK: testKEK, Now: clock.Now, Logger: logger})
+	kc, err := keysConfig(cfg, store, testKEK, logger, clock.Now)
+	require.NoError(t, err)
+	km, err := keys.New(ctx, kc)
 	require.NoError(t, err)
 	if !o.noDemo {
 		require.NoError(t, seedDemo(ctx, store, io.Discard, cfg, testHashParams))

@@ -60,6 +60,10 @@ func (c Config) Validate() error {
 	v.positive("key_rotation_period", c.Keys.RotationPeriod)
 	v.notNegative("key_publish_ahead", c.Keys.PublishAhead)
 	v.positive("key_sync_interval", c.Keys.SyncInterval)
+	if c.Keys.RotationPeriod > 0 && c.Keys.PublishAhead >= c.Keys.RotationPeriod {
+		v.add("key_publish_ahead", "must be shorter than %s (%s): each key is published ahead within the period of the one before",
+			envName("key_rotation_period"), c.Keys.RotationPeriod)
+	}
 	v.positive("session_ttl", c.Login.SessionTTL)
 
 	if c.Login.LockoutThreshold < 1 {

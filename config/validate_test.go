@@ -74,6 +74,8 @@ func TestValidate(t *testing.T) {
 		{"idle TTL negative", func(c *Config) { c.Tokens.RefreshIdleTTL = -time.Minute }, `SHOPAUTH_REFRESH_IDLE_TTL: must be 0 (off) or a positive duration, got "-1m0s"`},
 		{"rotation period zero", func(c *Config) { c.Keys.RotationPeriod = 0 }, `SHOPAUTH_KEY_ROTATION_PERIOD: must be a positive duration, got "0s"`},
 		{"publish ahead zero", func(c *Config) { c.Keys.PublishAhead = 0 }, ""},
+		{"publish ahead not shorter than the period", func(c *Config) { c.Keys.PublishAhead = c.Keys.RotationPeriod },
+			`SHOPAUTH_KEY_PUBLISH_AHEAD: must be shorter than SHOPAUTH_KEY_ROTATION_PERIOD (720h0m0s)`},
 		{"publish ahead negative", func(c *Config) { c.Keys.PublishAhead = -time.Hour }, `SHOPAUTH_KEY_PUBLISH_AHEAD: must be 0 (off) or a positive duration, got "-1h0m0s"`},
 		{"sync interval zero", func(c *Config) { c.Keys.SyncInterval = 0 }, `SHOPAUTH_KEY_SYNC_INTERVAL: must be a positive duration, got "0s"`},
 		{"session TTL zero", func(c *Config) { c.Login.SessionTTL = 0 }, `SHOPAUTH_SESSION_TTL: must be a positive duration, got "0s"`},

@@ -3,6 +3,8 @@ package web
 import (
 	"encoding/json"
 	"net/http"
+	"strings"
+	"sync"
 
 	"github.com/gin-gonic/gin"
 
@@ -33,12 +35,20 @@ type metadata struct {
 }
 
 type discovery struct {
-	oidc, oauth []byte
+	oauth []byte
+	// The OIDC document names the signing algorithms, which change when
+	// an operator enables ES256 or EdDSA keys: it is rebuilt then, and
+	// only then.
+	base     metadata
+	algs     func() []string
+	mu       sync.Mutex
+	oidcAlgs string
+	oidc     []byte
 }
 
-// newDiscovery builds both documents once; they change only with the
-// binary or the issuer.
-func newDiscovery(issuer string) (*discovery, error) {
+// newDiscovery builds both documents; they change only with the binary,
+// the issuer, or (OIDC) the algorithms algs reports.
+func newDiscovery(issuer string, algs func() []string) (*discovery, error) {
 	m := metadata{
 		Issuer:                            issuer,
 		TokenEndpoint:                     issuer + PathToken,
@@ -52,23 +62,43 @@ func newDiscovery(issuer string) (*discovery, error) {
 		return nil, err
 	}
 	m.SubjectTypesSupported = []string{"public"}
-	m.IDTokenSigningAlgValuesSupported = []string{"RS256"}
-	oidc, err := json.Marshal(m)
-	if err != nil {
+	d := &discovery{oauth: oauth, base: m, algs: algs}
+	if d.oidc, err = json.Marshal(m); err != nil {
 		return nil, err
 	}
-	return &discovery{oidc: oidc, oauth: oauth}, nil
+	d.oidcDocument()
+	return d, nil
+}
+
+// oidcDocument returns the OIDC document for the algorithms that have a
+// signing key now (OIDC Discovery §3: RS256 MUST be listed, and it always
+// has a key).
+func (d *discovery) oidcDocument() []byte {
+	algs := d.algs()
+	key := strings.Join(algs, " ")
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if key == d.oidcAlgs {
+		return d.oidc
+	}
+	m := d.base
+	m.IDTokenSigningAlgValuesSupported = algs
+	// The same struct marshalled in newDiscovery: it cannot fail here.
+	if b, err := json.Marshal(m); err == nil {
+		d.oidc, d.oidcAlgs = b, key
+	}
+	return d.oidc
 }
 
 // Mount adds the OIDC Discovery and RFC 8414 documents.
 func (d *discovery) Mount(r gin.IRouter) {
-	serve := func(body []byte) gin.HandlerFunc {
+	serve := func(body func() []byte) gin.HandlerFunc {
 		return func(c *gin.Context) {
 			c.Header("Cache-Control", "public, max-age=3600")
 			c.Header("Access-Control-Allow-Origin", "*")
-			c.Data(http.StatusOK, "application/json", body)
+			c.Data(http.StatusOK, "application/json", body())
 		}
 	}
-	r.GET(PathOIDCDiscovery, serve(d.oidc))
-	r.GET(PathRFC8414, serve(d.oauth))
+	r.GET(PathOIDCDiscovery, serve(d.oidcDocument))
+	r.GET(PathRFC8414, serve(func() []byte { return d.oauth }))
 }

@@ -22,6 +22,9 @@ type TokenIssuer interface {
 type KeyPublisher interface {
 	JWKS() []byte
 	JWKSMaxAge() time.Duration
+	// SigningAlgorithms lists the algorithms that have a signing key now,
+	// for discovery.
+	SigningAlgorithms() []string
 }
 
 // Mounter is a feature that adds its routes to the engine (the legacy
@@ -77,7 +80,7 @@ func New(cfg Config) (*gin.Engine, error) {
 	}
 	e.Use(recoverer(cfg.Logger), limitBody(cfg.MaxBodyBytes))
 
-	disc, err := newDiscovery(cfg.Tokens.Issuer())
+	disc, err := newDiscovery(cfg.Tokens.Issuer(), cfg.Keys.SigningAlgorithms)
 	if err != nil {
 		return nil, err
 	}

@@ -17,9 +17,12 @@ import (
 	"github.com/shopauth/shopauth/server/clients"
 )
 
-// Signer signs a JWS payload with the current key and the given `typ`.
+// Signer signs a JWS payload with the current key and the given `typ`:
+// Sign with the default algorithm (RS256), SignWith with the client's
+// (storage.Client.AccessTokenAlg, IDTokenAlg; "" means the default).
 type Signer interface {
 	Sign(payload []byte, typ string) (string, error)
+	SignWith(alg string, payload []byte, typ string) (string, error)
 }
 
 // Subject is who an access token speaks for. go-oauth2's AccessGenerate
@@ -140,7 +143,7 @@ func (m *Minter) Token(_ context.Context, data *oauth2.GenerateBasic, _ bool) (s
 	if err != nil {
 		return "", "", fmt.Errorf("encode access token claims: %w", err)
 	}
-	token, err := m.signer.Sign(payload, TypeAccessToken)
+	token, err := m.signer.SignWith(client.AccessTokenAlg, payload, TypeAccessToken)
 	if err != nil {
 		return "", "", fmt.Errorf("sign access token: %w", err)
 	}
