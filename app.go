@@ -52,17 +52,29 @@ func newApp(d appDeps) (*app, error) {
 	if now == nil {
 		now = time.Now
 	}
+	// A registry of our own, never Prometheus's global default: two apps in
+	// one process (tests) must not share counters. The hashing queue is
+	// read at scrape time from the authenticator made below.
+	var authn *customers.Authenticator
+	m, err := metrics.New(metrics.Config{
+		Registry: prometheus.NewRegistry(), DBStats: store.Stats, Keys: km, Now: now,
+		HashQueue: func() int { return authn.QueueLength() },
+	})
+	if err != nil {
+		return nil, err
+	}
 	hasher, err := customers.NewHasher(d.hashParams)
 	if err != nil {
 		return nil, err
 	}
-	authn, err := customers.NewAuthenticator(customers.Config{
+	authn, err = customers.NewAuthenticator(customers.Config{
 		Store:           store,
 		Hasher:          hasher,
 		Lockout:         lockoutPolicy(cfg.Login),
 		HashConcurrency: cfg.Login.HashConcurrency,
 		Now:             now,
 		Logger:          logger,
+		Observer:        m,
 	})
 	if err != nil {
 		return nil, err
@@ -72,14 +84,6 @@ func newApp(d appDeps) (*app, error) {
 		return nil, err
 	}
 	verifier, err := tokens.NewVerifier(cfg.Issuer, km, store, now, clockSkew)
-	if err != nil {
-		return nil, err
-	}
-	// A registry of our own, never Prometheus's global default: two apps in
-	// one process (tests) must not share counters.
-	m, err := metrics.New(metrics.Config{
-		Registry: prometheus.NewRegistry(), DBStats: store.Stats, Keys: km, Now: now,
-	})
 	if err != nil {
 		return nil, err
 	}

@@ -102,6 +102,9 @@ func (c *cli) bench(ctx context.Context, o benchOptions) error {
 	if err != nil {
 		return err
 	}
+	if o.hashParams == (customers.Argon2Params{}) {
+		o.hashParams = argon2Params(cfg.Login)
+	}
 	// The server's own log lines are formatted as in production but not
 	// written: they would bury the report.
 	logger := slog.New(slog.NewJSONHandler(io.Discard, &slog.HandlerOptions{Level: cfg.Log.SlogLevel()}))

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"runtime"
 	"strings"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
@@ -56,6 +57,14 @@ type Config struct {
 	HashQueueTimeout time.Duration
 	Now              func() time.Time
 	Logger           *slog.Logger
+	// Observer is told how long each login waited for a hashing slot
+	// (metrics); nil: nobody.
+	Observer WaitObserver
+}
+
+// WaitObserver receives the time logins spent queued for a hashing slot.
+type WaitObserver interface {
+	HashWaited(d time.Duration)
 }
 
 // Authenticator checks a customer's e-mail and password within one shop,
@@ -67,6 +76,8 @@ type Authenticator struct {
 	lockout      storage.LockoutPolicy
 	slots        chan struct{}
 	queueTimeout time.Duration
+	queued       atomic.Int64
+	observer     WaitObserver
 	now          func() time.Time
 	logger       *slog.Logger
 }
@@ -100,9 +111,12 @@ func NewAuthenticator(cfg Config) (*Authenticator, error) {
 	return &Authenticator{
 		store: cfg.Store, hasher: cfg.Hasher, lockout: cfg.Lockout,
 		slots: make(chan struct{}, cfg.HashConcurrency), queueTimeout: cfg.HashQueueTimeout,
-		now: cfg.Now, logger: cfg.Logger,
+		now: cfg.Now, logger: cfg.Logger, observer: cfg.Observer,
 	}, nil
 }
+
+// QueueLength is how many logins wait for a hashing slot now.
+func (a *Authenticator) QueueLength() int { return int(a.queued.Load()) }
 
 // NormalizeEmail is the lookup form of an e-mail address: trimmed and
 // lower-cased, so "  Sonia@Spryker.com" finds sonia@spryker.com.
@@ -187,18 +201,30 @@ func (a *Authenticator) acquireSlot(ctx context.Context) (release func(), err er
 	release = func() { <-a.slots }
 	select {
 	case a.slots <- struct{}{}:
+		a.observeWait(0)
 		return release, nil
 	default:
 	}
+	start := time.Now()
+	a.queued.Add(1)
+	defer a.queued.Add(-1)
 	timer := time.NewTimer(a.queueTimeout)
 	defer timer.Stop()
 	select {
 	case a.slots <- struct{}{}:
+		a.observeWait(time.Since(start))
 		return release, nil
 	case <-timer.C:
+		a.observeWait(time.Since(start))
 		return nil, errHashingBusy
 	case <-ctx.Done():
 		return nil, ctx.Err()
+	}
+}
+
+func (a *Authenticator) observeWait(d time.Duration) {
+	if a.observer != nil {
+		a.observer.HashWaited(d)
 	}
 }
 

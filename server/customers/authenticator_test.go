@@ -316,3 +316,50 @@ func TestAuthenticateNotVerifiedAndDisabled(t *testing.T) {
 	_, err = f.auth.Authenticate(context.Background(), "acme", "gone@example.com", "pw")
 	require.ErrorIs(t, err, ErrInvalidCredentials)
 }
+
+type waitRecorder struct {
+	mu    sync.Mutex
+	waits []time.Duration
+}
+
+func (r *waitRecorder) HashWaited(d time.Duration) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.waits = append(r.waits, d)
+}
+
+// TestAuthenticateReportsQueue: the queue length counts logins waiting for
+// a slot, and every login's wait reaches the observer, the ones that timed
+// out included.
+func TestAuthenticateReportsQueue(t *testing.T) {
+	rec := &waitRecorder{}
+	f := newFixture(t, func(c *Config) {
+		c.HashConcurrency = 1
+		c.HashQueueTimeout = 200 * time.Millisecond
+		c.Observer = rec
+	})
+	release, err := f.auth.acquireSlot(context.Background())
+	require.NoError(t, err)
+	require.Zero(t, f.auth.QueueLength())
+
+	done := make(chan error, 1)
+	go func() {
+		_, err := f.auth.Authenticate(context.Background(), "acme", "sonia@spryker.com", "change123")
+		done <- err
+	}()
+	require.Eventually(t, func() bool { return f.auth.QueueLength() == 1 }, time.Second, time.Millisecond)
+	time.Sleep(20 * time.Millisecond)
+	release()
+	require.NoError(t, <-done)
+	require.Zero(t, f.auth.QueueLength())
+
+	_, err = f.auth.Authenticate(context.Background(), "acme", "sonia@spryker.com", "change123")
+	require.NoError(t, err)
+
+	rec.mu.Lock()
+	defer rec.mu.Unlock()
+	require.Len(t, rec.waits, 3, "the slot taken by the test, the queued login and the free one")
+	require.Zero(t, rec.waits[0])
+	require.GreaterOrEqual(t, rec.waits[1], 20*time.Millisecond)
+	require.Zero(t, rec.waits[2])
+}
