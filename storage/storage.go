@@ -133,3 +133,46 @@ type RevokedAccessToken struct {
 	JTI       string
 	ExpiresAt time.Time
 }
+
+// AuthorizationCode is the stored form of an authorization code (RFC 6749
+// §4.1.2): never the code itself, only its SHA-256, bound to everything the
+// token endpoint must check when the code is redeemed.
+type AuthorizationCode struct {
+	CodeHash    string // lowercase hex SHA-256 of the code
+	ClientID    string
+	CustomerID  uint64
+	ShopKey     string
+	RedirectURI string
+	Scope       string // space-separated granted scope
+	Nonce       string
+	// CodeChallenge is the PKCE S256 challenge (RFC 7636 §4.4); empty when
+	// a confidential client sent none.
+	CodeChallenge string
+	AuthTime      time.Time
+	// FamilyID is the refresh family of every token issued from the code,
+	// so that a second redemption can revoke them (RFC 6749 §4.1.2).
+	FamilyID       string
+	IssuedAt       time.Time
+	ExpiresAt      time.Time
+	RedeemedAt     *time.Time
+	TokensIssuedAt *time.Time
+	RevokedAt      *time.Time
+}
+
+// Consent is a customer's remembered approval of a client's scopes.
+type Consent struct {
+	CustomerID uint64
+	ClientID   string
+	Scopes     []string
+	GrantedAt  time.Time
+}
+
+// BrowserSession is a customer's sign-in at the hosted login page. The
+// cookie carries a random value; only its SHA-256 is stored.
+type BrowserSession struct {
+	IDHash     string
+	ShopKey    string
+	CustomerID uint64
+	AuthTime   time.Time
+	ExpiresAt  time.Time
+}

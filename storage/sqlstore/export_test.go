@@ -12,6 +12,7 @@ func (s *Store) MissingModelColumns() ([]string, error) {
 	for _, m := range []any{
 		&shopModel{}, &customerModel{}, &clientModel{}, &refreshTokenModel{},
 		&issuedAccessTokenModel{}, &revokedAccessTokenModel{}, &signingKeyModel{},
+		&authorizationCodeModel{}, &consentModel{}, &browserSessionModel{},
 	} {
 		stmt := s.db.Model(m).Statement
 		if err := stmt.Parse(m); err != nil {

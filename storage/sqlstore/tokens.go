@@ -92,32 +92,38 @@ const revokeBatch = 200
 // transaction, and reports how many refresh tokens it revoked. Running it
 // again is harmless.
 func (s *Store) RevokeRefreshFamily(ctx context.Context, familyID string, now time.Time) (revoked int64, err error) {
-	now = dbTime(now)
 	err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		res := tx.Model(&refreshTokenModel{}).
-			Where("family_id = ? AND revoked_at IS NULL", familyID).
-			Update("revoked_at", now)
-		if res.Error != nil {
-			return res.Error
-		}
-		revoked = res.RowsAffected
-
-		var live []revokedAccessTokenModel
-		if err := tx.Model(&issuedAccessTokenModel{}).
-			Select("jti", "expires_at").
-			Where("family_id = ? AND expires_at > ?", familyID, now).
-			Find(&live).Error; err != nil {
-			return err
-		}
-		if len(live) == 0 {
-			return nil
-		}
-		return tx.Clauses(clause.OnConflict{DoNothing: true}).CreateInBatches(&live, revokeBatch).Error
+		revoked, err = revokeFamily(tx, familyID, now)
+		return err
 	})
 	if err != nil {
 		return 0, fmt.Errorf("revoke refresh family: %w", convertErr(err))
 	}
 	return revoked, nil
+}
+
+// revokeFamily is RevokeRefreshFamily inside the caller's transaction.
+func revokeFamily(tx *gorm.DB, familyID string, now time.Time) (revoked int64, err error) {
+	now = dbTime(now)
+	res := tx.Model(&refreshTokenModel{}).
+		Where("family_id = ? AND revoked_at IS NULL", familyID).
+		Update("revoked_at", now)
+	if res.Error != nil {
+		return 0, res.Error
+	}
+	revoked = res.RowsAffected
+
+	var live []revokedAccessTokenModel
+	if err := tx.Model(&issuedAccessTokenModel{}).
+		Select("jti", "expires_at").
+		Where("family_id = ? AND expires_at > ?", familyID, now).
+		Find(&live).Error; err != nil {
+		return 0, err
+	}
+	if len(live) == 0 {
+		return revoked, nil
+	}
+	return revoked, tx.Clauses(clause.OnConflict{DoNothing: true}).CreateInBatches(&live, revokeBatch).Error
 }
 
 // RevokeAccessToken records a revoked jti until ExpiresAt. Revoking the

@@ -45,6 +45,19 @@ type Store interface {
 	ListSigningKeys(ctx context.Context) ([]storage.SigningKey, error)
 	SetSigningKeySchedule(ctx context.Context, kid string, retireAfter, removeAfter *time.Time) error
 	RekeySigningKeys(ctx context.Context, ks []storage.SigningKeyCiphertext) error
+
+	CreateAuthorizationCode(ctx context.Context, c storage.AuthorizationCode) error
+	RedeemAuthorizationCode(ctx context.Context, codeHash string, now time.Time) (storage.AuthorizationCode, error)
+	IssueCodeTokens(ctx context.Context, codeHash string, now time.Time, refresh *storage.RefreshToken, access storage.IssuedAccessToken) error
+	RevokeAuthorizationCode(ctx context.Context, codeHash string, now time.Time) (int64, error)
+
+	SaveConsent(ctx context.Context, c storage.Consent) error
+	GetConsent(ctx context.Context, customerID uint64, clientID string) (storage.Consent, error)
+	RevokeConsent(ctx context.Context, customerID uint64, clientID string) error
+
+	CreateBrowserSession(ctx context.Context, s storage.BrowserSession) error
+	GetBrowserSession(ctx context.Context, idHash string) (storage.BrowserSession, error)
+	DeleteBrowserSession(ctx context.Context, idHash string) error
 }
 
 // Run runs the suite. open must return a new, migrated, empty store for
@@ -73,6 +86,10 @@ func Run(t *testing.T, open func(t *testing.T) Store) {
 		{"ConcurrentCustomers", testConcurrentCustomers},
 		{"LoginFailures", testLoginFailures},
 		{"ConcurrentLoginAttempts", testConcurrentLoginAttempts},
+		{"AuthorizationCodes", testAuthorizationCodes},
+		{"ConcurrentCodeRedemption", testConcurrentCodeRedemption},
+		{"Consents", testConsents},
+		{"BrowserSessions", testBrowserSessions},
 	}
 	for _, g := range groups {
 		t.Run(g.name, func(t *testing.T) {
