@@ -54,14 +54,20 @@ type Config struct {
 	// LoginLimiter, when set, is asked before every password grant, ahead
 	// of any hashing. Nil: no per-address limit.
 	LoginLimiter LoginRateLimiter
-	Signer       tokens.Signer
-	Verifier     *tokens.Verifier
+	// Codes, Consents and Sessions back the authorization code flow and
+	// the hosted login page.
+	Codes    AuthorizationCodeStore
+	Consents ConsentStore
+	Sessions BrowserSessionStore
+	Signer   tokens.Signer
+	Verifier *tokens.Verifier
 	// RefreshKey derives refresh-token successors; equal on every replica.
 	RefreshKey        []byte
 	AccessTokenTTL    time.Duration
 	RefreshTokenTTL   time.Duration
 	RefreshReuseGrace time.Duration // 0: every reuse of a spent token is theft
 	RefreshIdleTTL    time.Duration // 0: families never expire from idleness
+	SessionTTL        time.Duration // the hosted login page's browser session
 	Now               func() time.Time
 	Logger            *slog.Logger
 	// Observer is told every grant's outcome (metrics); nil: nobody.
@@ -76,6 +82,11 @@ type Authority struct {
 	authenticator CustomerAuthenticator
 	loginLimiter  LoginRateLimiter
 	revoker       AccessTokenRevoker
+	customers     CustomerStore
+	codes         AuthorizationCodeStore
+	consents      ConsentStore
+	sessions      BrowserSessionStore
+	sessionTTL    time.Duration
 	verifier      *tokens.Verifier
 	oauth         *oauth2server.Server
 	now           func() time.Time
@@ -90,6 +101,7 @@ func New(cfg Config) (*Authority, error) {
 		"Issuer": cfg.Issuer != "", "Clients": cfg.Clients != nil, "Shops": cfg.Shops != nil,
 		"Customers": cfg.Customers != nil, "RefreshTokens": cfg.RefreshTokens != nil, "AccessTokens": cfg.AccessTokens != nil,
 		"Authenticator": cfg.Authenticator != nil, "Signer": cfg.Signer != nil, "Verifier": cfg.Verifier != nil,
+		"Codes": cfg.Codes != nil, "Consents": cfg.Consents != nil, "Sessions": cfg.Sessions != nil,
 	} {
 		if !ok {
 			missing = append(missing, name)
@@ -99,8 +111,8 @@ func New(cfg Config) (*Authority, error) {
 		slices.Sort(missing)
 		return nil, fmt.Errorf("server: missing %s", strings.Join(missing, ", "))
 	}
-	if cfg.AccessTokenTTL <= 0 || cfg.RefreshTokenTTL <= 0 {
-		return nil, errors.New("server: token TTLs must be positive")
+	if cfg.AccessTokenTTL <= 0 || cfg.RefreshTokenTTL <= 0 || cfg.SessionTTL <= 0 {
+		return nil, errors.New("server: token and session TTLs must be positive")
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
@@ -120,7 +132,7 @@ func New(cfg Config) (*Authority, error) {
 		return nil, err
 	}
 	mgr := &Manager{
-		clients: cfg.Clients, customers: cfg.Customers, refresh: cfg.RefreshTokens,
+		clients: cfg.Clients, customers: cfg.Customers, refresh: cfg.RefreshTokens, codes: cfg.Codes,
 		minter: minter, secrets: secrets, verifier: cfg.Verifier,
 		accessTTL: cfg.AccessTokenTTL, refreshTTL: cfg.RefreshTokenTTL, grace: cfg.RefreshReuseGrace, idleTTL: cfg.RefreshIdleTTL,
 		now: cfg.Now, logger: cfg.Logger,
@@ -130,11 +142,15 @@ func New(cfg Config) (*Authority, error) {
 	// password before the client and answers the wrong statuses.
 	osrv := oauth2server.NewServer(&oauth2server.Config{
 		TokenType:         "Bearer",
-		AllowedGrantTypes: []oauth2.GrantType{oauth2.PasswordCredentials, oauth2.Refreshing},
+		AllowedGrantTypes: []oauth2.GrantType{
+			oauth2.AuthorizationCode, oauth2.PasswordCredentials, oauth2.ClientCredentials, oauth2.Refreshing,
+		},
 	}, mgr)
 	return &Authority{
 		issuer: cfg.Issuer, clients: cfg.Clients, shops: cfg.Shops, authenticator: cfg.Authenticator, loginLimiter: cfg.LoginLimiter,
-		revoker: cfg.AccessTokens, verifier: cfg.Verifier, oauth: osrv, now: cfg.Now, logger: cfg.Logger,
+		revoker: cfg.AccessTokens, customers: cfg.Customers, codes: cfg.Codes, consents: cfg.Consents,
+		sessions: cfg.Sessions, sessionTTL: cfg.SessionTTL,
+		verifier: cfg.Verifier, oauth: osrv, now: cfg.Now, logger: cfg.Logger,
 		observer: cfg.Observer,
 	}, nil
 }
@@ -158,6 +174,11 @@ type TokenRequest struct {
 	Password     string
 	RefreshToken string
 	Scope        string
+	// Code, RedirectURI and CodeVerifier are the authorization_code grant's
+	// (RFC 6749 §4.1.3, RFC 7636 §4.5).
+	Code         string
+	RedirectURI  string
+	CodeVerifier string
 	// ShopKey names the shop for clients that serve several (the shopKey
 	// adapter); a shop-bound client rejects any other shop.
 	ShopKey string
@@ -199,7 +220,7 @@ func (a *Authority) token(ctx context.Context, req TokenRequest) (*TokenResponse
 	switch req.GrantType {
 	case "":
 		return nil, oautherr.ErrInvalidRequest.WithDescription("The grant_type parameter is required.")
-	case GrantPassword, GrantRefreshToken:
+	case GrantPassword, GrantRefreshToken, GrantAuthorizationCode, GrantClientCredentials:
 	default:
 		return nil, oautherr.ErrUnsupportedGrantType
 	}
@@ -212,7 +233,15 @@ func (a *Authority) token(ctx context.Context, req TokenRequest) (*TokenResponse
 	}
 	switch req.GrantType {
 	case GrantPassword:
+		// RFC 9700 §2.4: only the shop's own apps may see passwords.
+		if !client.FirstParty {
+			return nil, oautherr.ErrUnauthorizedClient.WithDescription("The password grant is for first-party clients only.")
+		}
 		return a.passwordGrant(ctx, client, req)
+	case GrantAuthorizationCode:
+		return a.codeGrant(ctx, client, req)
+	case GrantClientCredentials:
+		return a.clientCredentialsGrant(ctx, client, req)
 	default:
 		return a.refreshGrant(ctx, client, req)
 	}
@@ -261,15 +290,42 @@ func (a *Authority) authenticateClient(ctx context.Context, creds ClientCredenti
 	return info, nil
 }
 
-var errWrongCredentials = oautherr.ErrInvalidGrant.WithDescription("The user credentials were incorrect.")
+var (
+	errWrongCredentials = oautherr.ErrInvalidGrant.WithDescription("The user credentials were incorrect.")
+	errNotVerified      = oautherr.ErrInvalidGrant.WithDescription("The e-mail address of this account is not verified.").WithCause(customers.ErrNotVerified)
+)
+
+// authenticateCustomer is the one password check of every login surface
+// (the password grant, both legacy dialects through it, and the hosted
+// login page), so lockout, rate limits and the hashing pool apply alike.
+// The caller asks allowLogin first, before anything else it checks.
+func (a *Authority) authenticateCustomer(ctx context.Context, shopKey, email, password string) (storage.Customer, error) {
+	customer, err := a.authenticator.Authenticate(ctx, shopKey, email, password)
+	switch {
+	case errors.Is(err, customers.ErrNotVerified):
+		return storage.Customer{}, errNotVerified
+	case errors.Is(err, customers.ErrInvalidCredentials):
+		return storage.Customer{}, errWrongCredentials.WithCause(err)
+	case err != nil:
+		return storage.Customer{}, oautherr.From(err)
+	}
+	return customer, nil
+}
+
+// allowLogin asks the per-address login limiter, when there is one.
+func (a *Authority) allowLogin(clientIP string) error {
+	if a.loginLimiter == nil {
+		return nil
+	}
+	return a.loginLimiter.Allow(clientIP)
+}
 
 func (a *Authority) passwordGrant(ctx context.Context, client *clients.Info, req TokenRequest) (*TokenResponse, error) {
-	// Every login surface (this endpoint and the legacy dialects, which all
-	// come here) is limited per client address before any hashing.
-	if a.loginLimiter != nil {
-		if err := a.loginLimiter.Allow(req.ClientIP); err != nil {
-			return nil, err
-		}
+	// Every login surface (this endpoint, the legacy dialects, which all
+	// come here, and the hosted login page) is limited per client address
+	// before any hashing.
+	if err := a.allowLogin(req.ClientIP); err != nil {
+		return nil, err
 	}
 	if req.Username == "" || req.Password == "" {
 		return nil, oautherr.ErrInvalidRequest.WithDescription("The username and password parameters are required.")
@@ -282,14 +338,9 @@ func (a *Authority) passwordGrant(ctx context.Context, client *clients.Info, req
 	if err != nil {
 		return nil, err
 	}
-	customer, err := a.authenticator.Authenticate(ctx, shopKey, req.Username, req.Password)
-	switch {
-	case errors.Is(err, customers.ErrNotVerified):
-		return nil, oautherr.ErrInvalidGrant.WithDescription("The e-mail address of this account is not verified.").WithCause(err)
-	case errors.Is(err, customers.ErrInvalidCredentials):
-		return nil, errWrongCredentials.WithCause(err)
-	case err != nil:
-		return nil, oautherr.From(err)
+	customer, err := a.authenticateCustomer(ctx, shopKey, req.Username, req.Password)
+	if err != nil {
+		return nil, err
 	}
 	ctx = withGrant(ctx, grantContext{client: client, customer: customer})
 	ti, err := a.oauth.GetAccessToken(ctx, oauth2.PasswordCredentials, &oauth2.TokenGenerateRequest{

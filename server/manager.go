@@ -47,6 +47,7 @@ type Manager struct {
 	clients   ClientStore
 	customers CustomerStore
 	refresh   RefreshTokenStore
+	codes     AuthorizationCodeStore
 	minter    *tokens.Minter
 	secrets   *tokens.RefreshSecrets
 	verifier  *tokens.Verifier
@@ -98,21 +99,32 @@ func (m *Manager) GetClient(ctx context.Context, id string) (oauth2.ClientInfo, 
 	return &clients.Info{Client: c}, nil
 }
 
-// GenerateAuthToken is not offered: no authorization endpoint yet.
+// GenerateAuthToken is not used: the Authority issues codes itself
+// (Authorize), storing only their hash, because go-oauth2's code path
+// double-spends codes and matches redirect URIs by suffix.
 func (m *Manager) GenerateAuthToken(context.Context, oauth2.ResponseType, *oauth2.TokenGenerateRequest) (oauth2.TokenInfo, error) {
 	return nil, oauth2errors.ErrUnsupportedResponseType
 }
 
-// GenerateAccessToken issues the tokens of a password grant whose customer
-// the Authority has authenticated.
+// GenerateAccessToken issues the tokens of a grant the Authority has
+// authenticated the client (and, for the password grant, the customer) of.
 func (m *Manager) GenerateAccessToken(ctx context.Context, gt oauth2.GrantType, tgr *oauth2.TokenGenerateRequest) (oauth2.TokenInfo, error) {
 	g, err := grantFrom(ctx)
 	if err != nil {
 		return nil, err
 	}
-	if gt != oauth2.PasswordCredentials {
-		return nil, oauth2errors.ErrUnsupportedGrantType
+	switch gt {
+	case oauth2.PasswordCredentials:
+		return m.passwordTokens(ctx, g, tgr)
+	case oauth2.AuthorizationCode:
+		return m.redeemCode(ctx, g.client, tgr)
+	case oauth2.ClientCredentials:
+		return m.clientTokens(ctx, g.client, tgr)
 	}
+	return nil, oauth2errors.ErrUnsupportedGrantType
+}
+
+func (m *Manager) passwordTokens(ctx context.Context, g grantContext, tgr *oauth2.TokenGenerateRequest) (oauth2.TokenInfo, error) {
 	now := m.clock()
 	ti, err := m.mintAccess(ctx, g.client, g.customer, tgr.Scope, now, now)
 	if err != nil {
@@ -375,4 +387,7 @@ func newFamilyID() (string, error) {
 type issuedToken struct {
 	*models.Token
 	customer storage.Customer
+	// nonce is the authorization request's, for the ID token of a code
+	// (OIDC Core §3.1.3.6).
+	nonce string
 }

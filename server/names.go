@@ -2,9 +2,19 @@ package server
 
 // Grant types (RFC 6749 §4) shopauth implements.
 const (
-	GrantPassword     = "password"
-	GrantRefreshToken = "refresh_token"
+	GrantPassword          = "password"
+	GrantRefreshToken      = "refresh_token"
+	GrantAuthorizationCode = "authorization_code"
+	GrantClientCredentials = "client_credentials"
 )
+
+// ResponseTypeCode is the one response type of the authorization endpoint
+// (RFC 6749 §4.1.1).
+const ResponseTypeCode = "code"
+
+// PKCEMethodS256 is the one PKCE method accepted (RFC 7636 §4.2): "plain"
+// would let a stolen challenge redeem the code.
+const PKCEMethodS256 = "S256"
 
 // Scopes with a meaning to the server itself.
 const (
@@ -23,7 +33,9 @@ const (
 
 // SupportedGrantTypes lists the grants the token endpoint accepts, in the
 // order discovery advertises them.
-func SupportedGrantTypes() []string { return []string{GrantPassword, GrantRefreshToken} }
+func SupportedGrantTypes() []string {
+	return []string{GrantAuthorizationCode, GrantRefreshToken, GrantClientCredentials, GrantPassword}
+}
 
 // SupportedClientAuthMethods lists the token endpoint's client
 // authentication methods, in the order discovery advertises them.
