@@ -331,7 +331,7 @@ func (c *cli) clientCommand() *cobra.Command {
 	f.BoolVar(&cl.Public, "public", false, "a public client (no secret: apps, browsers)")
 	f.StringVar(&cl.ShopKey, "shop", "", "the shop whose customers may sign in (empty: the request names the shop)")
 	f.StringVar(&preset, "preset", "", "defaults of a known integration: spryker (access 28800 s, refresh 2628000 s)")
-	f.StringSliceVar(&grants, "grants", nil, "allowed grants, comma-separated: password,refresh_token")
+	f.StringSliceVar(&grants, "grants", nil, "allowed grants, comma-separated: authorization_code,refresh_token,client_credentials,password")
 	f.StringVar(&scopes, "scopes", "", `allowed scopes, space-separated ("openid profile email offline_access")`)
 	f.StringSliceVar(&cl.Audiences, "audience", nil, "aud of access tokens (repeatable; default: the client id)")
 	f.DurationVar(&cl.AccessTokenTTL, "access-ttl", 0, "access-token lifetime (default: SHOPAUTH_ACCESS_TOKEN_TTL)")

@@ -141,7 +141,7 @@ func New(cfg Config) (*Authority, error) {
 	// (HandleTokenRequest) is not used: it reads query strings, checks the
 	// password before the client and answers the wrong statuses.
 	osrv := oauth2server.NewServer(&oauth2server.Config{
-		TokenType:         "Bearer",
+		TokenType: "Bearer",
 		AllowedGrantTypes: []oauth2.GrantType{
 			oauth2.AuthorizationCode, oauth2.PasswordCredentials, oauth2.ClientCredentials, oauth2.Refreshing,
 		},

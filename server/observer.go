@@ -2,6 +2,7 @@ package server
 
 import (
 	"errors"
+	"slices"
 
 	"github.com/shopauth/shopauth/server/oautherr"
 )
@@ -44,7 +45,7 @@ var _ Observer = nopObserver{}
 // observe reports the outcome of req to the observer with bounded labels.
 func (a *Authority) observe(req TokenRequest, resp *TokenResponse, err error) {
 	grant := req.GrantType
-	if grant != GrantPassword && grant != GrantRefreshToken {
+	if !slices.Contains(SupportedGrantTypes(), grant) {
 		grant = grantOther
 	}
 	dialect := req.Dialect
