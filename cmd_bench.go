@@ -307,7 +307,7 @@ func seedBench(ctx context.Context, env *benchEnv, shopKey string, n int) error 
 	err = env.store.CreateClient(ctx, storage.Client{
 		ID: benchClientID, SecretHash: clients.HashSecret(secret), ShopKey: shopKey,
 		GrantTypes: []string{server.GrantPassword, server.GrantRefreshToken},
-		Scopes:     []string{server.ScopeOpenID, server.ScopeOfflineAccess}, CreatedAt: now,
+		Scopes:     []string{server.ScopeOpenID, server.ScopeOfflineAccess}, FirstParty: true, CreatedAt: now,
 	})
 	if err != nil && !errors.Is(err, storage.ErrConflict) {
 		return err
