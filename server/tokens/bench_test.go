@@ -1,0 +1,86 @@
+package tokens
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/rsa"
+	"testing"
+	"time"
+
+	"github.com/go-jose/go-jose/v4"
+	"github.com/go-oauth2/oauth2/v4"
+	"github.com/go-oauth2/oauth2/v4/models"
+
+	"github.com/shopauth/shopauth/server/clients"
+	"github.com/shopauth/shopauth/storage"
+)
+
+// rsaSigner signs with one RSA-2048 key through a signer built once, as
+// keys.Manager does.
+type rsaSigner struct{ signer jose.Signer }
+
+func newRSASigner(b *testing.B) *rsaSigner {
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		b.Fatal(err)
+	}
+	s, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.RS256, Key: jose.JSONWebKey{Key: key, KeyID: "bench"}},
+		(&jose.SignerOptions{}).WithType(TypeAccessToken))
+	if err != nil {
+		b.Fatal(err)
+	}
+	return &rsaSigner{signer: s}
+}
+
+func (s *rsaSigner) Sign(payload []byte, _ string) (string, error) {
+	obj, err := s.signer.Sign(payload)
+	if err != nil {
+		return "", err
+	}
+	return obj.CompactSerialize()
+}
+
+func (s *rsaSigner) SignWith(_ string, payload []byte, typ string) (string, error) {
+	return s.Sign(payload, typ)
+}
+
+// nopSigner isolates the minter's own work: claims, JSON, extensions.
+type nopSigner struct{}
+
+func (nopSigner) Sign(payload []byte, _ string) (string, error) { return string(payload), nil }
+
+func (nopSigner) SignWith(_ string, payload []byte, _ string) (string, error) {
+	return string(payload), nil
+}
+
+// BenchmarkMintAccessToken mints the access token of a refresh grant.
+// "claims" is everything but the signature; "rs256" adds it, which is the
+// whole cost of a token that a ceiling can compare against.
+func BenchmarkMintAccessToken(b *testing.B) {
+	client := &clients.Info{Client: storage.Client{ID: "storefront", ShopKey: "acme12aa", Scopes: []string{"offline_access"}}}
+	now := time.Now()
+	for _, bc := range []struct {
+		name   string
+		signer Signer
+	}{{"claims", nopSigner{}}, {"rs256", newRSASigner(b)}} {
+		b.Run(bc.name, func(b *testing.B) {
+			m, err := NewMinter("https://auth.example.com", bc.signer)
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.ReportAllocs()
+			for b.Loop() {
+				ti := models.NewToken()
+				ti.SetScope("offline_access")
+				ti.SetAccessExpiresIn(time.Hour)
+				SetSubject(ti, Subject{CustomerID: 21, ShopKey: "acme12aa", CustomerReference: "DE--21", AuthTime: now})
+				tok, _, err := m.Token(context.Background(), &oauth2.GenerateBasic{
+					Client: client, UserID: "21", CreateAt: now, TokenInfo: ti,
+				}, false)
+				if err != nil || tok == "" {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
