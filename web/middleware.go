@@ -45,20 +45,30 @@ func saneRequestID(id string) bool {
 
 // accessLog logs one line per request. It logs the route pattern, never the
 // raw path or query: paths carry refresh tokens (DELETE
-// /refresh-tokens/{token}) and queries may carry anything.
-func accessLog(logger *slog.Logger) gin.HandlerFunc {
+// /refresh-tokens/{token}) and queries may carry anything. Requests for
+// the public documents and probes (quiet routes) log at debug: they are the
+// bulk of the traffic, say nothing about customers, and their counts and
+// latencies are in /metrics; a failure among them still logs as an error.
+func accessLog(logger *slog.Logger, quiet map[string]bool) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		start := time.Now()
 		c.Next()
 		route := c.FullPath()
+		level := slog.LevelInfo
+		switch {
+		case c.Writer.Status() >= 500:
+			level = slog.LevelError
+		case quiet[route]:
+			level = slog.LevelDebug
+		}
+		ctx := c.Request.Context()
+		if !logger.Enabled(ctx, level) {
+			return
+		}
 		if route == "" {
 			route = "(unmatched)"
 		}
-		level := slog.LevelInfo
-		if c.Writer.Status() >= 500 {
-			level = slog.LevelError
-		}
-		logger.LogAttrs(c.Request.Context(), level, "http request",
+		logger.LogAttrs(ctx, level, "http request",
 			slog.String("request_id", RequestID(c)),
 			slog.String("method", c.Request.Method),
 			slog.String("route", route),
@@ -94,7 +104,9 @@ func limitBody(max int64) gin.HandlerFunc {
 			})
 			return
 		}
-		c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, max)
+		if c.Request.Body != http.NoBody {
+			c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, max)
+		}
 		c.Next()
 	}
 }

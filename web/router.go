@@ -73,7 +73,10 @@ func New(cfg Config) (*gin.Engine, error) {
 	if err := e.SetTrustedProxies(cfg.TrustedProxies); err != nil {
 		return nil, err
 	}
-	e.Use(requestID(), accessLog(cfg.Logger))
+	quiet := map[string]bool{
+		PathJWKS: true, PathOIDCDiscovery: true, PathRFC8414: true, PathMetrics: true, "/healthz": true, "/readyz": true,
+	}
+	e.Use(requestID(), accessLog(cfg.Logger, quiet))
 	if cfg.Metrics != nil {
 		// Outside the recoverer, so a recovered panic is timed as its 500.
 		e.Use(cfg.Metrics.Middleware())
