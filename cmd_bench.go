@@ -15,6 +15,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"runtime/pprof"
 	"slices"
 	"strconv"
 	"strings"
@@ -43,6 +44,9 @@ type benchOptions struct {
 	concurrency int
 	scenarios   []string
 	jsonFile    string
+	// cpuProfile, when set, receives a CPU profile of the whole run (load
+	// generator and, in-process, the server) for go tool pprof.
+	cpuProfile string
 	// hashParams are the argon2id parameters of the bench customers and
 	// the hash ceiling (zero: defaults); tests make them cheap.
 	hashParams customers.Argon2Params
@@ -78,6 +82,7 @@ must be the target's; use a staging server.`,
 	f.IntVar(&o.concurrency, "concurrency", 32, "concurrent workers")
 	f.StringSliceVar(&o.scenarios, "scenario", nil, "scenarios to run (default all): "+strings.Join(benchScenarioNames(), ", "))
 	f.StringVar(&o.jsonFile, "json", "", "also write the results as JSON to this file")
+	f.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of the run to this file (go tool pprof)")
 	return cmd
 }
 
@@ -134,6 +139,13 @@ func (c *cli) bench(ctx context.Context, o benchOptions) error {
 		Concurrency: o.concurrency, Duration: o.duration.Seconds(), Settings: env.settings,
 	}
 	progress := c.progressLine(o.progress)
+	if o.cpuProfile != "" {
+		stop, err := startCPUProfile(o.cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer stop()
+	}
 	for _, w := range workloads {
 		workers := o.concurrency
 		if w.Name == bench.CeilingHash {
@@ -164,6 +176,21 @@ func (c *cli) bench(ctx context.Context, o benchOptions) error {
 		return f.Close()
 	}
 	return nil
+}
+
+func startCPUProfile(path string) (stop func(), err error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		_ = f.Close()
+		return nil, err
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		_ = f.Close()
+	}, nil
 }
 
 // progressLine returns the live progress callback, or nil when stderr is

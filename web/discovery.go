@@ -3,8 +3,8 @@ package web
 import (
 	"encoding/json"
 	"net/http"
-	"strings"
-	"sync"
+	"slices"
+	"sync/atomic"
 
 	"github.com/gin-gonic/gin"
 
@@ -38,12 +38,16 @@ type discovery struct {
 	oauth []byte
 	// The OIDC document names the signing algorithms, which change when
 	// an operator enables ES256 or EdDSA keys: it is rebuilt then, and
-	// only then.
-	base     metadata
-	algs     func() []string
-	mu       sync.Mutex
-	oidcAlgs string
-	oidc     []byte
+	// only then. Requests read it without a lock.
+	base metadata
+	algs func() []string
+	oidc atomic.Pointer[oidcDocument]
+}
+
+// oidcDocument is the OIDC document for one set of algorithms.
+type oidcDocument struct {
+	algs []string
+	body []byte
 }
 
 // newDiscovery builds both documents; they change only with the binary,
@@ -63,10 +67,9 @@ func newDiscovery(issuer string, algs func() []string) (*discovery, error) {
 	}
 	m.SubjectTypesSupported = []string{"public"}
 	d := &discovery{oauth: oauth, base: m, algs: algs}
-	if d.oidc, err = json.Marshal(m); err != nil {
+	if _, err := d.rebuild(algs()); err != nil {
 		return nil, err
 	}
-	d.oidcDocument()
 	return d, nil
 }
 
@@ -75,19 +78,25 @@ func newDiscovery(issuer string, algs func() []string) (*discovery, error) {
 // has a key).
 func (d *discovery) oidcDocument() []byte {
 	algs := d.algs()
-	key := strings.Join(algs, " ")
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if key == d.oidcAlgs {
-		return d.oidc
+	if doc := d.oidc.Load(); slices.Equal(doc.algs, algs) {
+		return doc.body
 	}
+	// The same struct marshalled in newDiscovery: it cannot fail here.
+	body, _ := d.rebuild(algs)
+	return body
+}
+
+// rebuild marshals the OIDC document for algs and installs it. Two
+// requests racing here build the same bytes.
+func (d *discovery) rebuild(algs []string) ([]byte, error) {
 	m := d.base
 	m.IDTokenSigningAlgValuesSupported = algs
-	// The same struct marshalled in newDiscovery: it cannot fail here.
-	if b, err := json.Marshal(m); err == nil {
-		d.oidc, d.oidcAlgs = b, key
+	body, err := json.Marshal(m)
+	if err != nil {
+		return nil, err
 	}
-	return d.oidc
+	d.oidc.Store(&oidcDocument{algs: algs, body: body})
+	return body, nil
 }
 
 // Mount adds the OIDC Discovery and RFC 8414 documents.
