@@ -23,6 +23,8 @@ type Store interface {
 	GetCustomerByEmail(ctx context.Context, shopKey, emailNormalized string) (storage.Customer, error)
 	UpdatePasswordHash(ctx context.Context, id uint64, oldHash, newHash string) error
 	SetEmailVerified(ctx context.Context, id uint64, at *time.Time) error
+	SetDisabled(ctx context.Context, id uint64, at *time.Time) error
+	UpsertCustomers(ctx context.Context, cs []storage.Customer) (inserted, updated int, err error)
 
 	RecordLoginAttempt(ctx context.Context, shopKey, emailNormalized string, now time.Time, policy storage.LockoutPolicy) (storage.LoginFailures, bool, error)
 	ClearLoginFailures(ctx context.Context, shopKey, emailNormalized string) error
@@ -85,6 +87,7 @@ func Run(t *testing.T, open func(t *testing.T) Store) {
 		{"ConcurrentRekey", testConcurrentRekey},
 		{"ConcurrentCustomers", testConcurrentCustomers},
 		{"LoginFailures", testLoginFailures},
+		{"UpsertCustomers", testUpsertCustomers},
 		{"ConcurrentLoginAttempts", testConcurrentLoginAttempts},
 		{"AuthorizationCodes", testAuthorizationCodes},
 		{"ConcurrentCodeRedemption", testConcurrentCodeRedemption},
