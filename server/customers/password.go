@@ -105,7 +105,30 @@ func (h *Hasher) Verify(stored, password string) (ok, needsRehash bool, err erro
 // it never matches a bcrypt hash here (the customer resets it instead).
 const bcryptMaxPassword = 72
 
+// bcryptMaxCost bounds the work a stored hash may ask for: cost 14 takes
+// about a second; PHP allows 31, which a corrupt or hostile row could use
+// to hold a hashing slot for days.
+const bcryptMaxCost = 14
+
+// bcryptChars is bcrypt's base64 alphabet.
+const bcryptChars = "./ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+
+func checkBcrypt(stored string) error {
+	// $2y$10$ + 22 salt + 31 hash characters.
+	if len(stored) != 60 || stored[6] != '$' || strings.Trim(stored[7:], bcryptChars) != "" {
+		return ErrUnknownHashFormat
+	}
+	cost, err := bcrypt.Cost([]byte("$2a$" + stored[4:]))
+	if err != nil || cost > bcryptMaxCost {
+		return ErrUnknownHashFormat
+	}
+	return nil
+}
+
 func verifyBcrypt(stored, password string) (ok, needsRehash bool, err error) {
+	if err := checkBcrypt(stored); err != nil {
+		return false, false, err
+	}
 	// PHP writes $2y$; Go's bcrypt reads only $2a$/$2b$, which are the same
 	// algorithm for passwords without the 2011 8-bit bug.
 	normalized := []byte("$2a$" + stored[4:])
@@ -125,6 +148,25 @@ func verifyBcrypt(stored, password string) (ok, needsRehash bool, err error) {
 		return false, false, nil
 	}
 	return true, true, nil
+}
+
+// CheckHashFormat reports whether Verify can read stored, without doing
+// the work of a verification: nil, or ErrUnknownHashFormat. Imports check
+// every hash with it.
+func CheckHashFormat(stored string) error {
+	switch {
+	case strings.HasPrefix(stored, "$argon2id$"), strings.HasPrefix(stored, "$argon2i$"):
+		a, err := parseArgon2(stored)
+		if err != nil || (a.variant != "argon2id" && a.variant != "argon2i") {
+			return ErrUnknownHashFormat
+		}
+		return nil
+	case strings.HasPrefix(stored, "$2a$"), strings.HasPrefix(stored, "$2b$"), strings.HasPrefix(stored, "$2y$"):
+		return checkBcrypt(stored)
+	case strings.HasPrefix(stored, "$P$"), strings.HasPrefix(stored, "$H$"):
+		return checkPHPass(stored)
+	}
+	return ErrUnknownHashFormat
 }
 
 // VerifyDummy spends the time of one verification at current parameters.

@@ -43,7 +43,8 @@ func testHasher(t testing.TB) *Hasher {
 // reference implementation: the right password matches and asks for an
 // upgrade to argon2id, a wrong one does not match.
 func TestVerifyPHPVectors(t *testing.T) {
-	h, err := NewHasher(DefaultArgon2Params)
+	// Above every PHP vector's argon2 parameters (m=1024, t=2).
+	h, err := NewHasher(Argon2Params{MemoryKiB: 2048, Iterations: 2, Parallelism: 1})
 	require.NoError(t, err)
 	formats := map[string]int{}
 	for _, v := range loadPHPVectors(t) {
@@ -60,7 +61,7 @@ func TestVerifyPHPVectors(t *testing.T) {
 				return
 			}
 			require.True(t, ok)
-			// Every PHP vector is a legacy format or weaker than the defaults.
+			// Every PHP vector is a legacy format or weaker than h's parameters.
 			require.True(t, rehash)
 		})
 	}
@@ -104,13 +105,26 @@ func TestVerifyRejectsMalformed(t *testing.T) {
 		"$P$4lKZy/8a5XSdK6.8pAgdZhCvkv6h6w0", // 2^6 rounds: below phpass's minimum
 		"$P$Bl~Zy/8a5XSdK6.8pAgdZhCvkv6h6w0", // salt outside itoa64
 		"$2y$10$short",
+		"$2y$15$.vGA1O9wmRjrwAVXD98HNOgsNpDczlqm3Jq7KnEd1rVAGv3Fykk1a", // cost above 14
+		"$2y$10$.vGA1O9wmRjrwAVXD98HNOgsNpDczlqm3Jq7KnEd1rVAGv3Fykk1!", // outside the alphabet
 		"$argon2id$v=19$m=99999999,t=2,p=1$c2FsdHNhbHQ$a2V5a2V5a2V5a2V5a2V5a2V5",
 		"$argon2id$v=16$m=1024,t=2,p=1$c2FsdHNhbHQ$a2V5a2V5a2V5a2V5a2V5a2V5",
 	} {
 		ok, _, err := h.Verify(stored, "password")
 		require.ErrorIs(t, err, ErrUnknownHashFormat, stored)
 		require.False(t, ok)
+		require.ErrorIs(t, CheckHashFormat(stored), ErrUnknownHashFormat, stored)
 	}
+}
+
+func TestCheckHashFormatAcceptsEveryVector(t *testing.T) {
+	for _, v := range loadPHPVectors(t) {
+		require.NoError(t, CheckHashFormat(v.Hash), v.Hash)
+	}
+	h := testHasher(t)
+	stored, err := h.Hash("x")
+	require.NoError(t, err)
+	require.NoError(t, CheckHashFormat(stored))
 }
 
 func TestHashRoundTripAndParams(t *testing.T) {

@@ -25,20 +25,22 @@ const (
 	phpassMaxLog2 = 18
 )
 
+func checkPHPass(stored string) error {
+	if len(stored) != 34 || strings.Trim(stored[3:], phpassItoa64) != "" {
+		return ErrUnknownHashFormat
+	}
+	if log2 := strings.IndexByte(phpassItoa64, stored[3]); log2 < phpassMinLog2 || log2 > phpassMaxLog2 {
+		return ErrUnknownHashFormat
+	}
+	return nil
+}
+
 func verifyPHPass(stored, password string) (bool, error) {
-	if len(stored) != 34 {
-		return false, ErrUnknownHashFormat
+	if err := checkPHPass(stored); err != nil {
+		return false, err
 	}
 	log2 := strings.IndexByte(phpassItoa64, stored[3])
-	if log2 < phpassMinLog2 || log2 > phpassMaxLog2 {
-		return false, ErrUnknownHashFormat
-	}
 	salt := stored[4:12]
-	for i := range len(salt) {
-		if strings.IndexByte(phpassItoa64, salt[i]) < 0 {
-			return false, ErrUnknownHashFormat
-		}
-	}
 	sum := md5.Sum([]byte(salt + password))
 	buf := make([]byte, 0, md5.Size+len(password))
 	for range 1 << log2 {
