@@ -224,7 +224,8 @@ func (c *cli) customerCommand() *cobra.Command {
 	verify.Flags().StringVar(&email, "email", "", "e-mail address (required)")
 	_ = verify.MarkFlagRequired("shop")
 	_ = verify.MarkFlagRequired("email")
-	cmd.AddCommand(add, verify)
+	cmd.AddCommand(add, verify, c.customerImportCommand())
+	cmd.AddCommand(c.customerAccountCommands()...)
 	return cmd
 }
 

@@ -153,3 +153,35 @@ func TestDefaultParamsAreOWASP(t *testing.T) {
 	require.NoError(t, err)
 	require.True(t, strings.HasPrefix(stored, "$argon2id$v=19$m=19456,t=2,p=1$"), stored)
 }
+
+// FuzzCheckHashFormat: stored hashes come from import files. No input
+// panics, and every hash CheckHashFormat accepts, Verify reads.
+func FuzzCheckHashFormat(f *testing.F) {
+	for _, s := range []string{
+		"$P$BlKZy/8a5XSdK6.8pAgdZhCvkv6h6w0",
+		"$2y$10$.vGA1O9wmRjrwAVXD98HNOgsNpDczlqm3Jq7KnEd1rVAGv3Fykk1a",
+		"$argon2id$v=19$m=64,t=1,p=1$c2FsdHNhbHQ$a2V5a2V5a2V5a2V5a2V5a2V5",
+		"$argon2i$v=19$m=8,t=1,p=1$c2FsdHNhbHQ$a2V5a2V5a2V5a2V5a2V5a2V5",
+	} {
+		f.Add(s, "password")
+	}
+	h := testHasher(f)
+	f.Fuzz(func(t *testing.T, stored, password string) {
+		if CheckHashFormat(stored) != nil {
+			return
+		}
+		if a, err := parseArgon2(stored); err == nil && (a.memory > 1<<12 || a.time > 4) {
+			return // valid, but too costly to compute in a fuzz loop
+		}
+		if strings.HasPrefix(stored, "$P$") || strings.HasPrefix(stored, "$H$") {
+			if strings.IndexByte(phpassItoa64, stored[3]) > 12 {
+				return
+			}
+		}
+		if strings.HasPrefix(stored, "$2") && stored[4:6] > "06" {
+			return
+		}
+		_, _, err := h.Verify(stored, password)
+		require.NoError(t, err)
+	})
+}
