@@ -1,8 +1,6 @@
 package main
 
 import (
-	"bytes"
-	"context"
 	"crypto/ecdsa"
 	"crypto/x509"
 	"encoding/json"
@@ -20,13 +18,12 @@ import (
 	"github.com/shopauth/shopauth/storage/sqlstore/sqlstoretest"
 )
 
-// shopauthCmd runs one command line in-process and returns stdout, stderr
-// and the exit status.
+// shopauthCmd runs one command line in-process with environ and returns
+// stdout, stderr and the exit status.
 func shopauthCmd(t *testing.T, environ []string, args ...string) (string, string, int) {
 	t.Helper()
-	var stdout, stderr bytes.Buffer
-	code := run(context.Background(), args, strings.NewReader(""), &stdout, &stderr, environ)
-	return stdout.String(), stderr.String(), code
+	code, stdout, stderr := (&cliEnv{t: t, environ: environ}).run("", args...)
+	return stdout, stderr, code
 }
 
 // keyRows lists kid, alg and state of `keys list`, without the header.
@@ -49,8 +46,7 @@ func TestKeysCommands(t *testing.T) {
 
 	rows := keyRows(t, env)
 	require.Len(t, rows, 1)
-	first := rows[0][0]
-	require.Equal(t, []string{first, "RS256", "current"}, rows[0])
+	require.Equal(t, []string{"RS256", "current"}, rows[0][1:])
 
 	out, errOut, code := shopauthCmd(t, env, "keys", "rotate")
 	require.Zero(t, code, errOut)
@@ -124,7 +120,6 @@ func TestKeysCommands(t *testing.T) {
 	_, errOut, code = shopauthCmd(t, env, "keys", "list")
 	require.Equal(t, 1, code, "the old key no longer opens them")
 	require.Contains(t, errOut, "does not open the stored signing keys")
-	_ = first
 }
 
 func column(rows [][]string, i int) []string {

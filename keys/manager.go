@@ -487,8 +487,14 @@ func (m *Manager) List() []KeyInfo {
 // keys created or retired by others (SHOPAUTH_KEY_SYNC_INTERVAL). Errors are
 // logged and the previous keys kept. It returns ctx's error.
 func (m *Manager) Sync(ctx context.Context, interval time.Duration) error {
+	return m.every(ctx, interval, "reload signing keys", m.Reload)
+}
+
+// every calls fn every interval until ctx ends, logging its errors (what
+// names the action), and returns ctx's error.
+func (m *Manager) every(ctx context.Context, interval time.Duration, what string, fn func(context.Context) error) error {
 	if interval <= 0 {
-		return fmt.Errorf("keys: sync interval must be positive, got %v", interval)
+		return fmt.Errorf("keys: %s: interval must be positive, got %v", what, interval)
 	}
 	t := time.NewTicker(interval)
 	defer t.Stop()
@@ -497,8 +503,8 @@ func (m *Manager) Sync(ctx context.Context, interval time.Duration) error {
 		case <-ctx.Done():
 			return ctx.Err()
 		case <-t.C:
-			if err := m.Reload(ctx); err != nil && ctx.Err() == nil {
-				m.log.ErrorContext(ctx, "reload signing keys", "err", err)
+			if err := fn(ctx); err != nil && ctx.Err() == nil {
+				m.log.ErrorContext(ctx, what, "err", err)
 			}
 		}
 	}

@@ -250,24 +250,17 @@ func (m *Manager) RotateIfDue(ctx context.Context) error {
 	return fmt.Errorf("keys: rotation made no progress in %d rounds", maxRounds)
 }
 
-// RunRotator calls RotateIfDue every interval until ctx ends. Errors are
-// logged and retried on the next tick; it returns ctx's error.
+// RunRotator calls RotateIfDue now and then every interval until ctx
+// ends. Errors are logged and retried on the next tick; it returns ctx's
+// error.
 func (m *Manager) RunRotator(ctx context.Context, interval time.Duration) error {
 	if interval <= 0 {
-		return fmt.Errorf("keys: rotator interval must be positive, got %v", interval)
+		return fmt.Errorf("keys: rotate signing keys: interval must be positive, got %v", interval)
 	}
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
-		if err := m.RotateIfDue(ctx); err != nil && ctx.Err() == nil {
-			m.log.ErrorContext(ctx, "rotate signing keys", "err", err)
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-t.C:
-		}
+	if err := m.RotateIfDue(ctx); err != nil && ctx.Err() == nil {
+		m.log.ErrorContext(ctx, "rotate signing keys", "err", err)
 	}
+	return m.every(ctx, interval, "rotate signing keys", m.RotateIfDue)
 }
 
 // converge writes the schedule changes p.converge finds in rows.

@@ -584,3 +584,20 @@ func TestPreviousKEK(t *testing.T) {
 	require.ErrorContains(t, err, "previous key encryption key has 5 bytes")
 	require.True(t, slices.Equal(jwksKIDs(t, m.JWKS()), jwksKIDs(t, both.JWKS())))
 }
+
+func TestRunRotator(t *testing.T) {
+	store := &fakeStore{}
+	clk := newClock()
+	m := newRotatingManager(t, rotationConfig(store, testKEK(t), clk, time.Hour))
+	require.ErrorContains(t, m.RunRotator(t.Context(), 0), "must be positive")
+
+	clk.Add(10 * time.Hour) // the first key has signed for a whole period
+	ctx, cancel := contextWithCancel(t)
+	done := make(chan error, 1)
+	go func() { done <- m.RunRotator(ctx, 5*time.Millisecond) }()
+	require.Eventually(t, func() bool { return len(store.snapshot()) == 2 }, 5*time.Second, 5*time.Millisecond, "runs at once")
+	require.Eventually(t, func() bool { return store.snapshot()[0].RemoveAfter != nil }, 5*time.Second, 5*time.Millisecond)
+	cancel()
+	require.ErrorIs(t, <-done, context.Canceled)
+	require.Equal(t, StateNext, m.List()[1].State)
+}
