@@ -279,6 +279,9 @@ func runReplicas(t *testing.T, bin, dbURL string, n int) {
 				default:
 				}
 				kids, err := round()
+				// A pause between rounds: each login is a real argon2id
+				// hash, and the machine is shared with other tests.
+				time.Sleep(150 * time.Millisecond)
 				mu.Lock()
 				rounds++
 				if err != nil {
