@@ -2,10 +2,13 @@ package main
 
 import (
 	"context"
+	"crypto/hkdf"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -20,6 +23,7 @@ import (
 	"github.com/shopauth/shopauth/storage"
 	"github.com/shopauth/shopauth/storage/sqlstore"
 	"github.com/shopauth/shopauth/web"
+	"github.com/shopauth/shopauth/web/hosted"
 	"github.com/shopauth/shopauth/web/metrics"
 )
 
@@ -118,6 +122,21 @@ func newApp(d appDeps) (*app, error) {
 	if err != nil {
 		return nil, err
 	}
+	csrfKey, err := hkdf.Key(sha256.New, d.kek, nil, "shopauth hosted-page csrf v1", 32)
+	if err != nil {
+		return nil, err
+	}
+	pages, err := hosted.New(hosted.Config{
+		Authorizer: authority,
+		// Cookies of an https issuer are Secure; a plain-http issuer is a
+		// local setup (config warns about any other).
+		SecureCookies: strings.HasPrefix(cfg.Issuer, "https://"),
+		CSRFKey:       csrfKey,
+		Logger:        logger,
+	})
+	if err != nil {
+		return nil, err
+	}
 	// gin's mode is process-wide; release mode only silences its debug
 	// printing.
 	gin.SetMode(gin.ReleaseMode)
@@ -128,6 +147,7 @@ func newApp(d appDeps) (*app, error) {
 		Logger:         logger,
 		TrustedProxies: cfg.HTTP.TrustedProxies,
 		Metrics:        m,
+		Features:       []web.Mounter{pages},
 	})
 	if err != nil {
 		return nil, err

@@ -146,8 +146,8 @@ type AuthorizeOutcome struct {
 
 // NewSession is a browser session just created by a login.
 type NewSession struct {
-	Token     string
-	ExpiresAt time.Time
+	Token  string
+	MaxAge time.Duration // how long the browser keeps it
 }
 
 // ConsentDecision is what a consent step does.
@@ -256,7 +256,7 @@ func (a *Authority) Login(ctx context.Context, req AuthorizeRequest, previousTok
 	if err != nil {
 		return nil, err
 	}
-	out.Session = &NewSession{Token: token, ExpiresAt: row.ExpiresAt}
+	out.Session = &NewSession{Token: token, MaxAge: a.sessionTTL}
 	return out, nil
 }
 

@@ -18,6 +18,8 @@ const (
 	PathOIDCDiscovery = "/.well-known/openid-configuration"
 	PathRFC8414       = "/.well-known/oauth-authorization-server"
 	PathMetrics       = "/metrics"
+	PathAuthorize     = "/oauth2/authorize"
+	PathEndSession    = "/oauth2/logout"
 )
 
 // metadata is the authorization server metadata (RFC 8414 §2, OIDC
@@ -25,6 +27,7 @@ const (
 // not served are left out, never sent empty.
 type metadata struct {
 	Issuer                            string   `json:"issuer"`
+	AuthorizationEndpoint             string   `json:"authorization_endpoint"`
 	TokenEndpoint                     string   `json:"token_endpoint"`
 	JWKSURI                           string   `json:"jwks_uri"`
 	ScopesSupported                   []string `json:"scopes_supported"`
@@ -32,6 +35,13 @@ type metadata struct {
 	TokenEndpointAuthMethodsSupported []string `json:"token_endpoint_auth_methods_supported"`
 	SubjectTypesSupported             []string `json:"subject_types_supported,omitempty"`
 	IDTokenSigningAlgValuesSupported  []string `json:"id_token_signing_alg_values_supported,omitempty"`
+
+	// Authorization code flow (RFC 8414 §2, RFC 9207 §3, RP-Initiated
+	// Logout §2.1).
+	ResponseTypesSupported        []string `json:"response_types_supported"`
+	CodeChallengeMethodsSupported []string `json:"code_challenge_methods_supported"`
+	AuthorizationResponseIss      bool     `json:"authorization_response_iss_parameter_supported"`
+	EndSessionEndpoint            string   `json:"end_session_endpoint,omitempty"`
 }
 
 type discovery struct {
@@ -55,17 +65,22 @@ type oidcDocument struct {
 func newDiscovery(issuer string, algs func() []string) (*discovery, error) {
 	m := metadata{
 		Issuer:                            issuer,
+		AuthorizationEndpoint:             issuer + PathAuthorize,
 		TokenEndpoint:                     issuer + PathToken,
 		JWKSURI:                           issuer + PathJWKS,
 		ScopesSupported:                   []string{server.ScopeOpenID, server.ScopeProfile, server.ScopeEmail, server.ScopeOfflineAccess},
 		GrantTypesSupported:               server.SupportedGrantTypes(),
 		TokenEndpointAuthMethodsSupported: server.SupportedClientAuthMethods(),
+		ResponseTypesSupported:            []string{server.ResponseTypeCode},
+		CodeChallengeMethodsSupported:     []string{server.PKCEMethodS256},
+		AuthorizationResponseIss:          true,
 	}
 	oauth, err := json.Marshal(m)
 	if err != nil {
 		return nil, err
 	}
 	m.SubjectTypesSupported = []string{"public"}
+	m.EndSessionEndpoint = issuer + PathEndSession
 	d := &discovery{oauth: oauth, base: m, algs: algs}
 	if _, err := d.rebuild(algs()); err != nil {
 		return nil, err

@@ -63,6 +63,9 @@ func ParseTokenRequest(r *http.Request) (server.TokenRequest, error) {
 		Password:     form.Get("password"),
 		RefreshToken: form.Get("refresh_token"),
 		Scope:        form.Get("scope"),
+		Code:         form.Get("code"),
+		RedirectURI:  form.Get("redirect_uri"),
+		CodeVerifier: form.Get("code_verifier"),
 		ShopKey:      form.Get("shop"),
 	}, nil
 }

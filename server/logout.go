@@ -1,0 +1,144 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+	"slices"
+
+	"github.com/shopauth/shopauth/server/oautherr"
+	"github.com/shopauth/shopauth/server/tokens"
+	"github.com/shopauth/shopauth/storage"
+)
+
+// LogoutRequest is an RP-initiated logout request (RP-Initiated Logout 1.0
+// §2). Empty strings mean absent.
+type LogoutRequest struct {
+	IDTokenHint           string
+	ClientID              string
+	PostLogoutRedirectURI string
+	State                 string
+	// Repeated names a parameter sent more than once.
+	Repeated string
+}
+
+// LogoutStep is what the dialect does next.
+type LogoutStep int
+
+// Steps of a logout.
+const (
+	// LogoutError: show Error; nothing was ended, nobody is redirected
+	// (RP-Initiated Logout §4).
+	LogoutError LogoutStep = iota + 1
+	// LogoutConfirm: ask the customer whether to sign out, because the
+	// request does not prove it comes from their relying party (§2).
+	LogoutConfirm
+	// LogoutDone: the session ended (or there was none); show so.
+	LogoutDone
+	// LogoutRedirect: the session ended; send the browser to RedirectURL.
+	LogoutRedirect
+)
+
+// LogoutOutcome is the answer to a logout request.
+type LogoutOutcome struct {
+	Step        LogoutStep
+	RedirectURL string
+	Error       *oautherr.Error
+	// Shop is the shop of the session or of the hint's client, for the
+	// page's name and language; zero when neither is known.
+	Shop storage.Shop
+}
+
+// EndSession handles the end_session_endpoint. A valid id_token_hint for
+// the session's customer ends the session at once and may redirect to a
+// registered post_logout_redirect_uri; anything less asks the customer
+// (confirmed reports they said yes) and never redirects (§3).
+func (a *Authority) EndSession(ctx context.Context, req LogoutRequest, sessionToken string, confirmed bool) (*LogoutOutcome, error) {
+	fail := func(desc string) (*LogoutOutcome, error) {
+		return &LogoutOutcome{Step: LogoutError, Error: oautherr.ErrInvalidRequest.WithDescription(desc)}, nil
+	}
+	if req.Repeated != "" {
+		return fail("The parameter " + req.Repeated + " is repeated.")
+	}
+	var hint *tokens.IDTokenHint
+	var redirect string
+	var shop storage.Shop
+	if req.IDTokenHint != "" {
+		h, err := a.verifier.ParseIDTokenHint(req.IDTokenHint)
+		if err != nil {
+			return fail("The id_token_hint is not an ID token of this server.")
+		}
+		// §2: client_id, when sent with a hint, must be its audience.
+		if req.ClientID != "" && !h.Audience.Contains(req.ClientID) {
+			return fail("The client_id does not match the id_token_hint.")
+		}
+		hint = &h
+		c, err := a.clients.GetClient(ctx, h.Audience[0])
+		if errors.Is(err, storage.ErrNotFound) {
+			return fail("The id_token_hint names an unknown client.")
+		}
+		if err != nil {
+			return nil, fmt.Errorf("load client: %w", err)
+		}
+		if req.PostLogoutRedirectURI != "" {
+			// §3: exact match against a registered value, or no redirect.
+			if !slices.Contains(c.PostLogoutRedirectURIs, req.PostLogoutRedirectURI) {
+				return fail("The post_logout_redirect_uri is not registered for this client.")
+			}
+			redirect = req.PostLogoutRedirectURI
+		}
+		if s, err := a.shops.GetShop(ctx, c.ShopKey); err == nil {
+			shop = s
+		}
+	}
+	sess, err := a.anySession(ctx, sessionToken)
+	if err != nil {
+		return nil, err
+	}
+	if sess != nil {
+		if s, err := a.shops.GetShop(ctx, sess.ShopKey); err == nil {
+			shop = s
+		}
+	}
+	// The hint proves the request comes from the customer's relying party
+	// only if it names the signed-in customer.
+	proven := hint != nil && (sess == nil || hint.Subject == customerSubject(sess.CustomerID))
+	if sess != nil && !proven && !confirmed {
+		return &LogoutOutcome{Step: LogoutConfirm, Shop: shop}, nil
+	}
+	if sess != nil {
+		if err := a.sessions.DeleteBrowserSession(ctx, sess.IDHash); err != nil {
+			return nil, fmt.Errorf("end browser session: %w", err)
+		}
+	}
+	if redirect == "" || !proven {
+		return &LogoutOutcome{Step: LogoutDone, Shop: shop}, nil
+	}
+	u, err := url.Parse(redirect)
+	if err != nil {
+		return fail("The post_logout_redirect_uri is malformed.")
+	}
+	if req.State != "" {
+		q := u.Query()
+		q.Set("state", req.State)
+		u.RawQuery = q.Encode()
+	}
+	return &LogoutOutcome{Step: LogoutRedirect, RedirectURL: u.String(), Shop: shop}, nil
+}
+
+// anySession returns the browser session of sessionToken in whatever shop,
+// expired or not (ending an expired session is harmless), or nil.
+func (a *Authority) anySession(ctx context.Context, sessionToken string) (*storage.BrowserSession, error) {
+	if sessionToken == "" {
+		return nil, nil
+	}
+	row, err := a.sessions.GetBrowserSession(ctx, tokens.HashToken(sessionToken))
+	if errors.Is(err, storage.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("load browser session: %w", err)
+	}
+	return &row, nil
+}
