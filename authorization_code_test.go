@@ -38,8 +38,8 @@ func addCodeFlowClients(t testing.TB, ts *testServer) {
 	t.Helper()
 	for _, c := range []storage.Client{
 		{ID: appClientID, Public: true, ShopKey: demoShop,
-			GrantTypes: []string{"authorization_code", "refresh_token"},
-			Scopes:     []string{"openid", "profile", "email", "offline_access", "customer"},
+			GrantTypes:   []string{"authorization_code", "refresh_token"},
+			Scopes:       []string{"openid", "profile", "email", "offline_access", "customer"},
 			RedirectURIs: []string{appRedirect}, PostLogoutRedirectURIs: []string{appLogoutURI}},
 		{ID: webClientID, SecretHash: clients.HashSecret(webSecret), ShopKey: demoShop, FirstParty: true,
 			GrantTypes: []string{"authorization_code"}, Scopes: []string{"openid", "email"},
