@@ -121,3 +121,16 @@ func BenchmarkVerifyUnknownKey(b *testing.B) {
 	})
 	b.ReportMetric(float64(store.lists-lists), "reloads")
 }
+
+// BenchmarkJWKSMaxAge is the per-request cost of the JWKS Cache-Control.
+func BenchmarkJWKSMaxAge(b *testing.B) {
+	m := benchManager(b)
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			if m.JWKSMaxAge() <= 0 {
+				b.Fatal("no max-age")
+			}
+		}
+	})
+}

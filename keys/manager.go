@@ -119,6 +119,9 @@ type snapshot struct {
 	sched    schedule
 	current  map[string]*material // by algorithm; absent when none can sign
 	verifier map[string]*material // published keys by kid
+	// setChangesAt is when the JWKS will next differ: a key leaves or the
+	// rotator adds one. Zero when nothing is scheduled.
+	setChangesAt time.Time
 	jwks     []byte
 	jwksKIDs []string // kids in jwks, to reuse the bytes when unchanged
 }
@@ -274,7 +277,7 @@ func (m *Manager) reload(ctx context.Context, seed *material) error {
 
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	next, err := buildSnapshot(rows, mats, m.now(), m.snap.Load())
+	next, err := m.buildSnapshot(rows, mats, m.now(), m.snap.Load())
 	if err != nil {
 		return err
 	}
@@ -297,7 +300,7 @@ func (m *Manager) view() *snapshot {
 	if s.sched.validUntil.IsZero() || now.Before(s.sched.validUntil) {
 		return s // another goroutine advanced it
 	}
-	next, err := buildSnapshot(s.rows, s.mats, now, s)
+	next, err := m.buildSnapshot(s.rows, s.mats, now, s)
 	if err != nil {
 		// Only marshalling public keys can fail, and it did not fail when
 		// these same keys were loaded; keep serving the old view.
@@ -313,8 +316,17 @@ func (m *Manager) view() *snapshot {
 
 // buildSnapshot computes the schedule at now. prev supplies JWKS bytes to
 // reuse when the published set is unchanged.
-func buildSnapshot(rows []storage.SigningKey, mats map[string]*material, now time.Time, prev *snapshot) (*snapshot, error) {
+func (m *Manager) buildSnapshot(rows []storage.SigningKey, mats map[string]*material, now time.Time, prev *snapshot) (*snapshot, error) {
 	s := &snapshot{rows: rows, mats: mats, sched: computeSchedule(rows, now), current: map[string]*material{}}
+	// Until the schedule changes, the next change of the key set is a
+	// fixed instant: compute it once, not per JWKS request.
+	s.setChangesAt = s.sched.setChange
+	if m.rotationPeriod > 0 {
+		p := policy{period: m.rotationPeriod, publishAhead: m.publishAhead}
+		if next := p.nextCreation(rows, now); !next.IsZero() && (s.setChangesAt.IsZero() || next.Before(s.setChangesAt)) {
+			s.setChangesAt = next
+		}
+	}
 	for alg, i := range s.sched.current {
 		s.current[alg] = mats[rows[i].KID]
 	}
@@ -403,13 +415,9 @@ func (m *Manager) JWKSMaxAge() time.Duration {
 	age := m.jwksMaxAge
 	if m.rotationPeriod > 0 {
 		age = min(age, max(0, m.publishAhead-m.syncInterval))
-		p := policy{period: m.rotationPeriod, publishAhead: m.publishAhead}
-		if next := p.nextCreation(s.rows, now); !next.IsZero() {
-			age = min(age, max(0, next.Sub(now)))
-		}
 	}
-	if !s.sched.setChange.IsZero() {
-		age = min(age, max(0, s.sched.setChange.Sub(now)))
+	if !s.setChangesAt.IsZero() {
+		age = min(age, max(0, s.setChangesAt.Sub(now)))
 	}
 	return age
 }

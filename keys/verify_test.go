@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/go-jose/go-jose/v4"
 	"github.com/stretchr/testify/require"
@@ -131,11 +132,22 @@ func mustCompact(t testing.TB, s jose.Signer, payload []byte) string {
 // error must wrap one of the three Verify errors, and success is only
 // possible for a payload the manager signed.
 func FuzzVerify(f *testing.F) {
-	m := newManager(f, &fakeStore{}, testKEK(f), newClock())
-	valid, err := m.Sign([]byte(`{"sub":"21"}`), TypAccessToken)
+	m, err := New(f.Context(), rotationConfig(&fakeStore{}, testKEK(f), newClock(), time.Hour))
 	require.NoError(f, err)
+	for _, alg := range []string{ES256, EdDSA} {
+		_, err := m.Rotate(f.Context(), alg, true)
+		require.NoError(f, err)
+	}
+	var signed []string
+	for _, alg := range Algorithms() {
+		tok, err := m.SignWith(alg, []byte(`{"sub":"21"}`), TypAccessToken)
+		require.NoError(f, err)
+		signed = append(signed, tok)
+	}
+	valid := signed[0]
 	parts := strings.Split(valid, ".")
 	for _, seed := range []string{
+		signed[1], signed[2],
 		valid,
 		parts[0] + "." + parts[1] + ".",
 		parts[0] + ".." + parts[2],
@@ -154,7 +166,7 @@ func FuzzVerify(f *testing.F) {
 				"unexpected error kind: %v", err)
 			return
 		}
-		require.Equal(t, m.CurrentKID(), v.KID)
+		require.Contains(t, m.view().currentKIDs(), v.KID)
 		require.Equal(t, `{"sub":"21"}`, string(v.Payload))
 	})
 }
