@@ -122,8 +122,8 @@ type snapshot struct {
 	// setChangesAt is when the JWKS will next differ: a key leaves or the
 	// rotator adds one. Zero when nothing is scheduled.
 	setChangesAt time.Time
-	jwks     []byte
-	jwksKIDs []string // kids in jwks, to reuse the bytes when unchanged
+	jwks         []byte
+	jwksKIDs     []string // kids in jwks, to reuse the bytes when unchanged
 }
 
 // New loads the stored keys and, when none may sign now, creates one. Every
