@@ -283,6 +283,9 @@ func (c *cli) clientCommand() *cobra.Command {
 			if err := checkClientAlgs(cl.AccessTokenAlg, cl.IDTokenAlg); err != nil {
 				return err
 			}
+			if err := server.CheckClientRedirects(grants, cl.ShopKey, cl.RedirectURIs, cl.PostLogoutRedirectURIs); err != nil {
+				return err
+			}
 			cl.GrantTypes = grants
 			cl.Scopes = strings.Fields(scopes)
 			var generated string

@@ -63,6 +63,7 @@ func (c *cli) customerAccountCommands() []*cobra.Command {
 				return fmt.Sprintf("customer %d enabled", cu.ID), nil
 			}),
 		c.unlockCommand(),
+		c.revokeConsentCommand(),
 	}
 }
 

@@ -224,3 +224,21 @@ func TestImportedCustomersSignIn(t *testing.T) {
 		require.Equal(t, http.StatusOK, resp.StatusCode, fmt.Sprint(email, b.ErrorDescription))
 	}
 }
+
+func TestRevokeConsentCommand(t *testing.T) {
+	e := newCustomerCLI(t)
+	e.ok(t, "secret-pass\n", "customer", "add", "--shop", "shop1", "--email", "ann@example.com", "--name", "Ann", "--password-stdin", "--verified")
+	s := e.store(t)
+	cu, err := s.GetCustomerByEmail(t.Context(), "shop1", "ann@example.com")
+	require.NoError(t, err)
+	require.NoError(t, s.SaveConsent(t.Context(), storage.Consent{CustomerID: cu.ID, ClientID: "app", Scopes: []string{"openid"}, GrantedAt: time.Now()}))
+
+	out := e.ok(t, "", "customer", "revoke-consent", "--shop", "shop1", "--email", "ann@example.com", "--client", "app")
+	require.Equal(t, fmt.Sprintf("consent of customer %d for client app revoked\n", cu.ID), out)
+	_, err = s.GetConsent(t.Context(), cu.ID, "app")
+	require.ErrorIs(t, err, storage.ErrNotFound)
+
+	code, _, errOut := e.run(t, "", "customer", "revoke-consent", "--shop", "shop1", "--email", "ann@example.com", "--client", "app")
+	require.NotZero(t, code)
+	require.Contains(t, errOut, "has no consent for client app")
+}
