@@ -114,11 +114,10 @@ func (t Target) refreshGrant() Workload {
 	return Workload{Name: ScenarioRefresh, Kind: KindScenario, Ceiling: CeilingSign,
 		Worker: func(ctx context.Context, i int) (Op, error) {
 			login := t.passwordForm(t.user(i))
-			var tok tokenResponse
-			if status, err := t.token(ctx, login, &tok); err != nil || status != http.StatusOK {
-				return nil, fmt.Errorf("sign in %s: status %d: %w", t.user(i).Email, status, err)
+			refresh, err := t.signIn(ctx, login)
+			if err != nil {
+				return nil, fmt.Errorf("sign in %s: %w", t.user(i).Email, err)
 			}
-			refresh := tok.RefreshToken
 			return func(ctx context.Context) (int, error) {
 				if refresh == "" {
 					var tok tokenResponse
@@ -134,6 +133,28 @@ func (t Target) refreshGrant() Workload {
 				return status, err
 			}, nil
 		}}
+}
+
+// signIn starts a refresh chain. All workers sign in at once, more than
+// the hashing pool admits: a 503 is waited out, as a client would.
+func (t Target) signIn(ctx context.Context, login []byte) (refresh string, err error) {
+	for attempt := 0; ; attempt++ {
+		var tok tokenResponse
+		status, err := t.token(ctx, login, &tok)
+		switch {
+		case err != nil:
+			return "", err
+		case status == http.StatusOK && tok.RefreshToken != "":
+			return tok.RefreshToken, nil
+		case status != http.StatusServiceUnavailable || attempt == 20:
+			return "", fmt.Errorf("status %d", status)
+		}
+		select {
+		case <-ctx.Done():
+			return "", ctx.Err()
+		case <-time.After(time.Duration(attempt+1) * 100 * time.Millisecond):
+		}
+	}
 }
 
 func (t Target) passwordForm(u User) []byte {
