@@ -160,8 +160,8 @@ func (c *cli) customerCommand() *cobra.Command {
 				}
 			} else {
 				// An imported hash must be one the server can verify.
-				if _, _, err := hasher.Verify(passwordHash, "probe"); errors.Is(err, customers.ErrUnknownHashFormat) {
-					return errors.New("--password-hash is not a supported hash (argon2id/argon2i PHC, bcrypt)")
+				if customers.CheckHashFormat(passwordHash) != nil {
+					return errors.New("--password-hash is not a supported hash (argon2id/argon2i PHC, bcrypt, phpass)")
 				}
 				cust.PasswordHash = passwordHash
 			}
