@@ -198,33 +198,7 @@ func (c *cli) customerCommand() *cobra.Command {
 	f.Uint64Var(&cust.ID, "id", 0, "customer id (default: next free)")
 	f.Uint64Var(&cust.AccountID, "account-id", 0, "account id of the legacy shop")
 
-	var shopKey, email string
-	verify := &cobra.Command{
-		Use:   "verify",
-		Short: "Mark a customer's e-mail address as verified",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			return c.withStore(cmd.Context(), func(ctx context.Context, store *sqlstore.Store) error {
-				cu, err := store.GetCustomerByEmail(ctx, shopKey, customers.NormalizeEmail(email))
-				if errors.Is(err, storage.ErrNotFound) {
-					return fmt.Errorf("no customer %s in shop %s", email, shopKey)
-				} else if err != nil {
-					return err
-				}
-				now := time.Now().UTC()
-				if err := store.SetEmailVerified(ctx, cu.ID, &now); err != nil {
-					return err
-				}
-				_, err = fmt.Fprintf(c.stdout, "customer %d verified\n", cu.ID)
-				return err
-			})
-		},
-	}
-	verify.Flags().StringVar(&shopKey, "shop", "", "shop key (required)")
-	verify.Flags().StringVar(&email, "email", "", "e-mail address (required)")
-	_ = verify.MarkFlagRequired("shop")
-	_ = verify.MarkFlagRequired("email")
-	cmd.AddCommand(add, verify, c.customerImportCommand())
+	cmd.AddCommand(add, c.customerImportCommand())
 	cmd.AddCommand(c.customerAccountCommands()...)
 	return cmd
 }

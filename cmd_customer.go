@@ -14,9 +14,17 @@ import (
 )
 
 // customerAccountCommands are the account operations on one customer:
-// set-password, disable, enable, unlock.
+// verify, set-password, disable, enable, unlock.
 func (c *cli) customerAccountCommands() []*cobra.Command {
 	return []*cobra.Command{
+		c.customerByEmailCommand("verify", "Mark a customer's e-mail address as verified",
+			func(ctx context.Context, store *sqlstore.Store, cu storage.Customer) (string, error) {
+				now := time.Now().UTC()
+				if err := store.SetEmailVerified(ctx, cu.ID, &now); err != nil {
+					return "", err
+				}
+				return fmt.Sprintf("customer %d verified", cu.ID), nil
+			}),
 		c.customerByEmailCommand("set-password", "Replace a customer's password (read from stdin) with an argon2id hash",
 			func(ctx context.Context, store *sqlstore.Store, cu storage.Customer) (string, error) {
 				cfg, err := c.loadConfig()
