@@ -71,11 +71,20 @@ func (s *Store) UpdatePasswordHash(ctx context.Context, id uint64, oldHash, newH
 // SetEmailVerified sets or, with nil, clears the verification time;
 // storage.ErrNotFound for an unknown id.
 func (s *Store) SetEmailVerified(ctx context.Context, id uint64, at *time.Time) error {
+	if err := s.setCustomerTime(ctx, id, "email_verified_at", at); err != nil {
+		return fmt.Errorf("set email verified: %w", err)
+	}
+	return nil
+}
+
+// setCustomerTime sets or clears one nullable time column of a customer;
+// storage.ErrNotFound for an unknown id.
+func (s *Store) setCustomerTime(ctx context.Context, id uint64, column string, at *time.Time) error {
 	res := s.db.WithContext(ctx).Model(&customerModel{}).
 		Where("id = ?", id).
-		Updates(map[string]any{"email_verified_at": dbTimePtr(at), "updated_at": s.now()})
+		Updates(map[string]any{column: dbTimePtr(at), "updated_at": s.now()})
 	if res.Error != nil {
-		return fmt.Errorf("set email verified: %w", convertErr(res.Error))
+		return convertErr(res.Error)
 	}
 	// MySQL counts matched rows here too (clientFoundRows), so 0 means
 	// the customer does not exist.

@@ -120,15 +120,8 @@ func (s *Store) UpsertCustomers(ctx context.Context, cs []storage.Customer) (ins
 // SetDisabled disables the customer (at set) or enables it again (nil);
 // storage.ErrNotFound for an unknown id.
 func (s *Store) SetDisabled(ctx context.Context, id uint64, at *time.Time) error {
-	res := s.db.WithContext(ctx).Model(&customerModel{}).
-		Where("id = ?", id).
-		Updates(map[string]any{"disabled_at": dbTimePtr(at), "updated_at": s.now()})
-	if res.Error != nil {
-		return fmt.Errorf("set disabled: %w", convertErr(res.Error))
-	}
-	// MySQL counts matched rows (clientFoundRows), so 0 means no customer.
-	if res.RowsAffected == 0 {
-		return storage.ErrNotFound
+	if err := s.setCustomerTime(ctx, id, "disabled_at", at); err != nil {
+		return fmt.Errorf("set disabled: %w", err)
 	}
 	return nil
 }
