@@ -131,26 +131,30 @@ func importCustomers(ctx context.Context, store customerUpserter, o importOption
 		bar = newBar(info.Size())
 	}
 	batch := make([]storage.Customer, 0, importBatch)
-	firstLine := 0
+	lines := make([]int, 0, importBatch)
 	flush := func() error {
 		if len(batch) == 0 {
 			return nil
 		}
+		defer func() { batch, lines = batch[:0], lines[:0] }()
 		ins, upd, err := store.UpsertCustomers(ctx, batch)
+		if errors.Is(err, storage.ErrConflict) && o.skipInvalid {
+			// A customer_id that belongs to another customer fails its
+			// batch; find the row, report it, import the rest.
+			return upsertOneByOne(ctx, store, o.file, batch, lines, &sum, errOut)
+		}
 		if err != nil {
-			return fmt.Errorf("%s from line %d: %w (%d customers imported before)", o.file, firstLine, err, sum.inserted+sum.updated)
+			return fmt.Errorf("%s lines %d-%d: %w (%d customers imported before them)",
+				o.file, lines[0], lines[len(lines)-1], err, sum.inserted+sum.updated)
 		}
 		sum.inserted += ins
 		sum.updated += upd
-		batch = batch[:0]
 		return nil
 	}
 	err = eachRow(o.file, now, bar, func(row importer.Row) error {
-		if len(batch) == 0 {
-			firstLine = row.Line
-		}
 		row.Customer.ShopKey = o.shopKey
 		batch = append(batch, row.Customer)
+		lines = append(lines, row.Line)
 		if len(batch) == importBatch {
 			return flush()
 		}
@@ -163,6 +167,27 @@ func importCustomers(ctx context.Context, store customerUpserter, o importOption
 		_ = bar.Finish()
 	}
 	return sum, err
+}
+
+// upsertOneByOne writes a failed batch row by row, reporting each row the
+// database refuses as a conflict.
+func upsertOneByOne(ctx context.Context, store customerUpserter, file string, batch []storage.Customer, lines []int, sum *importSummary, errOut io.Writer) error {
+	for i, c := range batch {
+		ins, upd, err := store.UpsertCustomers(ctx, []storage.Customer{c})
+		if errors.Is(err, storage.ErrConflict) {
+			sum.invalid++
+			if _, err := fmt.Fprintf(errOut, "%s: line %d: customer_id %d belongs to another customer\n", file, lines[i], c.ID); err != nil {
+				return err
+			}
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("%s line %d: %w", file, lines[i], err)
+		}
+		sum.inserted += ins
+		sum.updated += upd
+	}
+	return nil
 }
 
 // eachRow reads path and calls onRow for each valid row and onBad for each

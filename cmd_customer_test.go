@@ -123,6 +123,25 @@ func TestCustomerImportCommand(t *testing.T) {
 		require.Equal(t, sonia.PasswordHash, again.PasswordHash)
 	})
 
+	t.Run("a customer_id of another customer", func(t *testing.T) {
+		clash := e.file(t, "clash.csv", "email,password_hash,customer_id\n"+
+			"other@example.com,"+testBcrypt+",21\n"+ // 21 is Sonia's
+			"fine@example.com,"+testBcrypt+",\n")
+		code, _, errOut := e.run(t, "", "customer", "import", "--shop", "shop1", "--file", clash)
+		require.Equal(t, 1, code)
+		require.Contains(t, errOut, "lines 2-3: upsert customers: storage: conflict")
+		_, err := e.store(t).GetCustomerByEmail(context.Background(), "shop1", "fine@example.com")
+		require.ErrorIs(t, err, storage.ErrNotFound, "the batch was not written")
+
+		code, out, errOut := e.run(t, "", "customer", "import", "--shop", "shop1", "--file", clash, "--skip-invalid")
+		require.Equal(t, 0, code, errOut)
+		require.Contains(t, errOut, "line 2: customer_id 21 belongs to another customer")
+		require.Contains(t, out, "(1 new, 0 updated); 1 invalid rows skipped")
+		sonia, err := e.store(t).GetCustomer(context.Background(), "shop1", 21)
+		require.NoError(t, err)
+		require.Equal(t, "sonia@spryker.com", sonia.EmailNormalized, "Sonia is untouched")
+	})
+
 	t.Run("JSON lines", func(t *testing.T) {
 		jl := e.file(t, "c.jsonl", `{"email":"json@example.com","password_hash":"`+testPHPass+`","verified":true,"customer_id":77}`+"\n")
 		out := e.ok(t, "", "customer", "import", "--shop", "shop1", "--file", jl)
