@@ -506,18 +506,9 @@ func (a *Authority) validateAuthorize(ctx context.Context, req AuthorizeRequest)
 
 // session returns the live session of sessionToken in shopKey, or nil.
 func (a *Authority) session(ctx context.Context, sessionToken, shopKey string) (*session, error) {
-	if sessionToken == "" {
-		return nil, nil
-	}
-	row, err := a.sessions.GetBrowserSession(ctx, tokens.HashToken(sessionToken))
-	if errors.Is(err, storage.ErrNotFound) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("load browser session: %w", err)
-	}
-	if row.ShopKey != shopKey || !a.clock().Before(row.ExpiresAt) {
-		return nil, nil
+	row, err := a.anySession(ctx, sessionToken)
+	if err != nil || row == nil || row.ShopKey != shopKey || !a.clock().Before(row.ExpiresAt) {
+		return nil, err
 	}
 	customer, err := a.customers.GetCustomer(ctx, row.ShopKey, row.CustomerID)
 	if errors.Is(err, storage.ErrNotFound) {
@@ -529,7 +520,7 @@ func (a *Authority) session(ctx context.Context, sessionToken, shopKey string) (
 	if customer.Disabled() || !customer.Verified() {
 		return nil, nil
 	}
-	return &session{row: row, customer: customer}, nil
+	return &session{row: *row, customer: customer}, nil
 }
 
 func (a *Authority) page(ar *authzRequest, step AuthorizeStep) *AuthorizeOutcome {

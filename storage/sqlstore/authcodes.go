@@ -108,17 +108,10 @@ func (s *Store) IssueCodeTokens(ctx context.Context, codeHash string, now time.T
 		if res.RowsAffected != 1 {
 			return storage.ErrConflict
 		}
-		if refresh != nil {
-			m := fromRefreshToken(*refresh)
-			if err := tx.Create(&m).Error; err != nil {
-				return err
-			}
+		if refresh == nil {
+			return insertAccessToken(tx, access)
 		}
-		if access.JTI == "" {
-			return nil
-		}
-		a := fromIssuedAccessToken(access)
-		return tx.Create(&a).Error
+		return insertTokens(tx, *refresh, access)
 	})
 	if err != nil {
 		return fmt.Errorf("issue code tokens: %w", convertErr(err))

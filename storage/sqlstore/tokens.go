@@ -29,6 +29,12 @@ func insertTokens(tx *gorm.DB, rt storage.RefreshToken, access storage.IssuedAcc
 	if err := tx.Create(&m).Error; err != nil {
 		return err
 	}
+	return insertAccessToken(tx, access)
+}
+
+// insertAccessToken records an issued access token; an empty JTI records
+// nothing.
+func insertAccessToken(tx *gorm.DB, access storage.IssuedAccessToken) error {
 	if access.JTI == "" {
 		return nil
 	}
