@@ -641,3 +641,21 @@ func TestDiscoveryAdvertisesCodeFlow(t *testing.T) {
 		})
 	}
 }
+
+// TestAuthorizePost: OIDC Core §3.1.2.1 — the authorization endpoint
+// takes POST with a form body too.
+func TestAuthorizePost(t *testing.T) {
+	ts := newTestServer(t)
+	addCodeFlowClients(t, ts)
+	b := newBrowser(t, ts)
+	u, err := url.Parse(authorizeURL(appClientID, appRedirect, nil))
+	require.NoError(t, err)
+	p := b.post("/oauth2/authorize", u.Query())
+	require.Equal(t, http.StatusOK, p.status)
+	require.Contains(t, formOf(t, p).Get("code_challenge"), testChallenge, "the request travels on in the form")
+
+	req, err := http.NewRequest(http.MethodPost, ts.URL+"/oauth2/authorize", strings.NewReader("{}"))
+	require.NoError(t, err)
+	req.Header.Set("Content-Type", "application/json")
+	require.Equal(t, http.StatusBadRequest, b.do(req).status)
+}

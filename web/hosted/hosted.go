@@ -208,17 +208,17 @@ func (h *Handler) logout(c *gin.Context) {
 	}
 	switch out.Step {
 	case server.LogoutError:
-		h.render(c, http.StatusBadRequest, "error", h.data(c, out.Shop, "title_error", func(d *pageData) {
+		h.render(c, http.StatusBadRequest, "error", h.data(out.Shop, "title_error", func(d *pageData) {
 			d.Error = out.Error.Description
 		}))
 	case server.LogoutConfirm:
-		h.render(c, http.StatusOK, "logout", h.data(c, out.Shop, "title_logout", func(d *pageData) {
+		h.render(c, http.StatusOK, "logout", h.data(out.Shop, "title_logout", func(d *pageData) {
 			d.Hidden = hiddenFields(values, "id_token_hint", "client_id", "post_logout_redirect_uri", "state")
 			d.CSRF = h.csrf.token(c.Writer, c.Request)
 		}))
 	case server.LogoutDone:
 		h.clearSession(c)
-		h.render(c, http.StatusOK, "logged_out", h.data(c, out.Shop, "title_logged_out", nil))
+		h.render(c, http.StatusOK, "logged_out", h.data(out.Shop, "title_logged_out", nil))
 	case server.LogoutRedirect:
 		h.clearSession(c)
 		h.redirect(c, out.RedirectURL)
@@ -241,7 +241,7 @@ func (h *Handler) respond(c *gin.Context, out *server.AuthorizeOutcome, err erro
 	}
 	switch out.Step {
 	case server.StepError:
-		h.render(c, http.StatusBadRequest, "error", h.data(c, out.Shop, "title_error", func(d *pageData) {
+		h.render(c, http.StatusBadRequest, "error", h.data(out.Shop, "title_error", func(d *pageData) {
 			d.Error = out.Error.Description
 		}))
 	case server.StepRedirect:
@@ -264,7 +264,7 @@ func (h *Handler) respond(c *gin.Context, out *server.AuthorizeOutcome, err erro
 			c.Redirect(http.StatusSeeOther, PathConsent+"?"+out.Request.Values().Encode())
 			return
 		}
-		h.render(c, http.StatusOK, "consent", h.data(c, out.Shop, "title_consent", func(d *pageData) {
+		h.render(c, http.StatusOK, "consent", h.data(out.Shop, "title_consent", func(d *pageData) {
 			d.Client = out.Client.ID
 			for _, s := range out.Scopes {
 				d.Scopes = append(d.Scopes, describeScope(d.T, s))
@@ -283,7 +283,7 @@ func (h *Handler) renderLogin(c *gin.Context, status int, out *server.AuthorizeO
 	if email == "" {
 		email = out.Request.LoginHint
 	}
-	h.render(c, status, "login", h.data(c, out.Shop, "title_login", func(d *pageData) {
+	h.render(c, status, "login", h.data(out.Shop, "title_login", func(d *pageData) {
 		d.Client = out.Client.ID
 		d.Email = email
 		d.Error = loginProblemMessage(d.T, out.Problem)
@@ -321,21 +321,21 @@ func (h *Handler) clearSession(c *gin.Context) {
 // formExpired answers a post whose CSRF token does not match: nothing is
 // done, and the customer can start the step again.
 func (h *Handler) formExpired(c *gin.Context, req server.AuthorizeRequest, path string) {
-	h.render(c, http.StatusForbidden, "error", h.data(c, storage.Shop{}, "title_error", func(d *pageData) {
+	h.render(c, http.StatusForbidden, "error", h.data(storage.Shop{}, "title_error", func(d *pageData) {
 		d.Error = d.T["err_form_expired"]
 		d.Retry = path + "?" + req.Values().Encode()
 	}))
 }
 
 func (h *Handler) badRequest(c *gin.Context, shop storage.Shop, key string) {
-	h.render(c, http.StatusBadRequest, "error", h.data(c, shop, "title_error", func(d *pageData) { d.Error = d.T[key] }))
+	h.render(c, http.StatusBadRequest, "error", h.data(shop, "title_error", func(d *pageData) { d.Error = d.T[key] }))
 }
 
 // fault logs the cause once and shows a page that does not leak it.
 func (h *Handler) fault(c *gin.Context, err error) {
 	h.logger.ErrorContext(c.Request.Context(), "request failed",
 		"request_id", web.RequestID(c), "route", c.FullPath(), "err", err)
-	h.render(c, http.StatusInternalServerError, "error", h.data(c, storage.Shop{}, "title_error", func(d *pageData) {
+	h.render(c, http.StatusInternalServerError, "error", h.data(storage.Shop{}, "title_error", func(d *pageData) {
 		d.Error = d.T["err_server"]
 	}))
 }
@@ -357,7 +357,7 @@ type pageData struct {
 
 type field struct{ Name, Value string }
 
-func (h *Handler) data(_ *gin.Context, shop storage.Shop, title string, fill func(*pageData)) pageData {
+func (h *Handler) data(shop storage.Shop, title string, fill func(*pageData)) pageData {
 	lang := language(shop.Locale)
 	d := pageData{Lang: lang, T: messages[lang], Shop: shop.Name}
 	if d.Shop == "" {
