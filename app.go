@@ -142,6 +142,7 @@ func newApp(d appDeps) (*app, error) {
 	gin.SetMode(gin.ReleaseMode)
 	engine, err := web.New(web.Config{
 		Tokens:         authority,
+		Lifecycle:      authority,
 		Keys:           km,
 		Ready:          readiness(store, km),
 		Logger:         logger,

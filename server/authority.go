@@ -87,7 +87,9 @@ type Authority struct {
 	consents      ConsentStore
 	sessions      BrowserSessionStore
 	sessionTTL    time.Duration
+	refresh       RefreshTokenStore
 	verifier      *tokens.Verifier
+	minter        *tokens.Minter
 	oauth         *oauth2server.Server
 	now           func() time.Time
 	logger        *slog.Logger
@@ -151,6 +153,7 @@ func New(cfg Config) (*Authority, error) {
 		revoker: cfg.AccessTokens, customers: cfg.Customers, codes: cfg.Codes, consents: cfg.Consents,
 		sessions: cfg.Sessions, sessionTTL: cfg.SessionTTL,
 		verifier: cfg.Verifier, oauth: osrv, now: cfg.Now, logger: cfg.Logger,
+		refresh: cfg.RefreshTokens, minter: minter,
 		observer: cfg.Observer,
 	}, nil
 }
@@ -179,6 +182,8 @@ type TokenRequest struct {
 	Code         string
 	RedirectURI  string
 	CodeVerifier string
+	// Nonce is echoed into the ID token (OIDC Core §2, §15.1).
+	Nonce string
 	// ShopKey names the shop for clients that serve several (the shopKey
 	// adapter); a shop-bound client rejects any other shop.
 	ShopKey string
@@ -203,6 +208,7 @@ type TokenResponse struct {
 	ExpiresIn    int64
 	RefreshToken string
 	Scope        string
+	IDToken      string // set when the granted scope has openid (OIDC Core §3.1.3.3)
 	Customer     storage.Customer
 	Client       storage.Client
 }
@@ -351,7 +357,10 @@ func (a *Authority) passwordGrant(ctx context.Context, client *clients.Info, req
 	if err != nil {
 		return nil, translate(err)
 	}
-	return a.response(ti, client), nil
+	if it, ok := ti.(*issuedToken); ok {
+		it.nonce = req.Nonce
+	}
+	return a.response(ti, client)
 }
 
 func (a *Authority) refreshGrant(ctx context.Context, client *clients.Info, req TokenRequest) (*TokenResponse, error) {
@@ -367,7 +376,9 @@ func (a *Authority) refreshGrant(ctx context.Context, client *clients.Info, req 
 	if err != nil {
 		return nil, translate(err)
 	}
-	return a.response(ti, client), nil
+	// No nonce: it binds an ID token to one authentication, and a refresh
+	// is none (OIDC Core §12.2; errata issue 1025).
+	return a.response(ti, client)
 }
 
 // resolveShop decides which shop's customers a password grant may sign in.
@@ -391,10 +402,14 @@ func (a *Authority) resolveShop(ctx context.Context, client *clients.Info, reque
 	return key, nil
 }
 
-func (a *Authority) response(ti oauth2.TokenInfo, client *clients.Info) *TokenResponse {
+func (a *Authority) response(ti oauth2.TokenInfo, client *clients.Info) (*TokenResponse, error) {
 	var customer storage.Customer
 	if it, ok := ti.(*issuedToken); ok {
 		customer = it.customer
+	}
+	idToken, err := a.idToken(ti, client)
+	if err != nil {
+		return nil, err
 	}
 	return &TokenResponse{
 		AccessToken:  ti.GetAccess(),
@@ -402,9 +417,10 @@ func (a *Authority) response(ti oauth2.TokenInfo, client *clients.Info) *TokenRe
 		ExpiresIn:    int64(ti.GetAccessExpiresIn() / time.Second),
 		RefreshToken: ti.GetRefresh(),
 		Scope:        ti.GetScope(),
+		IDToken:      idToken,
 		Customer:     customer,
 		Client:       client.Client,
-	}
+	}, nil
 }
 
 // translate maps go-oauth2's sentinel errors onto ours; anything else is

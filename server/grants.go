@@ -29,7 +29,7 @@ func (a *Authority) codeGrant(ctx context.Context, client *clients.Info, req Tok
 	if err != nil {
 		return nil, translate(err)
 	}
-	return a.response(ti, client), nil
+	return a.response(ti, client)
 }
 
 // clientCredentialsGrant issues an access token to a confidential client
@@ -64,5 +64,5 @@ func (a *Authority) clientCredentialsGrant(ctx context.Context, client *clients.
 	if err != nil {
 		return nil, translate(err)
 	}
-	return a.response(ti, client), nil
+	return a.response(ti, client)
 }

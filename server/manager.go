@@ -145,12 +145,12 @@ func (m *Manager) passwordTokens(ctx context.Context, g grantContext, tgr *oauth
 	row := storage.RefreshToken{
 		TokenHash: tokens.HashToken(refresh), FamilyID: family, ClientID: g.client.ID,
 		CustomerID: g.customer.ID, ShopKey: g.customer.ShopKey, Scope: tgr.Scope,
-		AuthTime: now, IssuedAt: now, ExpiresAt: familyEnd, FamilyExpiresAt: familyEnd,
+		AuthTime: now, IssuedAt: now, ExpiresAt: m.refreshExpiry(now, familyEnd), FamilyExpiresAt: familyEnd,
 	}
 	if err := m.refresh.CreateRefreshToken(ctx, row, issuedAccess(ti, family)); err != nil {
 		return nil, fmt.Errorf("store refresh token: %w", err)
 	}
-	setRefresh(ti, refresh, now, familyEnd)
+	setRefresh(ti, refresh, now, row.ExpiresAt)
 	return ti, nil
 }
 
@@ -200,7 +200,7 @@ func (m *Manager) RefreshAccessToken(ctx context.Context, tgr *oauth2.TokenGener
 		next := row
 		next.TokenHash = tokens.HashToken(successor)
 		next.IssuedAt = now
-		next.ExpiresAt = row.FamilyExpiresAt
+		next.ExpiresAt = m.refreshExpiry(now, row.FamilyExpiresAt)
 		next.SpentAt, next.RevokedAt, next.SuccessorHash = nil, nil, ""
 		err = m.refresh.RotateRefreshToken(ctx, hash, now, next, issuedAccess(ti, row.FamilyID))
 		if errors.Is(err, storage.ErrConflict) {
@@ -209,7 +209,7 @@ func (m *Manager) RefreshAccessToken(ctx context.Context, tgr *oauth2.TokenGener
 		if err != nil {
 			return nil, fmt.Errorf("rotate refresh token: %w", err)
 		}
-		setRefresh(ti, successor, now, row.FamilyExpiresAt)
+		setRefresh(ti, successor, now, next.ExpiresAt)
 		return ti, nil
 	}
 	return nil, oautherr.ErrInvalidGrant
@@ -264,8 +264,21 @@ func (m *Manager) liveCustomer(ctx context.Context, row storage.RefreshToken) (s
 	return c, nil
 }
 
+// idle reports whether the family went unused for longer than the idle TTL.
+// New rows carry the idle deadline in ExpiresAt already (refreshExpiry);
+// this also catches rows stored before the idle TTL was turned on.
 func (m *Manager) idle(row storage.RefreshToken, now time.Time) bool {
 	return m.idleTTL > 0 && now.Sub(row.IssuedAt) > m.idleTTL
+}
+
+// refreshExpiry is when a token issued at now stops working: the family's
+// absolute end, or sooner when an idle TTL is set, so that the atomic spend
+// (expires_at > now) enforces idleness and the sweeper can delete the row.
+func (m *Manager) refreshExpiry(now, familyEnd time.Time) time.Time {
+	if m.idleTTL > 0 && now.Add(m.idleTTL).Before(familyEnd) {
+		return now.Add(m.idleTTL)
+	}
+	return familyEnd
 }
 
 // narrowScope returns the scope of a refreshed access token: the original
@@ -282,7 +295,7 @@ func narrowScope(requested, original string) (string, error) {
 }
 
 func (m *Manager) mintAccess(ctx context.Context, client *clients.Info, customer storage.Customer, scope string, now, authTime time.Time) (*issuedToken, error) {
-	ti := &issuedToken{Token: models.NewToken(), customer: customer}
+	ti := &issuedToken{Token: models.NewToken(), customer: customer, authTime: authTime}
 	ti.SetClientID(client.ID)
 	ti.SetUserID(customerSubject(customer.ID))
 	ti.SetScope(scope)
@@ -383,11 +396,14 @@ func newFamilyID() (string, error) {
 
 // issuedToken is the TokenInfo the Manager returns: go-oauth2's token plus
 // the customer it was issued to, which the Authority echoes to the legacy
-// dialects.
+// dialects and puts into the ID token.
 type issuedToken struct {
 	*models.Token
 	customer storage.Customer
-	// nonce is the authorization request's, for the ID token of a code
-	// (OIDC Core §3.1.3.6).
+	// nonce goes into the ID token: the authorization request's for a code
+	// (OIDC Core §3.1.3.6), the password grant's nonce parameter otherwise.
 	nonce string
+	// authTime is when the customer authenticated: the login, also for
+	// every token refreshed from it (OIDC Core §12.2).
+	authTime time.Time
 }

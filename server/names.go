@@ -42,3 +42,20 @@ func SupportedGrantTypes() []string {
 func SupportedClientAuthMethods() []string {
 	return []string{ClientAuthBasic, ClientAuthPost, ClientAuthNone}
 }
+
+// Token type hints (RFC 7009 §2.1, RFC 7662 §2.1): which kind of token the
+// caller believes it presents. Only a hint: a miss searches the other kind.
+const (
+	TokenTypeHintAccessToken  = "access_token"
+	TokenTypeHintRefreshToken = "refresh_token"
+)
+
+// IntrospectionAuthMethods lists how callers of the introspection endpoint
+// authenticate: confidential clients only (RFC 7662 §2.1).
+func IntrospectionAuthMethods() []string { return []string{ClientAuthBasic, ClientAuthPost} }
+
+// SupportedClaims lists the claims ID tokens and UserInfo may carry, in the
+// order discovery advertises them (OIDC Discovery §3 claims_supported).
+func SupportedClaims() []string {
+	return []string{"sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "email", "email_verified", "name", "shop"}
+}

@@ -42,6 +42,14 @@ type metadata struct {
 	CodeChallengeMethodsSupported []string `json:"code_challenge_methods_supported"`
 	AuthorizationResponseIss      bool     `json:"authorization_response_iss_parameter_supported"`
 	EndSessionEndpoint            string   `json:"end_session_endpoint,omitempty"`
+
+	// Token lifecycle (RFC 8414 §2, OIDC Discovery §3).
+	UserInfoEndpoint                          string   `json:"userinfo_endpoint,omitempty"`
+	RevocationEndpoint                        string   `json:"revocation_endpoint,omitempty"`
+	RevocationEndpointAuthMethodsSupported    []string `json:"revocation_endpoint_auth_methods_supported,omitempty"`
+	IntrospectionEndpoint                     string   `json:"introspection_endpoint,omitempty"`
+	IntrospectionEndpointAuthMethodsSupported []string `json:"introspection_endpoint_auth_methods_supported,omitempty"`
+	ClaimsSupported                           []string `json:"claims_supported,omitempty"`
 }
 
 type discovery struct {
@@ -61,8 +69,9 @@ type oidcDocument struct {
 }
 
 // newDiscovery builds both documents; they change only with the binary,
-// the issuer, or (OIDC) the algorithms algs reports.
-func newDiscovery(issuer string, algs func() []string) (*discovery, error) {
+// the issuer, or (OIDC) the algorithms algs reports. lifecycle says whether
+// revocation, introspection and UserInfo are served.
+func newDiscovery(issuer string, algs func() []string, lifecycle bool) (*discovery, error) {
 	m := metadata{
 		Issuer:                            issuer,
 		AuthorizationEndpoint:             issuer + PathAuthorize,
@@ -75,12 +84,22 @@ func newDiscovery(issuer string, algs func() []string) (*discovery, error) {
 		CodeChallengeMethodsSupported:     []string{server.PKCEMethodS256},
 		AuthorizationResponseIss:          true,
 	}
+	if lifecycle {
+		m.RevocationEndpoint = issuer + PathRevoke
+		m.RevocationEndpointAuthMethodsSupported = server.SupportedClientAuthMethods()
+		m.IntrospectionEndpoint = issuer + PathIntrospect
+		m.IntrospectionEndpointAuthMethodsSupported = server.IntrospectionAuthMethods()
+	}
 	oauth, err := json.Marshal(m)
 	if err != nil {
 		return nil, err
 	}
 	m.SubjectTypesSupported = []string{"public"}
 	m.EndSessionEndpoint = issuer + PathEndSession
+	if lifecycle {
+		m.UserInfoEndpoint = issuer + PathUserInfo
+		m.ClaimsSupported = server.SupportedClaims()
+	}
 	d := &discovery{oauth: oauth, base: m, algs: algs}
 	if _, err := d.rebuild(algs()); err != nil {
 		return nil, err

@@ -52,6 +52,7 @@ func WriteToken(c *gin.Context, resp *server.TokenResponse) {
 		ExpiresIn:    resp.ExpiresIn,
 		RefreshToken: resp.RefreshToken,
 		Scope:        resp.Scope,
+		IDToken:      resp.IDToken,
 	})
 }
 

@@ -51,6 +51,8 @@ type Config struct {
 	TrustedProxies []string
 	// MaxBodyBytes bounds request bodies (default 1 MiB); larger get 413.
 	MaxBodyBytes int64
+	// Lifecycle, when set, serves revocation, introspection and UserInfo.
+	Lifecycle TokenLifecycle
 	// Features are mounted after the standard routes.
 	Features []Mounter
 	// Metrics, when set, times every request and serves GET /metrics.
@@ -83,7 +85,7 @@ func New(cfg Config) (*gin.Engine, error) {
 	}
 	e.Use(recoverer(cfg.Logger), limitBody(cfg.MaxBodyBytes))
 
-	disc, err := newDiscovery(cfg.Tokens.Issuer(), cfg.Keys.SigningAlgorithms)
+	disc, err := newDiscovery(cfg.Tokens.Issuer(), cfg.Keys.SigningAlgorithms, cfg.Lifecycle != nil)
 	if err != nil {
 		return nil, err
 	}
@@ -93,6 +95,9 @@ func New(cfg Config) (*gin.Engine, error) {
 	(&health{ready: cfg.Ready}).Mount(e)
 	if cfg.Metrics != nil {
 		e.GET(PathMetrics, gin.WrapH(cfg.Metrics.Handler()))
+	}
+	if cfg.Lifecycle != nil {
+		(&lifecycleHandler{tokens: cfg.Lifecycle, logger: cfg.Logger}).Mount(e)
 	}
 	for _, f := range cfg.Features {
 		f.Mount(e)

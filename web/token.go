@@ -66,15 +66,18 @@ func ParseTokenRequest(r *http.Request) (server.TokenRequest, error) {
 		Code:         form.Get("code"),
 		RedirectURI:  form.Get("redirect_uri"),
 		CodeVerifier: form.Get("code_verifier"),
+		Nonce:        form.Get("nonce"),
 		ShopKey:      form.Get("shop"),
 	}, nil
 }
+
+const formMediaType = "application/x-www-form-urlencoded"
 
 // ParseForm reads an application/x-www-form-urlencoded body and rejects
 // repeated parameters (RFC 6749 §3.2).
 func ParseForm(r *http.Request) (url.Values, error) {
 	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
-	if err != nil || mt != "application/x-www-form-urlencoded" {
+	if err != nil || mt != formMediaType {
 		return nil, oautherr.ErrInvalidRequest.WithDescription("The body must be application/x-www-form-urlencoded.")
 	}
 	if err := r.ParseForm(); err != nil {
