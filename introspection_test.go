@@ -1,0 +1,120 @@
+package main
+
+import (
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+)
+
+func TestIntrospection(t *testing.T) {
+	s := newTestServer(t)
+	addLifecycleClients(t, s)
+
+	t.Run("active access token: RFC 7662 members", func(t *testing.T) {
+		body := s.login(t, "openid email offline_access", "")
+		claims, err := s.App.authority.VerifyAccessToken(t.Context(), body.AccessToken)
+		require.NoError(t, err)
+		got := s.introspect(t, body.AccessToken, demoClientID, demoClientSecret)
+		require.Equal(t, map[string]any{
+			"active": true, "scope": "openid email offline_access", "client_id": demoClientID,
+			"username": demoCustomerEmail, "token_type": "Bearer", "sub": "21", "aud": demoClientID,
+			"iss": s.URL, "jti": claims.JTI,
+			"exp": float64(claims.ExpiresAt), "iat": float64(claims.IssuedAt), "nbf": float64(claims.NotBefore),
+		}, got)
+	})
+
+	t.Run("active refresh token", func(t *testing.T) {
+		body := s.login(t, "openid offline_access", "")
+		got := s.introspect(t, body.RefreshToken, demoClientID, demoClientSecret)
+		require.Equal(t, true, got["active"])
+		require.Equal(t, "refresh_token", got["token_type"])
+		require.Equal(t, "21", got["sub"])
+		require.Equal(t, demoClientID, got["client_id"])
+		require.Equal(t, demoCustomerEmail, got["username"])
+		require.Equal(t, "openid offline_access", got["scope"])
+		require.NotContains(t, got, "jti")
+	})
+
+	t.Run("hint is only a hint", func(t *testing.T) {
+		body := s.login(t, "openid offline_access", "")
+		for _, tc := range []struct{ token, hint string }{
+			{body.AccessToken, "refresh_token"}, {body.RefreshToken, "access_token"}, {body.AccessToken, "bogus"},
+		} {
+			resp := s.postForm(t, "/oauth2/introspect", url.Values{"token": {tc.token}, "token_type_hint": {tc.hint}}, demoClientID, demoClientSecret)
+			var got map[string]any
+			require.NoError(t, json.NewDecoder(resp.Body).Decode(&got))
+			require.Equal(t, true, got["active"], tc.hint)
+		}
+	})
+
+	t.Run("inactive: garbage, foreign-signed, spent, revoked", func(t *testing.T) {
+		body := s.login(t, "openid offline_access", "")
+		s.requireActive(t, "garbage", false)
+		s.requireActive(t, "a.b.c", false)
+		s.requireActive(t, foreignSignedToken(t, s, body.AccessToken), false)
+
+		status, next := s.refresh(t, body.RefreshToken)
+		require.Equal(t, http.StatusOK, status)
+		s.requireActive(t, body.RefreshToken, false) // spent
+		s.requireActive(t, next.RefreshToken, true)
+
+		s.requireActive(t, next.AccessToken, true)
+		resp := s.postForm(t, "/oauth2/revoke", url.Values{"token": {next.AccessToken}}, demoClientID, demoClientSecret)
+		require.Equal(t, http.StatusOK, resp.StatusCode)
+		s.requireActive(t, next.AccessToken, false) // revoked: at once
+	})
+
+	t.Run("visibility: own client and audience only; refresh tokens own client only", func(t *testing.T) {
+		spa := s.loginAs(t, spaClientID, "", "openid offline_access")
+		// The resource server named in aud sees the access token ...
+		got := s.introspect(t, spa.AccessToken, apiClientID, apiClientSecret)
+		require.Equal(t, true, got["active"])
+		require.Equal(t, apiClientID, got["aud"])
+		// ... but not the refresh token, and an unrelated client sees neither.
+		require.Equal(t, map[string]any{"active": false}, s.introspect(t, spa.RefreshToken, apiClientID, apiClientSecret))
+		require.Equal(t, map[string]any{"active": false}, s.introspect(t, spa.AccessToken, otherClientID, otherClientSecret))
+		// And the demo client does not see another client's tokens.
+		theirs := s.loginAs(t, otherClientID, otherClientSecret, "openid offline_access")
+		s.requireActive(t, theirs.AccessToken, false)
+		s.requireActive(t, theirs.RefreshToken, false)
+	})
+
+	t.Run("client authentication", func(t *testing.T) {
+		body := s.login(t, "openid", "")
+		for _, tc := range []struct {
+			name       string
+			form       url.Values
+			id, secret string
+			status     int
+		}{
+			{"no client", url.Values{"token": {body.AccessToken}}, "", "", http.StatusUnauthorized},
+			{"wrong secret", url.Values{"token": {body.AccessToken}}, demoClientID, "wrong", http.StatusUnauthorized},
+			{"public client", url.Values{"token": {body.AccessToken}, "client_id": {spaClientID}}, "", "", http.StatusUnauthorized},
+			{"secret in body", url.Values{"token": {body.AccessToken}, "client_id": {demoClientID}, "client_secret": {demoClientSecret}}, "", "", http.StatusOK},
+			{"two methods", url.Values{"token": {body.AccessToken}, "client_secret": {demoClientSecret}}, demoClientID, demoClientSecret, http.StatusBadRequest},
+			{"no token", url.Values{}, demoClientID, demoClientSecret, http.StatusBadRequest},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				resp := s.postForm(t, "/oauth2/introspect", tc.form, tc.id, tc.secret)
+				require.Equal(t, tc.status, resp.StatusCode)
+				if tc.status == http.StatusUnauthorized {
+					require.NotEmpty(t, resp.Header.Get("WWW-Authenticate"))
+				}
+			})
+		}
+	})
+
+	// Last: it moves the clock.
+	t.Run("inactive: expired access and refresh tokens", func(t *testing.T) {
+		body := s.login(t, "openid offline_access", "")
+		s.Clock.Advance(time.Duration(body.ExpiresIn)*time.Second + clockSkew + time.Second)
+		s.requireActive(t, body.AccessToken, false)
+		s.requireActive(t, body.RefreshToken, true)
+		s.Clock.Advance(s.Config.Tokens.RefreshTokenTTL)
+		s.requireActive(t, body.RefreshToken, false)
+	})
+}
