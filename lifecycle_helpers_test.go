@@ -21,30 +21,18 @@ import (
 	"github.com/shopauth/shopauth/storage"
 )
 
-// tokenBody is a token endpoint answer, success or error.
-type tokenBody struct {
-	AccessToken  string `json:"access_token"`
-	RefreshToken string `json:"refresh_token"`
-	IDToken      string `json:"id_token"`
-	Scope        string `json:"scope"`
-	ExpiresIn    int64  `json:"expires_in"`
-	Error        string `json:"error"`
-}
-
 // callToken posts form to the token endpoint as the demo client.
 func (s *testServer) callToken(t testing.TB, form url.Values) (int, tokenBody) {
 	t.Helper()
 	resp := s.postForm(t, "/oauth2/token", form, demoClientID, demoClientSecret)
-	var body tokenBody
-	require.NoError(t, json.NewDecoder(resp.Body).Decode(&body))
-	return resp.StatusCode, body
+	return resp.StatusCode, decodeToken(t, resp)
 }
 
 // login runs the password grant for the demo customer with scope (and
 // nonce, when not empty) and requires success.
 func (s *testServer) login(t testing.TB, scope, nonce string) tokenBody {
 	t.Helper()
-	form := url.Values{"grant_type": {"password"}, "username": {demoCustomerEmail}, "password": {demoPassword}, "scope": {scope}}
+	form := passwordForm(scope)
 	if nonce != "" {
 		form.Set("nonce", nonce)
 	}
@@ -143,7 +131,7 @@ func addLifecycleClients(t testing.TB, s *testServer) {
 // (public when secret is empty: client_id in the body).
 func (s *testServer) loginAs(t testing.TB, id, secret, scope string) tokenBody {
 	t.Helper()
-	form := url.Values{"grant_type": {"password"}, "username": {demoCustomerEmail}, "password": {demoPassword}, "scope": {scope}}
+	form := passwordForm(scope)
 	var resp *http.Response
 	if secret == "" {
 		form.Set("client_id", id)
@@ -151,8 +139,7 @@ func (s *testServer) loginAs(t testing.TB, id, secret, scope string) tokenBody {
 	} else {
 		resp = s.postForm(t, "/oauth2/token", form, id, secret)
 	}
-	var body tokenBody
-	require.NoError(t, json.NewDecoder(resp.Body).Decode(&body))
+	body := decodeToken(t, resp)
 	require.Equal(t, http.StatusOK, resp.StatusCode, body.Error)
 	return body
 }
