@@ -118,3 +118,27 @@ func TestIntrospection(t *testing.T) {
 		s.requireActive(t, body.RefreshToken, false)
 	})
 }
+
+func TestDiscoveryAdvertisesLifecycleEndpoints(t *testing.T) {
+	s := newTestServer(t)
+	get := func(path string) map[string]any {
+		resp, err := http.Get(s.URL + path)
+		require.NoError(t, err)
+		defer resp.Body.Close()
+		var m map[string]any
+		require.NoError(t, json.NewDecoder(resp.Body).Decode(&m))
+		return m
+	}
+	oidcDoc, oauthDoc := get("/.well-known/openid-configuration"), get("/.well-known/oauth-authorization-server")
+	for _, doc := range []map[string]any{oidcDoc, oauthDoc} {
+		require.Equal(t, s.URL+"/oauth2/revoke", doc["revocation_endpoint"])
+		require.Equal(t, s.URL+"/oauth2/introspect", doc["introspection_endpoint"])
+		require.Equal(t, []any{"client_secret_basic", "client_secret_post", "none"}, doc["revocation_endpoint_auth_methods_supported"])
+		require.Equal(t, []any{"client_secret_basic", "client_secret_post"}, doc["introspection_endpoint_auth_methods_supported"])
+	}
+	require.Equal(t, s.URL+"/userinfo", oidcDoc["userinfo_endpoint"])
+	for _, claim := range []string{"sub", "auth_time", "nonce", "email", "email_verified", "name", "shop"} {
+		require.Contains(t, oidcDoc["claims_supported"], claim)
+	}
+	require.NotContains(t, oauthDoc, "userinfo_endpoint")
+}
