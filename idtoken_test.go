@@ -57,7 +57,7 @@ func jwtHeader(t *testing.T, raw string) map[string]any {
 }
 
 func TestIDToken(t *testing.T) {
-	s := newTestServer(t)
+	s := newTestServer(t, withoutRateLimit())
 
 	t.Run("claims per scope, nonce, RS256 with kid", func(t *testing.T) {
 		before := s.Clock.Now().Unix()

@@ -11,7 +11,7 @@ import (
 )
 
 func TestIntrospection(t *testing.T) {
-	s := newTestServer(t)
+	s := newTestServer(t, withoutRateLimit())
 	addLifecycleClients(t, s)
 
 	t.Run("active access token: RFC 7662 members", func(t *testing.T) {
@@ -120,7 +120,7 @@ func TestIntrospection(t *testing.T) {
 }
 
 func TestDiscoveryAdvertisesLifecycleEndpoints(t *testing.T) {
-	s := newTestServer(t)
+	s := newTestServer(t, withoutRateLimit())
 	get := func(path string) map[string]any {
 		resp, err := http.Get(s.URL + path)
 		require.NoError(t, err)

@@ -68,7 +68,7 @@ func requireOneChain(t *testing.T, s *testServer, original string, results []ref
 func TestRefreshConcurrentOneToken(t *testing.T) {
 	for _, b := range sqlstoretest.Backends() {
 		t.Run(b.Name, func(t *testing.T) {
-			s := newTestServer(t, withStore(b.Open(t)))
+			s := newTestServer(t, withoutRateLimit(), withStore(b.Open(t)))
 			login := s.login(t, "openid offline_access", "")
 			requireOneChain(t, s, login.RefreshToken, raceRefresh(t, login.RefreshToken, s))
 		})
@@ -99,8 +99,8 @@ func TestRefreshConcurrentTwoInstances(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			url := tc.url(t)
 			sameIssuer := withConfig(func(c *config.Config) { c.Issuer = "https://auth.shop.test" })
-			a := newTestServer(t, withStore(openSharedStore(t, url)), sameIssuer)
-			b := newTestServer(t, withStore(openSharedStore(t, url)), sameIssuer)
+			a := newTestServer(t, withoutRateLimit(), withStore(openSharedStore(t, url)), sameIssuer)
+			b := newTestServer(t, withoutRateLimit(), withStore(openSharedStore(t, url)), sameIssuer)
 			login := a.login(t, "openid offline_access", "")
 			results := raceRefresh(t, login.RefreshToken, a, b)
 			requireOneChain(t, b, login.RefreshToken, results)
@@ -111,7 +111,7 @@ func TestRefreshConcurrentTwoInstances(t *testing.T) {
 func TestRefreshGraceZeroTurnsRetryOff(t *testing.T) {
 	for _, b := range sqlstoretest.Backends() {
 		t.Run(b.Name, func(t *testing.T) {
-			s := newTestServer(t, withStore(b.Open(t)), withConfig(func(c *config.Config) { c.Tokens.RefreshReuseGrace = 0 }))
+			s := newTestServer(t, withoutRateLimit(), withStore(b.Open(t)), withConfig(func(c *config.Config) { c.Tokens.RefreshReuseGrace = 0 }))
 
 			t.Run("concurrent: exactly one success", func(t *testing.T) {
 				login := s.login(t, "openid offline_access", "")
@@ -142,7 +142,7 @@ func TestRefreshGraceZeroTurnsRetryOff(t *testing.T) {
 }
 
 func TestRefreshRetryWithinGrace(t *testing.T) {
-	s := newTestServer(t)
+	s := newTestServer(t, withoutRateLimit())
 	login := s.login(t, "openid offline_access", "")
 	status, first := s.refresh(t, login.RefreshToken)
 	require.Equal(t, http.StatusOK, status)
@@ -165,7 +165,7 @@ func TestRefreshRetryWithinGrace(t *testing.T) {
 func TestRefreshReuseAfterGraceRevokesFamily(t *testing.T) {
 	for _, b := range sqlstoretest.Backends() {
 		t.Run(b.Name, func(t *testing.T) {
-			s := newTestServer(t, withStore(b.Open(t)))
+			s := newTestServer(t, withoutRateLimit(), withStore(b.Open(t)))
 			login := s.login(t, "openid offline_access", "")
 			status, live := s.refresh(t, login.RefreshToken)
 			require.Equal(t, http.StatusOK, status)
@@ -197,7 +197,7 @@ func TestRefreshReuseAfterGraceRevokesFamily(t *testing.T) {
 
 func TestRefreshFamilyLifetime(t *testing.T) {
 	t.Run("idle TTL", func(t *testing.T) {
-		s := newTestServer(t, withConfig(func(c *config.Config) { c.Tokens.RefreshIdleTTL = time.Hour }))
+		s := newTestServer(t, withoutRateLimit(), withConfig(func(c *config.Config) { c.Tokens.RefreshIdleTTL = time.Hour }))
 		login := s.login(t, "openid offline_access", "")
 		s.Clock.Advance(59 * time.Minute)
 		status, next := s.refresh(t, login.RefreshToken)
@@ -210,7 +210,7 @@ func TestRefreshFamilyLifetime(t *testing.T) {
 	})
 
 	t.Run("absolute end at the refresh TTL, however often it rotates", func(t *testing.T) {
-		s := newTestServer(t, withConfig(func(c *config.Config) { c.Tokens.RefreshTokenTTL = 3 * time.Hour }))
+		s := newTestServer(t, withoutRateLimit(), withConfig(func(c *config.Config) { c.Tokens.RefreshTokenTTL = 3 * time.Hour }))
 		token := s.login(t, "openid offline_access", "").RefreshToken
 		for range 3 {
 			s.Clock.Advance(55 * time.Minute)
@@ -226,7 +226,7 @@ func TestRefreshFamilyLifetime(t *testing.T) {
 }
 
 func TestRefreshOtherClientsToken(t *testing.T) {
-	s := newTestServer(t)
+	s := newTestServer(t, withoutRateLimit())
 	addLifecycleClients(t, s)
 	theirs := s.loginAs(t, otherClientID, otherClientSecret, "openid offline_access")
 	status, body := s.refresh(t, theirs.RefreshToken)

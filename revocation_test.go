@@ -10,7 +10,7 @@ import (
 )
 
 func TestRevocation(t *testing.T) {
-	s := newTestServer(t)
+	s := newTestServer(t, withoutRateLimit())
 	addLifecycleClients(t, s)
 	revoke := func(t *testing.T, form url.Values, id, secret string) (int, string) {
 		t.Helper()

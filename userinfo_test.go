@@ -12,7 +12,7 @@ import (
 )
 
 func TestUserInfo(t *testing.T) {
-	s := newTestServer(t)
+	s := newTestServer(t, withoutRateLimit())
 	full := s.login(t, "openid profile email offline_access", "")
 	idc, _ := verifyIDToken(t, s, full.IDToken)
 
