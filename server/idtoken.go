@@ -39,7 +39,7 @@ func (a *Authority) idToken(ti oauth2.TokenInfo, client *clients.Info) (string, 
 		return "", nil
 	}
 	iat := ti.GetAccessCreateAt().UTC()
-	return a.minter.IDToken(tokens.IDClaims{
+	return a.minter.IDToken(client.IDTokenAlg, tokens.IDClaims{
 		Audience:   tokens.Audience{client.ID},
 		IssuedAt:   iat.Unix(),
 		ExpiresAt:  iat.Add(ti.GetAccessExpiresIn()).Unix(),

@@ -29,9 +29,10 @@ type IDClaims struct {
 	UserClaims
 }
 
-// IDToken signs an ID token with the current key (RS256, `kid`, `typ: JWT`).
-// The issuer is the Minter's; every other claim is the caller's.
-func (m *Minter) IDToken(c IDClaims) (string, error) {
+// IDToken signs an ID token with the current key of alg (the client's
+// IDTokenAlg; "" means RS256), with `kid` and `typ: JWT`. The issuer is the
+// Minter's; every other claim is the caller's.
+func (m *Minter) IDToken(alg string, c IDClaims) (string, error) {
 	if c.Subject == "" || len(c.Audience) == 0 || c.ExpiresAt == 0 || c.IssuedAt == 0 {
 		return "", errors.New("tokens: an ID token needs sub, aud, exp and iat")
 	}
@@ -40,7 +41,7 @@ func (m *Minter) IDToken(c IDClaims) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("encode ID token claims: %w", err)
 	}
-	token, err := m.signer.Sign(payload, TypeIDToken)
+	token, err := m.signer.SignWith(alg, payload, TypeIDToken)
 	if err != nil {
 		return "", fmt.Errorf("sign ID token: %w", err)
 	}
