@@ -70,7 +70,7 @@ func (m *Manager) redeemCode(ctx context.Context, client *clients.Info, tgr *oau
 		row = &storage.RefreshToken{
 			TokenHash: tokens.HashToken(refresh), FamilyID: code.FamilyID, ClientID: client.ID,
 			CustomerID: customer.ID, ShopKey: customer.ShopKey, Scope: code.Scope,
-			AuthTime: code.AuthTime, IssuedAt: now, ExpiresAt: familyEnd, FamilyExpiresAt: familyEnd,
+			AuthTime: code.AuthTime, IssuedAt: now, ExpiresAt: m.refreshExpiry(now, familyEnd), FamilyExpiresAt: familyEnd,
 		}
 	}
 	err = m.codes.IssueCodeTokens(ctx, hash, now, row, issuedAccess(ti, code.FamilyID))
