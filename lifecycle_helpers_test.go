@@ -122,7 +122,7 @@ func addLifecycleClients(t testing.TB, s *testServer) {
 		{ID: apiClientID, SecretHash: clients.HashSecret(apiClientSecret)},
 		{ID: spaClientID, Public: true, ShopKey: demoShop, GrantTypes: grants, Scopes: scopes, Audiences: []string{apiClientID}},
 	} {
-		c.CreatedAt = time.Now()
+		c.CreatedAt, c.FirstParty = time.Now(), true // the password grant is first-party only
 		require.NoError(t, s.Store.CreateClient(context.Background(), c))
 	}
 }
