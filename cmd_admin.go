@@ -143,7 +143,11 @@ func (c *cli) customerCommand() *cobra.Command {
 			if passwordStdin == (passwordHash != "") {
 				return errors.New("give exactly one of --password-stdin and --password-hash")
 			}
-			hasher, err := customers.NewHasher(customers.DefaultArgon2Params)
+			cfg, err := c.loadConfig()
+			if err != nil {
+				return err
+			}
+			hasher, err := customers.NewHasher(argon2Params(cfg.Login))
 			if err != nil {
 				return err
 			}
