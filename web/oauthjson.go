@@ -61,9 +61,16 @@ func WriteToken(c *gin.Context, resp *server.TokenResponse) {
 // once, without ever sending it.
 func WriteOAuthError(c *gin.Context, logger *slog.Logger, err error) {
 	e := oautherr.From(err)
-	if e.Status >= 500 {
+	switch {
+	case e.Status == 500:
 		logger.ErrorContext(c.Request.Context(), "request failed",
 			"request_id", RequestID(c), "route", c.FullPath(), "err", err)
+	case e.Status > 500:
+		// Overload answers (a saturated hashing pool) come in floods: one
+		// error line each would bury the log, so they are debug-level; the
+		// metrics count them.
+		logger.DebugContext(c.Request.Context(), "request shed",
+			"request_id", RequestID(c), "route", c.FullPath(), "status", e.Status)
 	}
 	if e.Code == oautherr.ErrInvalidClient.Code {
 		// RFC 6749 §5.2; RFC 9110 §15.5.2 requires a challenge with 401.
