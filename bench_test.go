@@ -38,11 +38,18 @@ func TestBenchSmoke(t *testing.T) {
 		require.Empty(t, r.Errors, "%s had errors", r.Name)
 		require.Positive(t, r.Latency.Max, r.Name)
 		if r.Kind == bench.KindScenario {
-			require.NotEmpty(t, r.Ceiling, r.Name)
+			require.Positive(t, r.ServerRSSMiB, "%s: resident memory read from /metrics", r.Name)
+		}
+		if r.Ceiling != "" {
 			require.Positive(t, r.OfCeiling, "%s is not held against its ceiling", r.Name)
 		}
 	}
 	require.ElementsMatch(t, want, got)
+	for _, r := range report.Results {
+		if r.Name != bench.ScenarioMixed && r.Kind == bench.KindScenario {
+			require.NotEmpty(t, r.Ceiling, "%s has a ceiling", r.Name)
+		}
+	}
 	for _, name := range want {
 		require.Contains(t, stdout.String(), name, "the text report lists every workload")
 	}

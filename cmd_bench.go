@@ -158,6 +158,9 @@ func (c *cli) bench(ctx context.Context, o benchOptions) error {
 		if err != nil {
 			return err
 		}
+		if w.Kind == bench.KindScenario {
+			res.ServerRSSMiB = target.ServerRSS(ctx)
+		}
 		report.Results = append(report.Results, res)
 	}
 	report.Results = bench.WithCeilings(report.Results)

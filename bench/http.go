@@ -1,15 +1,19 @@
 package bench
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net"
 	"net/http"
 	"net/url"
+	"strconv"
+	"strings"
 	"time"
 )
 
@@ -54,6 +58,9 @@ const (
 	ScenarioRefresh   = "refresh"
 	ScenarioJWKS      = "jwks"
 	ScenarioDiscovery = "discovery"
+	// ScenarioMixed interleaves refreshes, JWKS and discovery GETs and an
+	// occasional sign-in: the load for the resident-memory figure.
+	ScenarioMixed = "mixed"
 )
 
 // Ceiling names, which package main measures.
@@ -70,7 +77,33 @@ func Scenarios(t Target) []Workload {
 		t.refreshGrant(),
 		t.get(ScenarioJWKS, "/.well-known/jwks.json"),
 		t.get(ScenarioDiscovery, "/.well-known/openid-configuration"),
+		t.mixed(),
 	}
+}
+
+// mixed gives each worker a refresh chain and cycles through refresh,
+// JWKS, refresh, discovery, with a password grant every 32nd op.
+func (t Target) mixed() Workload {
+	refresh, jwks, discovery, password := t.refreshGrant(), t.get("", "/.well-known/jwks.json"),
+		t.get("", "/.well-known/openid-configuration"), t.passwordGrant()
+	return Workload{Name: ScenarioMixed, Kind: KindScenario, Worker: func(ctx context.Context, i int) (Op, error) {
+		var ops [4]Op
+		var err error
+		for j, w := range []Workload{refresh, jwks, discovery, password} {
+			if ops[j], err = w.Worker(ctx, i); err != nil {
+				return nil, err
+			}
+		}
+		cycle := []Op{ops[0], ops[1], ops[0], ops[2]}
+		n := i // workers start at different points of the cycle
+		return func(ctx context.Context) (int, error) {
+			n++
+			if n%32 == 0 {
+				return ops[3](ctx)
+			}
+			return cycle[n%len(cycle)](ctx)
+		}, nil
+	}}
 }
 
 // Get returns a workload that GETs url: the bare net/http ceiling uses it
@@ -213,4 +246,33 @@ func (t Target) Validate() error {
 		return errNoUsers
 	}
 	return nil
+}
+
+// ServerRSS reads the server's resident memory in MiB from its Prometheus
+// metrics (process_resident_memory_bytes); 0 when it cannot.
+func (t Target) ServerRSS(ctx context.Context) float64 {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, t.URL+"/metrics", nil)
+	if err != nil {
+		return 0
+	}
+	resp, err := t.Client.Do(req)
+	if err != nil {
+		return 0
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return 0
+	}
+	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	for sc.Scan() {
+		if v, ok := strings.CutPrefix(sc.Text(), "process_resident_memory_bytes "); ok {
+			bytes, err := strconv.ParseFloat(v, 64)
+			if err != nil {
+				return 0
+			}
+			return math.Round(bytes/(1<<20)*10) / 10
+		}
+	}
+	return 0
 }

@@ -34,15 +34,19 @@ func (r Report) WriteJSON(w io.Writer) error {
 // its throughput as a fraction of its ceiling.
 func (r Report) WriteText(w io.Writer) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "\tkind\tworkers\tper sec\tp50 ms\tp90 ms\tp99 ms\tmax ms\terrors\tof ceiling\t")
+	fmt.Fprintln(tw, "\tkind\tworkers\tper sec\tp50 ms\tp90 ms\tp99 ms\tmax ms\terrors\tof ceiling\tRSS MiB\t")
 	for _, res := range r.Results {
 		share := ""
 		if res.CeilingPerSecond > 0 {
 			share = fmt.Sprintf("%.0f %% of %s", res.OfCeiling*100, res.Ceiling)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%.1f\t%.2f\t%.2f\t%.2f\t%.2f\t%s\t%s\t\n",
+		rss := ""
+		if res.ServerRSSMiB > 0 {
+			rss = fmt.Sprintf("%.0f", res.ServerRSSMiB)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%.1f\t%.2f\t%.2f\t%.2f\t%.2f\t%s\t%s\t%s\t\n",
 			res.Name, res.Kind, res.Concurrency, res.PerSecond,
-			res.Latency.P50, res.Latency.P90, res.Latency.P99, res.Latency.Max, errorText(res.Errors), share)
+			res.Latency.P50, res.Latency.P90, res.Latency.P99, res.Latency.Max, errorText(res.Errors), share, rss)
 	}
 	return tw.Flush()
 }

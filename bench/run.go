@@ -68,6 +68,10 @@ type Result struct {
 	Latency   Latency `json:"latency"`
 	// Errors counts failed ops by HTTP status, or "transport".
 	Errors map[string]int64 `json:"errors,omitempty"`
+	// ServerRSSMiB is the server's resident memory right after the run,
+	// from its /metrics (in-process: the whole process, load generator
+	// included); 0 when unknown.
+	ServerRSSMiB float64 `json:"server_rss_mib,omitempty"`
 	// Ceiling names the ceiling; OfCeiling is PerSecond as a fraction of it.
 	Ceiling          string  `json:"ceiling,omitempty"`
 	CeilingPerSecond float64 `json:"ceiling_per_second,omitempty"`
