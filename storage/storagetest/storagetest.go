@@ -43,6 +43,11 @@ type Store interface {
 	RevokeAccessToken(ctx context.Context, t storage.RevokedAccessToken) error
 	IsAccessTokenRevoked(ctx context.Context, jti string) (bool, error)
 
+	AcquireLease(ctx context.Context, name, holder string, now time.Time, ttl time.Duration) (bool, error)
+	SweepRevokedAccessTokens(ctx context.Context, before time.Time, limit int) (int64, error)
+	SweepIssuedAccessTokens(ctx context.Context, before time.Time, limit int) (int64, error)
+	SweepRefreshTokens(ctx context.Context, expiredBefore, settledBefore time.Time, limit int) (int64, error)
+
 	CreateSigningKey(ctx context.Context, k storage.SigningKey) error
 	ListSigningKeys(ctx context.Context) ([]storage.SigningKey, error)
 	SetSigningKeySchedule(ctx context.Context, kid string, retireAfter, removeAfter *time.Time) error
@@ -79,6 +84,9 @@ func Run(t *testing.T, open func(t *testing.T) Store) {
 		{"RotateRefreshToken", testRotateRefreshToken},
 		{"RevokeRefreshFamily", testRevokeRefreshFamily},
 		{"AccessTokenRevocation", testAccessTokenRevocation},
+		{"Sweep", testSweep},
+		{"Leases", testLeases},
+		{"ConcurrentLease", testConcurrentLease},
 		{"SigningKeys", testSigningKeys},
 		{"SigningKeySchedule", testSigningKeySchedule},
 		{"RekeySigningKeys", testRekeySigningKeys},
