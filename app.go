@@ -30,11 +30,21 @@ import (
 // clockSkew is how far apart replicas' and resource servers' clocks may be.
 const clockSkew = 30 * time.Second
 
+// The token sweeper's policy (server.SweeperConfig): a sweep every few
+// minutes, 500 rows per DELETE, and spent or revoked refresh tokens kept a
+// week so that reuse of a stolen one is still detected that long.
+const (
+	sweepInterval           = 5 * time.Minute
+	sweepBatch              = 500
+	settledRefreshRetention = 7 * 24 * time.Hour
+)
+
 // app is one wired server: core, keys and HTTP engine over one store.
 type app struct {
 	authority *server.Authority
 	keys      *keys.Manager
 	handler   http.Handler
+	sweeper   *server.Sweeper
 }
 
 // appDeps are what newApp wires together.
@@ -153,7 +163,14 @@ func newApp(d appDeps) (*app, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &app{authority: authority, keys: km, handler: engine}, nil
+	sweeper, err := server.NewSweeper(server.SweeperConfig{
+		Store: store, Interval: sweepInterval, BatchSize: sweepBatch,
+		SettledRetention: settledRefreshRetention, Leeway: clockSkew, Now: now, Logger: logger,
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &app{authority: authority, keys: km, handler: engine, sweeper: sweeper}, nil
 }
 
 // argon2Params are the configured argon2id costs of new password hashes.

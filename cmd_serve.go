@@ -81,6 +81,8 @@ func (c *cli) serve(ctx context.Context, demo bool) error {
 	// Every replica runs the rotator; the database lets exactly one of
 	// them create each key.
 	go func() { _ = km.RunRotator(syncCtx, cfg.Keys.SyncInterval) }()
+	// Every replica runs the sweeper; a lease lets one of them sweep.
+	go a.sweeper.Run(syncCtx)
 
 	logger.Info("shopauth listening", "addr", ln.Addr().String(), "issuer", cfg.Issuer, "version", version)
 	errc := make(chan error, 1)

@@ -1,0 +1,145 @@
+package server
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+)
+
+// SweepStore deletes what no longer protects anything, in small batches,
+// and leases the job to one replica at a time.
+type SweepStore interface {
+	AcquireLease(ctx context.Context, name, holder string, now time.Time, ttl time.Duration) (bool, error)
+	SweepRevokedAccessTokens(ctx context.Context, before time.Time, limit int) (int64, error)
+	SweepIssuedAccessTokens(ctx context.Context, before time.Time, limit int) (int64, error)
+	SweepRefreshTokens(ctx context.Context, expiredBefore, settledBefore time.Time, limit int) (int64, error)
+}
+
+// SweeperConfig holds the sweeper's dependencies and policy.
+type SweeperConfig struct {
+	Store SweepStore
+	// Interval between sweeps.
+	Interval time.Duration
+	// BatchSize bounds the rows one DELETE removes, so no statement holds
+	// locks for long.
+	BatchSize int
+	// SettledRetention keeps spent and revoked refresh tokens this long:
+	// while a spent token is kept, presenting it again is detected as reuse
+	// and revokes its family (RFC 9700 §4.14.2); once it is gone, it is
+	// merely unknown (still invalid_grant).
+	SettledRetention time.Duration
+	// Leeway is the verifier's clock-skew allowance: a revoked jti must stay
+	// listed until its token stops verifying, exp plus this.
+	Leeway time.Duration
+	Now    func() time.Time
+	Logger *slog.Logger
+}
+
+// SweepResult counts the rows one sweep deleted.
+type SweepResult struct {
+	// Ran is false when another replica holds the lease.
+	Ran                 bool
+	RevokedAccessTokens int64
+	IssuedAccessTokens  int64
+	RefreshTokens       int64
+}
+
+// Sweeper keeps token state bounded: it deletes revoked-jti rows once their
+// tokens have expired, issued-jti rows once expired, and refresh-token rows
+// once expired or long spent or revoked. One replica sweeps at a time.
+type Sweeper struct {
+	cfg    SweeperConfig
+	holder string
+}
+
+// sweepLease names the lease of the sweeper job.
+const sweepLease = "token-sweeper"
+
+// NewSweeper checks cfg and returns a Sweeper.
+func NewSweeper(cfg SweeperConfig) (*Sweeper, error) {
+	if cfg.Store == nil || cfg.Interval <= 0 || cfg.BatchSize <= 0 || cfg.SettledRetention <= 0 || cfg.Leeway < 0 {
+		return nil, errors.New("server: sweeper needs a store, a positive interval, batch size and retention")
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	var b [12]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return nil, fmt.Errorf("sweeper holder id: %w", err)
+	}
+	return &Sweeper{cfg: cfg, holder: hex.EncodeToString(b[:])}, nil
+}
+
+// Run sweeps every Interval until ctx ends. Failures are logged, never
+// fatal: the next sweep tries again.
+func (s *Sweeper) Run(ctx context.Context) {
+	t := time.NewTicker(s.cfg.Interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		res, err := s.Sweep(ctx)
+		if err != nil && ctx.Err() == nil {
+			s.cfg.Logger.WarnContext(ctx, "token sweep failed", "err", err)
+			continue
+		}
+		if res.Ran && res.RevokedAccessTokens+res.IssuedAccessTokens+res.RefreshTokens > 0 {
+			s.cfg.Logger.InfoContext(ctx, "token sweep",
+				"revoked_access_tokens", res.RevokedAccessTokens, "issued_access_tokens", res.IssuedAccessTokens,
+				"refresh_tokens", res.RefreshTokens)
+		}
+	}
+}
+
+// Sweep runs one sweep if this replica gets the lease. Each table is swept
+// in batches of BatchSize until a batch comes back short; the lease is
+// renewed before every batch, and a sweep that lost it (it ran longer than
+// the lease) stops.
+func (s *Sweeper) Sweep(ctx context.Context) (SweepResult, error) {
+	var res SweepResult
+	now := s.cfg.Now().UTC()
+	expiredJTI := now.Add(-s.cfg.Leeway)
+	settled := now.Add(-s.cfg.SettledRetention)
+	jobs := []struct {
+		count *int64
+		batch func(limit int) (int64, error)
+	}{
+		{&res.RevokedAccessTokens, func(l int) (int64, error) { return s.cfg.Store.SweepRevokedAccessTokens(ctx, expiredJTI, l) }},
+		{&res.IssuedAccessTokens, func(l int) (int64, error) { return s.cfg.Store.SweepIssuedAccessTokens(ctx, now, l) }},
+		{&res.RefreshTokens, func(l int) (int64, error) { return s.cfg.Store.SweepRefreshTokens(ctx, now, settled, l) }},
+	}
+	for _, job := range jobs {
+		for {
+			held, err := s.cfg.Store.AcquireLease(ctx, sweepLease, s.holder, s.cfg.Now().UTC(), 2*s.cfg.Interval)
+			if err != nil {
+				return res, err
+			}
+			if !held {
+				return res, nil
+			}
+			res.Ran = true
+			n, err := job.batch(s.cfg.BatchSize)
+			if err != nil {
+				return res, err
+			}
+			*job.count += n
+			if n < int64(s.cfg.BatchSize) {
+				break
+			}
+			if err := ctx.Err(); err != nil {
+				return res, err
+			}
+		}
+	}
+	return res, nil
+}
