@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/coreos/go-oidc/v3/oidc"
 	"github.com/stretchr/testify/require"
 
 	"github.com/shopauth/shopauth/config"
@@ -211,6 +212,22 @@ func TestAuthorizationCodeFlow(t *testing.T) {
 			require.Equal(t, "21", claims.Subject)
 			require.Equal(t, appClientID, claims.ClientID)
 			require.NotZero(t, claims.AuthTime)
+
+			// The ID token carries the authorization request's nonce and
+			// the login's auth_time (OIDC Core §3.1.3.6, §3.1.3.7).
+			provider, err := oidc.NewProvider(ctx, ts.URL)
+			require.NoError(t, err)
+			idToken, err := provider.Verifier(&oidc.Config{ClientID: appClientID}).Verify(ctx, tok.IDToken)
+			require.NoError(t, err)
+			require.Equal(t, "n-456", idToken.Nonce)
+			require.Equal(t, "21", idToken.Subject)
+			var idClaims struct {
+				AuthTime int64  `json:"auth_time"`
+				Email    string `json:"email"`
+			}
+			require.NoError(t, idToken.Claims(&idClaims))
+			require.Equal(t, claims.AuthTime, idClaims.AuthTime)
+			require.Equal(t, demoCustomerEmail, idClaims.Email)
 
 			// The code is stored hashed, never as issued.
 			_, err = ts.Store.RedeemAuthorizationCode(ctx, code, time.Now())
