@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	"gorm.io/gorm"
@@ -108,28 +109,40 @@ func (s *Store) RevokeRefreshFamily(ctx context.Context, familyID string, now ti
 	return revoked, nil
 }
 
+// revokeFamilies revokes, inside tx, every not-yet-revoked refresh token of
+// the families and every access token issued from them that has not expired
+// at now, and reports how many refresh tokens it revoked.
+func revokeFamilies(tx *gorm.DB, families []string, now time.Time) (int64, error) {
+	var revoked int64
+	for batch := range slices.Chunk(families, revokeBatch) {
+		res := tx.Model(&refreshTokenModel{}).
+			Where("family_id IN ? AND revoked_at IS NULL", batch).
+			Update("revoked_at", now)
+		if res.Error != nil {
+			return 0, res.Error
+		}
+		revoked += res.RowsAffected
+
+		var live []revokedAccessTokenModel
+		if err := tx.Model(&issuedAccessTokenModel{}).
+			Select("jti", "expires_at").
+			Where("family_id IN ? AND expires_at > ?", batch, now).
+			Find(&live).Error; err != nil {
+			return 0, err
+		}
+		if len(live) == 0 {
+			continue
+		}
+		if err := tx.Clauses(clause.OnConflict{DoNothing: true}).CreateInBatches(&live, revokeBatch).Error; err != nil {
+			return 0, err
+		}
+	}
+	return revoked, nil
+}
+
 // revokeFamily is RevokeRefreshFamily inside the caller's transaction.
 func revokeFamily(tx *gorm.DB, familyID string, now time.Time) (revoked int64, err error) {
-	now = dbTime(now)
-	res := tx.Model(&refreshTokenModel{}).
-		Where("family_id = ? AND revoked_at IS NULL", familyID).
-		Update("revoked_at", now)
-	if res.Error != nil {
-		return 0, res.Error
-	}
-	revoked = res.RowsAffected
-
-	var live []revokedAccessTokenModel
-	if err := tx.Model(&issuedAccessTokenModel{}).
-		Select("jti", "expires_at").
-		Where("family_id = ? AND expires_at > ?", familyID, now).
-		Find(&live).Error; err != nil {
-		return 0, err
-	}
-	if len(live) == 0 {
-		return revoked, nil
-	}
-	return revoked, tx.Clauses(clause.OnConflict{DoNothing: true}).CreateInBatches(&live, revokeBatch).Error
+	return revokeFamilies(tx, []string{familyID}, dbTime(now))
 }
 
 // RevokeAccessToken records a revoked jti until ExpiresAt. Revoking the

@@ -39,6 +39,8 @@ type Store interface {
 	RotateRefreshToken(ctx context.Context, oldHash string, now time.Time, next storage.RefreshToken, access storage.IssuedAccessToken) error
 	RecordIssuedAccessToken(ctx context.Context, t storage.IssuedAccessToken) error
 	RevokeRefreshFamily(ctx context.Context, familyID string, now time.Time) (int64, error)
+	RevokeCustomerRefreshFamily(ctx context.Context, customerID uint64, shopKey, tokenHash string, now time.Time) (int64, error)
+	RevokeCustomerRefreshTokens(ctx context.Context, customerID uint64, shopKey string, now time.Time) (int64, error)
 
 	RevokeAccessToken(ctx context.Context, t storage.RevokedAccessToken) error
 	IsAccessTokenRevoked(ctx context.Context, jti string) (bool, error)
@@ -83,6 +85,7 @@ func Run(t *testing.T, open func(t *testing.T) Store) {
 		{"RefreshTokens", testRefreshTokens},
 		{"RotateRefreshToken", testRotateRefreshToken},
 		{"RevokeRefreshFamily", testRevokeRefreshFamily},
+		{"RevokeCustomerRefreshTokens", testRevokeCustomerRefreshTokens},
 		{"AccessTokenRevocation", testAccessTokenRevocation},
 		{"Sweep", testSweep},
 		{"Leases", testLeases},
