@@ -25,6 +25,7 @@ import (
 	"github.com/shopauth/shopauth/web"
 	"github.com/shopauth/shopauth/web/hosted"
 	"github.com/shopauth/shopauth/web/metrics"
+	"github.com/shopauth/shopauth/web/spryker"
 )
 
 // clockSkew is how far apart replicas' and resource servers' clocks may be.
@@ -112,6 +113,7 @@ func newApp(d appDeps) (*app, error) {
 		Customers:         store,
 		RefreshTokens:     store,
 		AccessTokens:      store,
+		CustomerTokens:    store,
 		Authenticator:     authn,
 		LoginLimiter:      loginLimiter,
 		Codes:             store,
@@ -150,6 +152,13 @@ func newApp(d appDeps) (*app, error) {
 	// gin's mode is process-wide; release mode only silences its debug
 	// printing.
 	gin.SetMode(gin.ReleaseMode)
+	glue, err := spryker.New(spryker.Config{
+		Grants: authority, Sessions: authority, Logger: logger,
+		ClientID: cfg.Adapters.SprykerClientID, ShopKey: cfg.Adapters.SprykerShop,
+	})
+	if err != nil {
+		return nil, err
+	}
 	engine, err := web.New(web.Config{
 		Tokens:         authority,
 		Lifecycle:      authority,
@@ -158,7 +167,7 @@ func newApp(d appDeps) (*app, error) {
 		Logger:         logger,
 		TrustedProxies: cfg.HTTP.TrustedProxies,
 		Metrics:        m,
-		Features:       []web.Mounter{pages},
+		Features:       []web.Mounter{pages, glue},
 	})
 	if err != nil {
 		return nil, err

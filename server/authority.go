@@ -72,6 +72,10 @@ type Config struct {
 	Logger            *slog.Logger
 	// Observer is told every grant's outcome (metrics); nil: nobody.
 	Observer Observer
+
+	// CustomerTokens serves revocation on a customer's behalf (the Spryker
+	// dialect's DELETE routes); optional.
+	CustomerTokens CustomerTokenStore
 }
 
 // Authority is the authorization core every dialect calls.
@@ -94,6 +98,8 @@ type Authority struct {
 	now           func() time.Time
 	logger        *slog.Logger
 	observer      Observer
+
+	customerTokens CustomerTokenStore
 }
 
 // New checks cfg and returns an Authority.
@@ -154,7 +160,7 @@ func New(cfg Config) (*Authority, error) {
 		sessions: cfg.Sessions, sessionTTL: cfg.SessionTTL,
 		verifier: cfg.Verifier, oauth: osrv, now: cfg.Now, logger: cfg.Logger,
 		refresh: cfg.RefreshTokens, minter: minter,
-		observer: cfg.Observer,
+		observer: cfg.Observer, customerTokens: cfg.CustomerTokens,
 	}, nil
 }
 

@@ -1,0 +1,168 @@
+package spryker
+
+import (
+	"errors"
+	"net/http"
+	"strings"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/shopauth/shopauth/server"
+	"github.com/shopauth/shopauth/server/tokens"
+)
+
+// Attribute names of the JSON:API requests, in the order their errors are
+// reported.
+const (
+	attrUsername     = "username"
+	attrPassword     = "password"
+	attrRefreshToken = "refreshToken"
+)
+
+// createAccessToken is POST /access-tokens: a password grant.
+func (h *Handler) createAccessToken(c *gin.Context) {
+	attrs, p := h.decode(c, typeAccessTokens, attrUsername, attrPassword)
+	if p != nil {
+		h.writeProblem(c, p, nil)
+		return
+	}
+	var invalid []apiError
+	switch username := attrs[attrUsername]; {
+	case username == "":
+		invalid = append(invalid, validationError(attrUsername, detailNotBlank))
+	case !validEmail(username):
+		invalid = append(invalid, validationError(attrUsername, detailNotEmail))
+	}
+	if attrs[attrPassword] == "" {
+		invalid = append(invalid, validationError(attrPassword, detailNotBlank))
+	}
+	if len(invalid) > 0 {
+		h.writeProblem(c, &problem{errors: invalid}, nil)
+		return
+	}
+	h.grant(c, typeAccessTokens, PathAccessTokens, authenticationFailed, server.TokenRequest{
+		GrantType: server.GrantPassword,
+		Username:  attrs[attrUsername],
+		Password:  attrs[attrPassword],
+	})
+}
+
+// refreshAccessToken is POST /refresh-tokens: a refresh_token grant, which
+// rotates the refresh token.
+func (h *Handler) refreshAccessToken(c *gin.Context) {
+	attrs, p := h.decode(c, typeRefreshTokens, attrRefreshToken)
+	if p != nil {
+		h.writeProblem(c, p, nil)
+		return
+	}
+	if attrs[attrRefreshToken] == "" {
+		h.writeProblem(c, &problem{errors: []apiError{validationError(attrRefreshToken, detailNotBlank)}}, nil)
+		return
+	}
+	h.grant(c, typeRefreshTokens, PathRefreshTokens, refreshFailed, server.TokenRequest{
+		GrantType:    server.GrantRefreshToken,
+		RefreshToken: attrs[attrRefreshToken],
+	})
+}
+
+var (
+	authenticationFailed = newProblem(http.StatusUnauthorized, codeAuthenticationFails, detailAuthenticationFails)
+	refreshFailed        = newProblem(http.StatusUnauthorized, codeRefreshFails, detailRefreshFails)
+)
+
+func (h *Handler) decode(c *gin.Context, resourceType string, names ...string) (map[string]string, *problem) {
+	body, p := readBody(c.Request)
+	if p != nil {
+		return nil, p
+	}
+	return decodeAttributes(body, resourceType, names...)
+}
+
+// grant runs req for the adapter's client in its shop and writes the
+// JSON:API answer; failed is the problem of a refused grant.
+func (h *Handler) grant(c *gin.Context, resourceType, path string, failed *problem, req server.TokenRequest) {
+	req.ShopKey = h.shopKey
+	resp, err := h.grants.AdapterToken(c.Request.Context(), h.clientID, req)
+	if err != nil {
+		p, _ := grantProblem(err, failed)
+		h.writeProblem(c, p, err)
+		return
+	}
+	h.writeTokens(c, resourceType, path, resp)
+}
+
+// deleteRefreshToken is DELETE /refresh-tokens/{refreshToken} and DELETE
+// /refresh-tokens/mine. Once the caller is authenticated the answer is 204,
+// whether or not anything was revoked: another customer's token is left
+// untouched and nothing tells the caller whether it exists.
+func (h *Handler) deleteRefreshToken(c *gin.Context) {
+	customerID, ok := h.authenticate(c)
+	if !ok {
+		return
+	}
+	ctx := c.Request.Context()
+	var err error
+	if id := c.Param("refreshToken"); id == Mine {
+		err = h.sessions.RevokeAllCustomerRefreshTokens(ctx, customerID, h.shopKey)
+	} else {
+		err = h.sessions.RevokeCustomerRefreshToken(ctx, customerID, h.shopKey, id)
+	}
+	if err != nil {
+		h.writeProblem(c, errServer, err)
+		return
+	}
+	c.Status(http.StatusNoContent)
+}
+
+// deleteWithoutID is DELETE /refresh-tokens and /refresh-tokens/.
+func (h *Handler) deleteWithoutID(c *gin.Context) {
+	if _, ok := h.authenticate(c); !ok {
+		return
+	}
+	h.writeProblem(c, errMissingID, nil)
+}
+
+// authenticate checks the Bearer access token (signature, expiry, issuer,
+// revocation: the core's verifier) and returns its customer. On failure it
+// has written Glue's 403 002 or 401 001.
+func (h *Handler) authenticate(c *gin.Context) (uint64, bool) {
+	raw, p := bearerToken(c.GetHeader("Authorization"))
+	if p != nil {
+		h.writeProblem(c, p, nil)
+		return 0, false
+	}
+	claims, err := h.sessions.VerifyAccessToken(c.Request.Context(), raw)
+	if err != nil {
+		// A verifier fault (the revocation list unreachable) must not look
+		// like a bad token to the caller, who would discard a good one.
+		if !errors.Is(err, tokens.ErrInvalidToken) {
+			h.writeProblem(c, errServer, err)
+			return 0, false
+		}
+		h.writeProblem(c, errInvalidToken, nil)
+		return 0, false
+	}
+	customerID, ok := claims.CustomerID()
+	if !ok {
+		// A token that speaks for no customer (a machine client's).
+		h.writeProblem(c, errInvalidToken, nil)
+		return 0, false
+	}
+	return customerID, true
+}
+
+// bearerToken extracts the token of an RFC 6750 §2.1 Authorization header.
+// No header (or an empty one) is Glue's 403 "Missing access token."; any
+// other scheme or shape is 401 "Invalid access token.".
+func bearerToken(header string) (string, *problem) {
+	header = strings.TrimSpace(header)
+	if header == "" {
+		return "", errMissingToken
+	}
+	scheme, token, ok := strings.Cut(header, " ")
+	token = strings.TrimSpace(token)
+	if !ok || !strings.EqualFold(scheme, "Bearer") || token == "" || strings.ContainsAny(token, " \t") {
+		return "", errInvalidToken
+	}
+	return token, nil
+}
