@@ -1,6 +1,7 @@
 package spryker
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -184,13 +185,17 @@ func noStore(c *gin.Context) {
 	c.Header("Pragma", "no-cache")
 }
 
+// writeJSON writes v without encoding/json's HTML escaping: Glue's
+// "username => …" details go out as "=>", not "=\u003e".
 func writeJSON(c *gin.Context, status int, contentType string, v any) {
-	body, err := json.Marshal(v)
-	if err != nil {
+	var body bytes.Buffer
+	enc := json.NewEncoder(&body)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
 		c.AbortWithStatus(http.StatusInternalServerError)
 		return
 	}
-	c.Data(status, contentType, body)
+	c.Data(status, contentType, bytes.TrimSuffix(body.Bytes(), []byte("\n")))
 }
 
 // notFound answers a wrong method on a Spryker route as Glue does.

@@ -1,0 +1,182 @@
+package main
+
+import (
+	"bytes"
+	"flag"
+	"fmt"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/shopauth/shopauth/storage"
+)
+
+var updateSprykerGolden = flag.Bool("update-spryker-golden", false, "rewrite testdata/spryker/golden/*.txt from the server's answers")
+
+// goldenText is what a golden file holds: the status, the headers a Glue
+// client reads, and the body byte for byte.
+func goldenText(r glueResponse) []byte {
+	var b bytes.Buffer
+	fmt.Fprintf(&b, "status: %d\n", r.Status)
+	for _, h := range []string{"Content-Type", "Retry-After"} {
+		if v := r.Header.Get(h); v != "" {
+			fmt.Fprintf(&b, "%s: %s\n", strings.ToLower(h), v)
+		}
+	}
+	b.WriteString("\n")
+	b.Write(r.Body)
+	b.WriteString("\n")
+	return b.Bytes()
+}
+
+func requireGolden(t *testing.T, name string, r glueResponse) {
+	t.Helper()
+	path := filepath.Join("testdata", "spryker", "golden", name+".txt")
+	got := goldenText(r)
+	if *updateSprykerGolden {
+		require.NoError(t, os.MkdirAll(filepath.Dir(path), 0o755))
+		require.NoError(t, os.WriteFile(path, got, 0o644))
+	}
+	want, err := os.ReadFile(path)
+	require.NoError(t, err, "run with -update-spryker-golden to create it")
+	require.Equal(t, string(want), string(got))
+}
+
+// TestSprykerErrorGolden answers every row of spec/spryker.md's error
+// tables (the 429 row needs the core's throttling and is covered in
+// web/spryker with a fake core), and the transport errors, against golden
+// files. Rows with several causes (wrong password, unknown user, disabled
+// account) share one golden file: the answer must not tell them apart.
+func TestSprykerErrorGolden(t *testing.T) {
+	ts := newTestServer(t, withoutLoginThrottle())
+	now := time.Now().UTC()
+	ts.addCustomer(t, storage.Customer{Email: "disabled@example.com", EmailVerifiedAt: &now, DisabledAt: &now})
+	session := ts.sprykerLogin(t, demoCustomerEmail, demoPassword)
+	spent := session.RefreshToken
+	ts.requireTokens(t, ts.sprykerRefresh(t, spent), "refresh-tokens", "/refresh-tokens")
+	revoked := ts.sprykerLogin(t, demoCustomerEmail, demoPassword)
+	require.Equal(t, http.StatusNoContent, ts.glue(t, http.MethodDelete, "/refresh-tokens/"+revoked.RefreshToken, "", session.AccessToken).Status)
+	live := ts.sprykerLogin(t, demoCustomerEmail, demoPassword)
+
+	post := func(path, body string) func(t *testing.T) glueResponse {
+		return func(t *testing.T) glueResponse { return ts.glue(t, http.MethodPost, path, body, "") }
+	}
+	raw := func(method, path, contentType, body string, header ...string) func(t *testing.T) glueResponse {
+		return func(t *testing.T) glueResponse {
+			req, err := http.NewRequest(method, ts.URL+path, strings.NewReader(body))
+			require.NoError(t, err)
+			if contentType != "" {
+				req.Header.Set("Content-Type", contentType)
+			}
+			for i := 0; i+1 < len(header); i += 2 {
+				req.Header.Set(header[i], header[i+1])
+			}
+			return do(t, req)
+		}
+	}
+	form := func(values url.Values) func(t *testing.T) glueResponse {
+		return raw(http.MethodPost, "/token", "application/x-www-form-urlencoded", values.Encode())
+	}
+	deleteWith := func(path, bearer string) func(t *testing.T) glueResponse {
+		return func(t *testing.T) glueResponse { return ts.glue(t, http.MethodDelete, path, "", bearer) }
+	}
+	long := strings.Repeat("a", 10_000)
+	tests := []struct {
+		name   string
+		golden string
+		send   func(t *testing.T) glueResponse
+	}{
+		// POST /access-tokens
+		{"wrong password", "401-003", post("/access-tokens", loginBody(demoCustomerEmail, "wrong"))},
+		{"unknown user", "401-003", post("/access-tokens", loginBody("nobody@example.com", demoPassword))},
+		{"disabled account", "401-003", post("/access-tokens", loginBody("disabled@example.com", demoPassword))},
+		{"10,000-character password", "401-003", post("/access-tokens", loginBody(demoCustomerEmail, long))},
+		{"e-mail not verified", "403-003", post("/access-tokens", loginBody(demoUnverifiedUser, demoPassword))},
+		{"blank username", "422-901-username-blank", post("/access-tokens", loginBody("", demoPassword))},
+		{"null username", "422-901-username-blank", post("/access-tokens", `{"data":{"type":"access-tokens","attributes":{"username":null,"password":"x"}}}`)},
+		{"blank password", "422-901-password-blank", post("/access-tokens", loginBody(demoCustomerEmail, ""))},
+		{"both blank", "422-901-both-blank", post("/access-tokens", `{"data":{"type":"access-tokens","attributes":{}}}`)},
+		{"username not an e-mail", "422-901-username-not-email", post("/access-tokens", loginBody("sonia", demoPassword))},
+		{"10,000-character username", "422-901-username-not-email", post("/access-tokens", loginBody(long, demoPassword))},
+		{"username with a space", "422-901-username-not-email", post("/access-tokens", loginBody(" sonia@spryker.com", demoPassword))},
+		{"not an e-mail and blank password", "422-901-not-email-and-blank", post("/access-tokens", loginBody("sonia", ""))},
+		{"unicode e-mail is an e-mail", "401-003", post("/access-tokens", loginBody("sönia@spryker.com", demoPassword))},
+		{"wrong type", "400-invalid-type", post("/access-tokens", `{"data":{"type":"refresh-tokens","attributes":{"username":"a@b.c","password":"x"}}}`)},
+		{"type not a string", "400-invalid-type", post("/access-tokens", `{"data":{"type":["access-tokens"],"attributes":{}}}`)},
+		{"no type", "400-invalid-type", post("/access-tokens", `{"data":{"attributes":{"username":"a@b.c","password":"x"}}}`)},
+		{"no attributes", "400-post-data-invalid", post("/access-tokens", `{"data":{"type":"access-tokens"}}`)},
+		{"no data", "400-post-data-invalid", post("/access-tokens", `{"type":"access-tokens"}`)},
+		{"data is an array", "400-post-data-invalid", post("/access-tokens", `{"data":[{"type":"access-tokens"}]}`)},
+		{"member names are case-sensitive", "400-post-data-invalid", post("/access-tokens", `{"DATA":{"type":"access-tokens","attributes":{}}}`)},
+		{"not JSON", "400-post-data-invalid", post("/access-tokens", `username=sonia@spryker.com&password=change123`)},
+		{"empty body", "400-post-data-invalid", raw(http.MethodPost, "/access-tokens", "", "")},
+		{"trailing data", "400-post-data-invalid", post("/access-tokens", loginBody(demoCustomerEmail, demoPassword)+"{}")},
+		{"username a number", "400-post-data-invalid", post("/access-tokens", `{"data":{"type":"access-tokens","attributes":{"username":21,"password":"x"}}}`)},
+		{"password an array", "400-post-data-invalid", post("/access-tokens", `{"data":{"type":"access-tokens","attributes":{"username":"a@b.c","password":["x"]}}}`)},
+		{"duplicate password", "400-post-data-invalid", post("/access-tokens", `{"data":{"type":"access-tokens","attributes":{"username":"sonia@spryker.com","password":"wrong","password":"change123"}}}`)},
+		{"duplicate after unescaping", "400-post-data-invalid", post("/access-tokens", `{"data":{"type":"access-tokens","attributes":{"username":"sonia@spryker.com","passwor\u0064":"x","password":"change123"}}}`)},
+		{"invalid UTF-8", "400-post-data-invalid", post("/access-tokens", "{\"data\":{\"type\":\"access-tokens\",\"attributes\":{\"username\":\"a\xff@b.c\",\"password\":\"x\"}}}")},
+		{"form content type", "400-post-data-invalid", raw(http.MethodPost, "/access-tokens", "application/x-www-form-urlencoded", loginBody(demoCustomerEmail, demoPassword))},
+		{"plain JSON content type is fine", "401-003", raw(http.MethodPost, "/access-tokens", "application/json; charset=utf-8", loginBody(demoCustomerEmail, "wrong"))},
+		{"no content type is fine", "401-003", raw(http.MethodPost, "/access-tokens", "", loginBody(demoCustomerEmail, "wrong"))},
+		{"wrong method", "404", raw(http.MethodGet, "/access-tokens", "", "")},
+
+		// POST /refresh-tokens
+		{"bad refresh token", "401-004", post("/refresh-tokens", refreshBody("garbage"))},
+		{"10,000-character refresh token", "401-004", post("/refresh-tokens", refreshBody(long))},
+		{"revoked refresh token", "401-004", post("/refresh-tokens", refreshBody(revoked.RefreshToken))},
+		{"blank refresh token", "422-901-refresh-token-blank", post("/refresh-tokens", refreshBody(""))},
+		{"refresh token a number", "400-post-data-invalid", post("/refresh-tokens", `{"data":{"type":"refresh-tokens","attributes":{"refreshToken":12}}}`)},
+		{"refresh with the login type", "400-invalid-type", post("/refresh-tokens", `{"data":{"type":"access-tokens","attributes":{"refreshToken":"x"}}}`)},
+		{"wrong method on refresh-tokens", "404", raw(http.MethodPut, "/refresh-tokens", "", "")},
+
+		// DELETE /refresh-tokens/…
+		{"no Bearer", "403-002", deleteWith("/refresh-tokens/mine", "")},
+		{"bad Bearer", "401-001", deleteWith("/refresh-tokens/mine", "not-a-jwt")},
+		{"Basic instead of Bearer", "401-001", raw(http.MethodDelete, "/refresh-tokens/mine", "", "", "Authorization", "Basic c29uaWE6Y2hhbmdlMTIz")},
+		{"revoked Bearer", "401-001", deleteWith("/refresh-tokens/mine", revoked.AccessToken)},
+		{"no id", "400-missing-id", deleteWith("/refresh-tokens/", live.AccessToken)},
+		{"no id, no slash", "400-missing-id", deleteWith("/refresh-tokens", live.AccessToken)},
+		{"no id, no Bearer", "403-002", deleteWith("/refresh-tokens/", "")},
+		{"wrong method on a token", "404", raw(http.MethodGet, "/refresh-tokens/mine", "", "")},
+
+		// POST /token
+		{"form: wrong credentials", "token-400-invalid-grant", form(url.Values{"grant_type": {"password"}, "username": {demoCustomerEmail}, "password": {"wrong"}})},
+		{"form: not verified", "token-400-invalid-grant", form(url.Values{"grant_type": {"password"}, "username": {demoUnverifiedUser}, "password": {demoPassword}})},
+		{"form: missing username", "token-400-invalid-request", form(url.Values{"grant_type": {"password"}, "password": {demoPassword}})},
+		{"form: missing password", "token-400-invalid-request", form(url.Values{"grant_type": {"password"}, "username": {demoCustomerEmail}})},
+		{"form: missing refresh_token", "token-400-invalid-request", form(url.Values{"grant_type": {"refresh_token"}})},
+		{"form: repeated parameter", "token-400-invalid-request", raw(http.MethodPost, "/token", "application/x-www-form-urlencoded", "grant_type=password&username=a&username=b&password=c")},
+		{"form: JSON body", "token-400-invalid-request", raw(http.MethodPost, "/token", "application/json", `{"grant_type":"password"}`)},
+		{"form: bad refresh token", "token-400-bad-refresh", form(url.Values{"grant_type": {"refresh_token"}, "refresh_token": {"garbage"}})},
+		{"form: spent refresh token", "token-400-bad-refresh", form(url.Values{"grant_type": {"refresh_token"}, "refresh_token": {revoked.RefreshToken}})},
+		{"form: unknown grant_type", "token-400-unsupported-grant", form(url.Values{"grant_type": {"client_credentials"}})},
+		{"form: no grant_type", "token-400-unsupported-grant", form(url.Values{"username": {demoCustomerEmail}})},
+		{"form: wrong method", "404", raw(http.MethodGet, "/token", "", "")},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			requireGolden(t, tt.golden, tt.send(t))
+		})
+	}
+
+	// Time-dependent rows last: they move the server's clock.
+	t.Run("spent refresh token after the reuse grace", func(t *testing.T) {
+		ts.Clock.Advance(ts.Config.Tokens.RefreshReuseGrace + time.Second)
+		requireGolden(t, "401-004", ts.sprykerRefresh(t, spent))
+	})
+	t.Run("expired Bearer", func(t *testing.T) {
+		ts.Clock.Advance(28800*time.Second + clockSkew + time.Second)
+		requireGolden(t, "401-001", ts.glue(t, http.MethodDelete, "/refresh-tokens/mine", "", live.AccessToken))
+	})
+	t.Run("expired refresh token", func(t *testing.T) {
+		ts.Clock.Advance(2628000 * time.Second)
+		requireGolden(t, "401-004", ts.sprykerRefresh(t, live.RefreshToken))
+	})
+}
