@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -153,6 +154,10 @@ func (m *Minter) Token(_ context.Context, data *oauth2.GenerateBasic, _ bool) (s
 	return token, "", nil
 }
 
+// scopeOfflineAccess is server.ScopeOfflineAccess (OIDC Core §11), which
+// this package cannot import.
+const scopeOfflineAccess = "offline_access"
+
 // sprykerShape rewrites claims the way Spryker's Glue resource side reads
 // them (spec/spryker.md): `sub` is a JSON document, `scopes` an array.
 func (m *Minter) sprykerShape(c *AccessClaims, client *clients.Info) {
@@ -164,7 +169,9 @@ func (m *Minter) sprykerShape(c *AccessClaims, client *clients.Info) {
 	sub, _ := json.Marshal(sprykerSubject{CompanyUserID: company, CustomerReference: c.CustomerReference, CustomerID: id})
 	c.Subject = string(sub)
 	c.Audience = Audience{client.ID}
-	c.Scopes = strings.Fields(c.Scope)
+	// Spryker's scopes name what the token may do ("customer");
+	// offline_access only asked for a refresh token and is no such scope.
+	c.Scopes = slices.DeleteFunc(strings.Fields(c.Scope), func(s string) bool { return s == scopeOfflineAccess })
 }
 
 // NewJTI returns a random token identifier (128 bits).
