@@ -98,7 +98,7 @@ func formGrantError(err error, failed *oautherr.Error) *oautherr.Error {
 // writeFormError writes {"error","error_description"}; a fault's cause is
 // logged once and never sent.
 func (h *Handler) writeFormError(c *gin.Context, e *oautherr.Error, cause error) {
-	if e.Status >= http.StatusInternalServerError && cause != nil {
+	if e.Status == http.StatusInternalServerError && cause != nil {
 		h.logger.ErrorContext(c.Request.Context(), "spryker token request failed",
 			"request_id", web.RequestID(c), "route", c.FullPath(), "err", cause)
 	}

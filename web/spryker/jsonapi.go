@@ -125,7 +125,7 @@ func tooManyLogins(retryAfter int) *problem {
 // once and never sent.
 func (h *Handler) writeProblem(c *gin.Context, p *problem, cause error) {
 	status := p.errors[len(p.errors)-1].Status
-	if status >= http.StatusInternalServerError && cause != nil {
+	if status == http.StatusInternalServerError && cause != nil {
 		h.logger.ErrorContext(c.Request.Context(), "spryker request failed",
 			"request_id", web.RequestID(c), "route", c.FullPath(), "err", cause)
 	}
