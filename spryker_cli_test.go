@@ -81,4 +81,3 @@ func TestClientAddPresetSpryker(t *testing.T) {
 	glue.ID, glue.CreatedAt = demoGlue.ID, demoGlue.CreatedAt
 	require.Equal(t, glue, demoGlue)
 }
-

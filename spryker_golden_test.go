@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"flag"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"os"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/shopauth/shopauth/config"
 	"github.com/shopauth/shopauth/storage"
 )
 
@@ -179,4 +181,23 @@ func TestSprykerErrorGolden(t *testing.T) {
 		ts.Clock.Advance(2628000 * time.Second)
 		requireGolden(t, "401-004", ts.sprykerRefresh(t, live.RefreshToken))
 	})
+}
+
+// TestSprykerThrottleGolden is the 429 row: the per-address login limit of
+// the core (the same one /oauth2/token has) in Glue's words, and in the
+// form endpoint's.
+func TestSprykerThrottleGolden(t *testing.T) {
+	ts := newTestServer(t, withConfig(func(c *config.Config) { c.Login.RatePerMinute, c.Login.Burst = 1, 1 }))
+	ts.sprykerLogin(t, demoCustomerEmail, demoPassword)
+	requireGolden(t, "429-4401", ts.glue(t, http.MethodPost, "/access-tokens", loginBody(demoCustomerEmail, demoPassword), ""))
+	resp := ts.postForm(t, "/token", url.Values{"grant_type": {"password"}, "username": {demoCustomerEmail}, "password": {demoPassword}}, "", "")
+	body, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	requireGolden(t, "token-429", glueResponse{Status: resp.StatusCode, Header: resp.Header, Body: body})
+
+	// The limit is the core's, shared with /oauth2/token: the standard
+	// endpoint is refused for this address too.
+	resp = ts.postForm(t, "/oauth2/token", url.Values{"grant_type": {"password"}, "username": {demoCustomerEmail}, "password": {demoPassword}},
+		demoClientID, demoClientSecret)
+	require.Equal(t, http.StatusTooManyRequests, resp.StatusCode)
 }

@@ -37,7 +37,7 @@ func (h *Handler) formToken(c *gin.Context) {
 		h.writeFormError(c, formInvalidRequest, nil)
 		return
 	}
-	req := server.TokenRequest{GrantType: form.Get("grant_type"), Scope: form.Get("scope"), ShopKey: h.shopKey}
+	req := server.TokenRequest{GrantType: form.Get("grant_type"), Scope: form.Get("scope")}
 	failed := formBadCredentials
 	switch req.GrantType {
 	case server.GrantPassword:
@@ -58,7 +58,7 @@ func (h *Handler) formToken(c *gin.Context) {
 		h.writeFormError(c, oautherr.ErrUnsupportedGrantType, nil)
 		return
 	}
-	resp, err := h.grants.AdapterToken(c.Request.Context(), h.clientID, req)
+	resp, err := h.adapterToken(c, req)
 	if err != nil {
 		h.writeFormError(c, formGrantError(err, failed), err)
 		return

@@ -141,15 +141,15 @@ func TestTranslation(t *testing.T) {
 		want        server.TokenRequest
 	}{
 		{"access-tokens", PathAccessTokens, contentType, loginJSON,
-			server.TokenRequest{GrantType: "password", Username: "sonia@spryker.com", Password: "change123", ShopKey: "acme12aa"}},
+			server.TokenRequest{GrantType: "password", Username: "sonia@spryker.com", Password: "change123", ShopKey: "acme12aa", ClientIP: "192.0.2.1", Dialect: "spryker"}},
 		{"refresh-tokens", PathRefreshTokens, contentType, refreshJSON,
-			server.TokenRequest{GrantType: "refresh_token", RefreshToken: "rt-1", ShopKey: "acme12aa"}},
+			server.TokenRequest{GrantType: "refresh_token", RefreshToken: "rt-1", ShopKey: "acme12aa", ClientIP: "192.0.2.1", Dialect: "spryker"}},
 		{"token password", PathToken, "application/x-www-form-urlencoded",
 			url.Values{"grant_type": {"password"}, "username": {"sonia@spryker.com"}, "password": {"change123"}, "client_id": {"evil"}, "client_secret": {"x"}}.Encode(),
-			server.TokenRequest{GrantType: "password", Username: "sonia@spryker.com", Password: "change123", ShopKey: "acme12aa"}},
+			server.TokenRequest{GrantType: "password", Username: "sonia@spryker.com", Password: "change123", ShopKey: "acme12aa", ClientIP: "192.0.2.1", Dialect: "spryker"}},
 		{"token refresh", PathToken, "application/x-www-form-urlencoded",
 			url.Values{"grant_type": {"refresh_token"}, "refresh_token": {"rt-1"}, "scope": {"customer"}}.Encode(),
-			server.TokenRequest{GrantType: "refresh_token", RefreshToken: "rt-1", Scope: "customer", ShopKey: "acme12aa"}},
+			server.TokenRequest{GrantType: "refresh_token", RefreshToken: "rt-1", Scope: "customer", ShopKey: "acme12aa", ClientIP: "192.0.2.1", Dialect: "spryker"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

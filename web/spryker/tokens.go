@@ -81,14 +81,21 @@ func (h *Handler) decode(c *gin.Context, resourceType string, names ...string) (
 // grant runs req for the adapter's client in its shop and writes the
 // JSON:API answer; failed is the problem of a refused grant.
 func (h *Handler) grant(c *gin.Context, resourceType, path string, failed *problem, req server.TokenRequest) {
-	req.ShopKey = h.shopKey
-	resp, err := h.grants.AdapterToken(c.Request.Context(), h.clientID, req)
+	resp, err := h.adapterToken(c, req)
 	if err != nil {
 		p, _ := grantProblem(err, failed)
 		h.writeProblem(c, p, err)
 		return
 	}
 	h.writeTokens(c, resourceType, path, resp)
+}
+
+// adapterToken runs req for the adapter's client in its shop, keyed for
+// the login rate limit by the caller's address (gin's ClientIP, which
+// believes X-Forwarded-For only from trusted proxies).
+func (h *Handler) adapterToken(c *gin.Context, req server.TokenRequest) (*server.TokenResponse, error) {
+	req.ShopKey, req.ClientIP, req.Dialect = h.shopKey, c.ClientIP(), server.DialectSpryker
+	return h.grants.AdapterToken(c.Request.Context(), h.clientID, req)
 }
 
 // deleteRefreshToken is DELETE /refresh-tokens/{refreshToken} and DELETE
