@@ -22,6 +22,10 @@ func (s *payloadSigner) Sign(payload []byte, _ string) (string, error) {
 	return "signed", nil
 }
 
+func (s *payloadSigner) SignWith(_ string, payload []byte, typ string) (string, error) {
+	return s.Sign(payload, typ)
+}
+
 // mintClaims mints a token for customer 21 of shop acme12aa and returns
 // its claims as JSON members.
 func mintClaims(t *testing.T, client storage.Client, companyUserID, scope string) map[string]json.RawMessage {
