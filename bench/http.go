@@ -61,6 +61,8 @@ const (
 	// ScenarioMixed interleaves refreshes, JWKS and discovery GETs and an
 	// occasional sign-in: the load for the resident-memory figure.
 	ScenarioMixed = "mixed"
+	// ScenarioIntrospect introspects a live JWT access token (RFC 7662).
+	ScenarioIntrospect = "introspect"
 )
 
 // Ceiling names, which package main measures.
@@ -77,8 +79,38 @@ func Scenarios(t Target) []Workload {
 		t.refreshGrant(),
 		t.get(ScenarioJWKS, "/.well-known/jwks.json"),
 		t.get(ScenarioDiscovery, "/.well-known/openid-configuration"),
+		t.introspect(),
 		t.mixed(),
 	}
+}
+
+// introspect asks about the worker's own live access token as the
+// confidential client (RFC 7662 §2.1); an inactive answer is an error.
+// There is no ceiling: the target is an absolute rate.
+func (t Target) introspect() Workload {
+	return Workload{Name: ScenarioIntrospect, Kind: KindScenario, Worker: func(ctx context.Context, i int) (Op, error) {
+		tok, err := t.signIn(ctx, t.passwordForm(t.user(i)))
+		if err != nil {
+			return nil, fmt.Errorf("sign in %s: %w", t.user(i).Email, err)
+		}
+		form := []byte(url.Values{"token": {tok.AccessToken}, "token_type_hint": {"access_token"}}.Encode())
+		return func(ctx context.Context) (int, error) {
+			req, err := http.NewRequestWithContext(ctx, http.MethodPost, t.URL+"/oauth2/introspect", bytes.NewReader(form))
+			if err != nil {
+				return 0, err
+			}
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			req.SetBasicAuth(url.QueryEscape(t.ClientID), url.QueryEscape(t.ClientSecret))
+			var out struct {
+				Active bool `json:"active"`
+			}
+			status, err := send(t.Client, req, &out)
+			if err == nil && status == http.StatusOK && !out.Active {
+				err = errors.New("introspection: token inactive")
+			}
+			return status, err
+		}, nil
+	}}
 }
 
 // mixed gives each worker a refresh chain and cycles through refresh,
@@ -147,10 +179,11 @@ func (t Target) refreshGrant() Workload {
 	return Workload{Name: ScenarioRefresh, Kind: KindScenario, Ceiling: CeilingSign,
 		Worker: func(ctx context.Context, i int) (Op, error) {
 			login := t.passwordForm(t.user(i))
-			refresh, err := t.signIn(ctx, login)
+			tok, err := t.signIn(ctx, login)
 			if err != nil {
 				return nil, fmt.Errorf("sign in %s: %w", t.user(i).Email, err)
 			}
+			refresh := tok.RefreshToken
 			return func(ctx context.Context) (int, error) {
 				if refresh == "" {
 					var tok tokenResponse
@@ -170,21 +203,21 @@ func (t Target) refreshGrant() Workload {
 
 // signIn starts a refresh chain. All workers sign in at once, more than
 // the hashing pool admits: a 503 is waited out, as a client would.
-func (t Target) signIn(ctx context.Context, login []byte) (refresh string, err error) {
+func (t Target) signIn(ctx context.Context, login []byte) (tokenResponse, error) {
 	for attempt := 0; ; attempt++ {
 		var tok tokenResponse
 		status, err := t.token(ctx, login, &tok)
 		switch {
 		case err != nil:
-			return "", err
+			return tokenResponse{}, err
 		case status == http.StatusOK && tok.RefreshToken != "":
-			return tok.RefreshToken, nil
+			return tok, nil
 		case status != http.StatusServiceUnavailable || attempt == 20:
-			return "", fmt.Errorf("status %d", status)
+			return tokenResponse{}, fmt.Errorf("status %d", status)
 		}
 		select {
 		case <-ctx.Done():
-			return "", ctx.Err()
+			return tokenResponse{}, ctx.Err()
 		case <-time.After(time.Duration(attempt+1) * 100 * time.Millisecond):
 		}
 	}
