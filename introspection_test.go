@@ -8,6 +8,9 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/shopauth/shopauth/server/clients"
+	"github.com/shopauth/shopauth/storage"
 )
 
 func TestIntrospection(t *testing.T) {
@@ -25,6 +28,18 @@ func TestIntrospection(t *testing.T) {
 			"iss": s.URL, "jti": claims.JTI,
 			"exp": float64(claims.ExpiresAt), "iat": float64(claims.IssuedAt), "nbf": float64(claims.NotBefore),
 		}, got)
+	})
+
+	t.Run("active client_credentials token: no customer, no username", func(t *testing.T) {
+		require.NoError(t, s.Store.CreateClient(t.Context(), storage.Client{
+			ID: "erp-sync", SecretHash: clients.HashSecret("erp-secret"), GrantTypes: []string{"client_credentials"}, Scopes: []string{"orders:read"},
+		}))
+		b := tokenOK(t, s, url.Values{"grant_type": {"client_credentials"}}, "erp-sync", "erp-secret")
+		got := s.introspect(t, b.AccessToken, "erp-sync", "erp-secret")
+		require.Equal(t, true, got["active"])
+		require.Equal(t, "erp-sync", got["sub"])
+		require.Equal(t, "orders:read", got["scope"])
+		require.NotContains(t, got, "username")
 	})
 
 	t.Run("active refresh token", func(t *testing.T) {

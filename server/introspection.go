@@ -87,15 +87,21 @@ func (a *Authority) introspectAccess(ctx context.Context, caller *clients.Info, 
 	if c.ClientID != caller.ID && !c.Audience.Contains(caller.ID) {
 		return inactive, true, nil
 	}
-	customer, err := a.tokenCustomer(ctx, c)
-	if errors.Is(err, oautherr.ErrInvalidToken) {
-		return inactive, true, nil
-	}
-	if err != nil {
-		return inactive, false, err
+	// A client_credentials token speaks for its client (sub = client_id)
+	// and has no customer to look up; a customer's must still be live.
+	var username string
+	if _, forCustomer := c.CustomerID(); forCustomer || c.Subject != c.ClientID {
+		customer, err := a.tokenCustomer(ctx, c)
+		if errors.Is(err, oautherr.ErrInvalidToken) {
+			return inactive, true, nil
+		}
+		if err != nil {
+			return inactive, false, err
+		}
+		username = customer.Email
 	}
 	return Introspection{
-		Active: true, Scope: c.Scope, ClientID: c.ClientID, Username: customer.Email, TokenType: "Bearer",
+		Active: true, Scope: c.Scope, ClientID: c.ClientID, Username: username, TokenType: "Bearer",
 		ExpiresAt: c.ExpiresAt, IssuedAt: c.IssuedAt, NotBefore: c.NotBefore,
 		Subject: c.Subject, Audience: c.Audience, Issuer: c.Issuer, JTI: c.JTI,
 	}, true, nil
