@@ -194,6 +194,24 @@ func TestBrowserCodeFlow(t *testing.T) {
 		require.NoError(t, err)
 		return s
 	}
+	// submit clicks a button that loads a new page and waits for that
+	// page: the old document's window is marked, the new one is not.
+	submit := func(button string) {
+		t.Helper()
+		_, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`window.__shopauthOld = true`))
+		require.NoError(t, err)
+		require.NoError(t, chromedp.Do(ctx, chromedp.Click(chromedp.CSS(button))))
+		// A poll running while the page navigates fails; poll again.
+		deadline := time.Now().Add(30 * time.Second)
+		for {
+			loaded, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`window.__shopauthOld === undefined && document.readyState === "complete"`))
+			if err == nil && loaded {
+				return
+			}
+			require.True(t, time.Now().Before(deadline), "no new page after clicking %s (last error: %v)", button, err)
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
 	signIn := func(email, password string) {
 		t.Helper()
 		require.NoError(t, chromedp.Do(ctx,
@@ -201,8 +219,8 @@ func TestBrowserCodeFlow(t *testing.T) {
 			// The page keeps the e-mail of a failed attempt: replace it.
 			chromedp.SetValue(chromedp.CSS("#email"), email),
 			chromedp.SendKeys(chromedp.CSS("#password"), password),
-			chromedp.Click(chromedp.CSS("#sign-in")),
 		))
+		submit("#sign-in")
 	}
 
 	// The relying party's page sends the browser to the login page.
@@ -232,7 +250,7 @@ func TestBrowserCodeFlow(t *testing.T) {
 	// The real login, then consent for the third-party app.
 	signIn(demoCustomerEmail, demoPassword)
 	require.Contains(t, text("ul.scopes"), "Ver tu correo electrónico")
-	require.NoError(t, chromedp.Do(ctx, chromedp.Click(chromedp.CSS("#allow"))))
+	submit("#allow")
 	require.Equal(t, appClientID+" signed in as 21 ("+demoCustomerEmail+")", text("#result"))
 
 	// SSO: the shop's own web client signs in without a password.
