@@ -122,6 +122,7 @@ type snapshot struct {
 	// setChangesAt is when the JWKS will next differ: a key leaves or the
 	// rotator adds one. Zero when nothing is scheduled.
 	setChangesAt time.Time
+	signingAlgs  []string // algorithms with a current key, in Algorithms order
 	jwks         []byte
 	jwksKIDs     []string // kids in jwks, to reuse the bytes when unchanged
 }
@@ -330,6 +331,11 @@ func (m *Manager) buildSnapshot(rows []storage.SigningKey, mats map[string]*mate
 	for alg, i := range s.sched.current {
 		s.current[alg] = mats[rows[i].KID]
 	}
+	for _, alg := range Algorithms() {
+		if s.current[alg] != nil {
+			s.signingAlgs = append(s.signingAlgs, alg)
+		}
+	}
 	s.verifier = make(map[string]*material, len(s.sched.published))
 	set := jose.JSONWebKeySet{Keys: make([]jose.JSONWebKey, 0, len(s.sched.published))}
 	for _, i := range s.sched.published {
@@ -435,15 +441,10 @@ func (m *Manager) CurrentKID() string {
 
 // SigningAlgorithms lists the algorithms that have a signing key now, in
 // the order of Algorithms, for discovery's *_signing_alg_values_supported.
+// The slice is shared (discovery asks on every request): callers must not
+// modify it.
 func (m *Manager) SigningAlgorithms() []string {
-	cur := m.view().current
-	var out []string
-	for _, alg := range Algorithms() {
-		if cur[alg] != nil {
-			out = append(out, alg)
-		}
-	}
-	return out
+	return m.view().signingAlgs
 }
 
 // PublicKeyPEM returns the public part of the DefaultAlgorithm signing key
