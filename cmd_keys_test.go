@@ -13,6 +13,7 @@ import (
 	"github.com/go-jose/go-jose/v4"
 	"github.com/stretchr/testify/require"
 
+	"github.com/shopauth/shopauth/config"
 	"github.com/shopauth/shopauth/keys"
 	"github.com/shopauth/shopauth/storage"
 	"github.com/shopauth/shopauth/storage/sqlstore/sqlstoretest"
@@ -192,4 +193,23 @@ func TestPerClientAlgorithm(t *testing.T) {
 		algs[k.Algorithm] = true
 	}
 	require.Equal(t, map[string]bool{"RS256": true, "ES256": true}, algs)
+}
+
+// TestReplicaVerifiesKeyItHasNotSynced: replica b meets a token signed by
+// a key replica a made a moment ago (`keys rotate --now`) and accepts it,
+// reloading its keys instead of waiting for the next sync (Must hold 2).
+func TestReplicaVerifiesKeyItHasNotSynced(t *testing.T) {
+	a := newTestServer(t)
+	b := newTestServer(t, withStore(a.Store), withoutDemo(), withConfig(func(c *config.Config) { c.Issuer = a.Config.Issuer }))
+	ctx := t.Context()
+	before := b.Keys.CurrentKID()
+	k, err := a.Keys.Rotate(ctx, keys.RS256, true)
+	require.NoError(t, err)
+
+	body := tokenOK(t, a, passwordForm("openid"), demoClientID, demoClientSecret)
+	claims, err := b.App.authority.VerifyAccessToken(ctx, body.AccessToken)
+	require.NoError(t, err, "b reloads on the unknown kid")
+	require.Equal(t, "21", claims.Subject)
+	require.Equal(t, k.KID, b.Keys.CurrentKID(), "and now signs with the new key too")
+	require.NotEqual(t, before, k.KID)
 }
