@@ -128,7 +128,8 @@ algorithm's first key, for clients registered with --access-token-alg.`,
 		Short: "Remove a key from signing and from the JWKS at once (a leaked key)",
 		Long: `Remove a key from signing and from the JWKS at once: tokens it signed stop
 verifying. If it was the signing key, the previous key of its algorithm signs
-again while still published; otherwise a new key signs at once.`,
+again while still published; otherwise a new key signs at once.
+A kid may start with "-": write "shopauth keys retire -- KID".`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return c.withKeys(cmd.Context(), func(ctx context.Context, km *keys.Manager) error {

@@ -98,7 +98,7 @@ func TestKeysCommands(t *testing.T) {
 	require.NoError(t, err)
 	require.IsType(t, &ecdsa.PublicKey{}, pub)
 
-	out, errOut, code = shopauthCmd(t, env, "keys", "retire", current)
+	out, errOut, code = shopauthCmd(t, env, "keys", "retire", "--", current) // "--": a kid may start with "-"
 	require.Zero(t, code, errOut)
 	require.Contains(t, out, "key "+current+" retired; ")
 	_, errOut, code = shopauthCmd(t, env, "keys", "retire", "nope")
