@@ -13,6 +13,7 @@ func (s *Store) MissingModelColumns() ([]string, error) {
 		&shopModel{}, &customerModel{}, &clientModel{}, &refreshTokenModel{},
 		&issuedAccessTokenModel{}, &revokedAccessTokenModel{}, &signingKeyModel{},
 		&authorizationCodeModel{}, &consentModel{}, &browserSessionModel{},
+		&cartModel{}, &cartLineModel{},
 	} {
 		stmt := s.db.Model(m).Statement
 		if err := stmt.Parse(m); err != nil {

@@ -46,6 +46,7 @@ func migrations() []migration {
 	return []migration{
 		{version: 1, name: "initial schema", up: migrateV1},
 		{version: 2, name: "login failures", up: migrateV2},
+		{version: 3, name: "carts", up: migrateV3},
 		{version: 4, name: "leases; refresh token sweep indexes", up: migrateV4},
 		{version: 6, name: "authorization codes, consents, browser sessions", up: migrateV6},
 	}

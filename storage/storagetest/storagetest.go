@@ -67,6 +67,7 @@ type Store interface {
 	CreateBrowserSession(ctx context.Context, s storage.BrowserSession) error
 	GetBrowserSession(ctx context.Context, idHash string) (storage.BrowserSession, error)
 	DeleteBrowserSession(ctx context.Context, idHash string) error
+	CartStore
 }
 
 // Run runs the suite. open must return a new, migrated, empty store for
@@ -104,6 +105,9 @@ func Run(t *testing.T, open func(t *testing.T) Store) {
 		{"ConcurrentCodeRedemption", testConcurrentCodeRedemption},
 		{"Consents", testConsents},
 		{"BrowserSessions", testBrowserSessions},
+		{"Carts", testCarts},
+		{"ClaimAnonymousCart", testClaimAnonymousCart},
+		{"ConcurrentCartClaims", testConcurrentCartClaims},
 	}
 	for _, g := range groups {
 		t.Run(g.name, func(t *testing.T) {
