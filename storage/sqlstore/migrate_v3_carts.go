@@ -14,21 +14,21 @@ import (
 // the same transaction, as in v1 there are no foreign keys.
 
 type v3Cart struct {
-	ID            uint64     `gorm:"column:id;primaryKey;autoIncrement"`
-	ShopKey       string     `gorm:"column:shop_key;type:varchar(64);not null;uniqueIndex:uq_carts_shop_token,priority:1;index:idx_carts_shop_customer,priority:1"`
-	Token         *string    `gorm:"column:token;type:varchar(32);uniqueIndex:uq_carts_shop_token,priority:2"`
-	CustomerID    *uint64    `gorm:"column:customer_id;type:bigint unsigned;index:idx_carts_shop_customer,priority:2"`
-	Notes         *string    `gorm:"column:notes;type:text"`
-	Total         int64      `gorm:"column:total;type:bigint;not null"`
-	TotalIVA      int64      `gorm:"column:total_iva;type:bigint;not null"`
-	TotalRE       int64      `gorm:"column:total_re;type:bigint;not null"`
-	TotalDiscount int64      `gorm:"column:total_discount;type:bigint;not null"`
-	TotalOriginal int64      `gorm:"column:total_original;type:bigint;not null"`
-	TotalShipping int64      `gorm:"column:total_shipping;type:bigint;not null"`
-	TotalTaxes    int64      `gorm:"column:total_taxes;type:bigint;not null"`
-	TotalTotal    int64      `gorm:"column:total_total;type:bigint;not null"`
-	CreatedAt     time.Time  `gorm:"column:created_at;type:datetime;not null"`
-	UpdatedAt     time.Time  `gorm:"column:updated_at;type:datetime;not null"`
+	ID            uint64    `gorm:"column:id;primaryKey;autoIncrement"`
+	ShopKey       string    `gorm:"column:shop_key;type:varchar(64);not null;uniqueIndex:uq_carts_shop_token,priority:1;index:idx_carts_shop_customer,priority:1"`
+	Token         *string   `gorm:"column:token;type:varchar(32);uniqueIndex:uq_carts_shop_token,priority:2"`
+	CustomerID    *uint64   `gorm:"column:customer_id;type:bigint unsigned;index:idx_carts_shop_customer,priority:2"`
+	Notes         *string   `gorm:"column:notes;type:text"`
+	Total         int64     `gorm:"column:total;type:bigint;not null"`
+	TotalIVA      int64     `gorm:"column:total_iva;type:bigint;not null"`
+	TotalRE       int64     `gorm:"column:total_re;type:bigint;not null"`
+	TotalDiscount int64     `gorm:"column:total_discount;type:bigint;not null"`
+	TotalOriginal int64     `gorm:"column:total_original;type:bigint;not null"`
+	TotalShipping int64     `gorm:"column:total_shipping;type:bigint;not null"`
+	TotalTaxes    int64     `gorm:"column:total_taxes;type:bigint;not null"`
+	TotalTotal    int64     `gorm:"column:total_total;type:bigint;not null"`
+	CreatedAt     time.Time `gorm:"column:created_at;type:datetime;not null"`
+	UpdatedAt     time.Time `gorm:"column:updated_at;type:datetime;not null"`
 }
 
 func (v3Cart) TableName() string { return "carts" }
