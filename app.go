@@ -17,6 +17,7 @@ import (
 	"github.com/shopauth/shopauth/config"
 	"github.com/shopauth/shopauth/keys"
 	"github.com/shopauth/shopauth/server"
+	"github.com/shopauth/shopauth/server/carts"
 	"github.com/shopauth/shopauth/server/customers"
 	"github.com/shopauth/shopauth/server/ratelimit"
 	"github.com/shopauth/shopauth/server/tokens"
@@ -25,6 +26,7 @@ import (
 	"github.com/shopauth/shopauth/web"
 	"github.com/shopauth/shopauth/web/hosted"
 	"github.com/shopauth/shopauth/web/metrics"
+	"github.com/shopauth/shopauth/web/shopkey"
 	"github.com/shopauth/shopauth/web/spryker"
 )
 
@@ -149,6 +151,10 @@ func newApp(d appDeps) (*app, error) {
 	if err != nil {
 		return nil, err
 	}
+	shopKeyAPI, err := newShopKeyAPI(cfg, store, authority, logger)
+	if err != nil {
+		return nil, err
+	}
 	// gin's mode is process-wide; release mode only silences its debug
 	// printing.
 	gin.SetMode(gin.ReleaseMode)
@@ -167,7 +173,7 @@ func newApp(d appDeps) (*app, error) {
 		Logger:         logger,
 		TrustedProxies: cfg.HTTP.TrustedProxies,
 		Metrics:        m,
-		Features:       []web.Mounter{pages, glue},
+		Features:       []web.Mounter{pages, glue, shopKeyAPI},
 	})
 	if err != nil {
 		return nil, err
@@ -205,6 +211,34 @@ func loginRateLimiter(l config.Login, now func() time.Time) (server.LoginRateLim
 		return nil, nil
 	}
 	return ratelimit.New(ratelimit.Config{PerMinute: l.RatePerMinute, Burst: l.Burst, Now: now})
+}
+
+// newShopKeyAPI wires the shopKey dialect: its client, and where anonymous
+// carts are handed over (the webhook when SHOPAUTH_SHOPKEY_CART_URL is set,
+// the database otherwise).
+func newShopKeyAPI(cfg config.Config, store *sqlstore.Store, authority *server.Authority, logger *slog.Logger) (*shopkey.Handler, error) {
+	var backend carts.HandOver
+	if cfg.Adapters.ShopKeyCartURL != "" {
+		hook, err := carts.NewWebhook(cfg.Adapters.ShopKeyCartURL, carts.WebhookTimeout)
+		if err != nil {
+			return nil, err
+		}
+		backend = hook
+	} else {
+		db, err := carts.NewDatabase(store)
+		if err != nil {
+			return nil, err
+		}
+		backend = db
+	}
+	cartService, err := carts.New(backend, logger)
+	if err != nil {
+		return nil, err
+	}
+	return shopkey.New(shopkey.Config{
+		Shops: authority, Logins: authority, Sessions: authority, Carts: cartService,
+		ClientID: cfg.Adapters.ShopKeyClientID, Logger: logger,
+	})
 }
 
 func readiness(store *sqlstore.Store, km *keys.Manager) func(ctx context.Context) error {

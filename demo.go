@@ -23,6 +23,8 @@ const (
 	demoClientSecret   = "storefront-secret"
 	demoCompanyUserID  = "ebf4b55a-cab0-5ed0-8fb7-525a3eeedeac"
 	demoUnverifiedUser = "new@example.com"
+	// demoCartToken is the anonymous cart token of seed 001's example.
+	demoCartToken = "sadsdfuh3r4bibcjsdh8sdssd9hs78dh"
 )
 
 // Spryker's lifetimes (spec/spryker.md), used by `client add --preset spryker`.
@@ -38,6 +40,7 @@ type demoStore interface {
 	CreateShop(ctx context.Context, s storage.Shop) error
 	CreateCustomer(ctx context.Context, c *storage.Customer) error
 	CreateClient(ctx context.Context, c storage.Client) error
+	CreateCart(ctx context.Context, c *storage.Cart) error
 }
 
 // seedDemo fills an empty database with the demo shop, customers and
@@ -98,13 +101,17 @@ func seedDemo(ctx context.Context, store demoStore, out io.Writer, cfg config.Co
 			return fmt.Errorf("client %s: %w", c.ID, err)
 		}
 	}
+	if err := store.CreateCart(ctx, &storage.Cart{ShopKey: demoShop, Token: demoCartToken, CreatedAt: now, UpdatedAt: now}); err != nil {
+		return fmt.Errorf("anonymous cart: %w", err)
+	}
 	_, err = fmt.Fprintf(out, `Demo data created (shown once; for trying shopauth out, never for production):
   shop      %s (locale es)
   customer  %s / %s (verified, customer id 21)
   customer  %s / %s (e-mail not verified)
   client    %s / %s (confidential; password, refresh_token)
   adapters  %s (Spryker Glue, shop %s), %s (shopKey API)
+  cart      anonymous, token %s (shopKey login with "token")
 `, demoShop, demoCustomerEmail, demoPassword, demoUnverifiedUser, demoPassword, demoClientID, demoClientSecret,
-		cfg.Adapters.SprykerClientID, cfg.Adapters.SprykerShop, cfg.Adapters.ShopKeyClientID)
+		cfg.Adapters.SprykerClientID, cfg.Adapters.SprykerShop, cfg.Adapters.ShopKeyClientID, demoCartToken)
 	return err
 }

@@ -39,6 +39,14 @@ type Instrumentation interface {
 	Handler() http.Handler
 }
 
+// Fallback is a feature that answers, in its own dialect, requests under
+// its own paths that match no route (NoRoute) or no method (NoMethod);
+// each reports whether it wrote the answer.
+type Fallback interface {
+	NoRoute(c *gin.Context) bool
+	NoMethod(c *gin.Context) bool
+}
+
 // Config holds the engine's dependencies.
 type Config struct {
 	Tokens TokenIssuer
@@ -102,10 +110,26 @@ func New(cfg Config) (*gin.Engine, error) {
 	for _, f := range cfg.Features {
 		f.Mount(e)
 	}
+	var fallbacks []Fallback
+	for _, f := range cfg.Features {
+		if fb, ok := f.(Fallback); ok {
+			fallbacks = append(fallbacks, fb)
+		}
+	}
 	e.NoRoute(func(c *gin.Context) {
+		for _, fb := range fallbacks {
+			if fb.NoRoute(c) {
+				return
+			}
+		}
 		c.JSON(http.StatusNotFound, gin.H{"error": "not_found"})
 	})
 	e.NoMethod(func(c *gin.Context) {
+		for _, fb := range fallbacks {
+			if fb.NoMethod(c) {
+				return
+			}
+		}
 		c.JSON(http.StatusMethodNotAllowed, gin.H{"error": "method_not_allowed"})
 	})
 	return e, nil
