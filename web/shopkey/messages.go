@@ -23,13 +23,13 @@ const (
 	msgUnavailable
 	msgServerError
 
-	fieldRequired   // :attribute is replaced by the field name
-	fieldEmail      // the e-mail address is malformed
-	fieldString     // not a string, or not UTF-8
-	fieldMaxLength  // :max is replaced
-	fieldRepeated   // given more than once in a form
-	fieldCartToken  // not 32 letters and digits
-	messageCount    // keep last
+	fieldRequired  // :attribute is replaced by the field name
+	fieldEmail     // the e-mail address is malformed
+	fieldString    // not a string, or not UTF-8
+	fieldMaxLength // :max is replaced
+	fieldRepeated  // given more than once in a form
+	fieldCartToken // not 32 letters and digits
+	messageCount   // keep last
 )
 
 // Locales with messages; any other shop locale answers in English.

@@ -60,6 +60,9 @@ var (
 	_ Logins   = (*server.Authority)(nil)
 	_ Sessions = (*server.Authority)(nil)
 	_ Carts    = (*carts.Service)(nil)
+
+	_ web.Mounter  = (*Handler)(nil)
+	_ web.Fallback = (*Handler)(nil)
 )
 
 // Config holds the dialect's dependencies.
@@ -301,4 +304,3 @@ func (h *Handler) fail(c *gin.Context, locale string, err error) {
 		reply(c, locale, http.StatusInternalServerError, msgServerError, nil)
 	}
 }
-var _ web.Fallback = (*Handler)(nil)
