@@ -331,8 +331,12 @@ func TestShopKeyErrorTable(t *testing.T) {
 		},
 		"unknown or inactive shopKey": func(string) []attempt {
 			return []attempt{
-				{"unknown shop", func(t testing.TB, _ string, form bool) skResponse { return login(demoCustomerEmail, demoPassword)(t, "nosuchshop", form) }},
-				{"inactive shop", func(t testing.TB, _ string, form bool) skResponse { return login(demoCustomerEmail, demoPassword)(t, skClosedShop, form) }},
+				{"unknown shop", func(t testing.TB, _ string, form bool) skResponse {
+					return login(demoCustomerEmail, demoPassword)(t, "nosuchshop", form)
+				}},
+				{"inactive shop", func(t testing.TB, _ string, form bool) skResponse {
+					return login(demoCustomerEmail, demoPassword)(t, skClosedShop, form)
+				}},
 			}
 		},
 		"missing/invalid Bearer on a private route, or a token of another shop": func(shop string) []attempt {
