@@ -181,6 +181,7 @@ func (h *Handler) login(c *gin.Context) {
 	ctx := c.Request.Context()
 	resp, err := h.logins.AdapterToken(ctx, h.clientID, server.TokenRequest{
 		GrantType: server.GrantPassword, Username: in.Email, Password: in.Password, ShopKey: shop.Key,
+		Dialect: server.DialectShopKey,
 	})
 	if err != nil {
 		h.fail(c, locale, err)
