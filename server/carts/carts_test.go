@@ -143,7 +143,13 @@ func TestWebhook(t *testing.T) {
 				w.WriteHeader(tt.status)
 				_, _ = io.WriteString(w, tt.answer)
 			}))
-			w, err := NewWebhook(srv.URL+"/hook", 100*time.Millisecond)
+			// Generous unless the case is about the timeout: the machine
+			// may be loaded.
+			timeout := 10 * time.Second
+			if tt.delay > 0 {
+				timeout = 100 * time.Millisecond
+			}
+			w, err := NewWebhook(srv.URL+"/hook", timeout)
 			require.NoError(t, err)
 			got, err := w.HandOver(context.Background(), Request{ShopKey: "acme12aa", CustomerID: 21, Token: tt.token})
 			srv.Close() // waits for the handler: its captures are safe to read
