@@ -44,7 +44,7 @@ func (a *Authority) ExchangeAccessToken(ctx context.Context, clientID string, ol
 	if err != nil {
 		return nil, err
 	}
-	return a.response(ti, client), nil
+	return a.response(ti, client)
 }
 
 // manager is the Authority's go-oauth2 Manager.
