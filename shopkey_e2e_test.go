@@ -176,9 +176,9 @@ func specExample(t testing.TB, heading string) string {
 	return block
 }
 
-// jsonShape flattens a JSON document into "path=value" lines in document
+// skJSONShape flattens a JSON document into "path=value" lines in document
 // order, so two documents compare key order and values alike.
-func jsonShape(t testing.TB, doc string) []string {
+func skJSONShape(t testing.TB, doc string) []string {
 	t.Helper()
 	dec := json.NewDecoder(strings.NewReader(doc))
 	dec.UseNumber()
@@ -229,7 +229,7 @@ func TestShopKeyLoginGolden(t *testing.T) {
 			l := decodeLoginResponse(t, resp)
 			expected := strings.NewReplacer(`"email":"…"`, `"email":"`+demoCustomerEmail+`"`, `"name":"…"`, `"name":"Sonia"`,
 				`"<JWT>"`, strconv.Quote(l.Data.Token.AccessToken)).Replace(want)
-			require.Equal(t, jsonShape(t, expected), jsonShape(t, resp.Body))
+			require.Equal(t, skJSONShape(t, expected), skJSONShape(t, resp.Body))
 
 			claims, err := ts.App.authority.VerifyAccessToken(context.Background(), l.Data.Token.AccessToken)
 			require.NoError(t, err)
