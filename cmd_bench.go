@@ -120,7 +120,10 @@ func (c *cli) bench(ctx context.Context, o benchOptions) error {
 	defer env.close()
 
 	client := bench.NewClient(o.concurrency)
-	target := bench.Target{URL: env.url, Client: client, ClientID: benchClientID, ClientSecret: env.secret, Users: env.users}
+	target := bench.Target{
+		URL: env.url, Client: client, ClientID: benchClientID, ClientSecret: env.secret,
+		Users: env.users, ShopKey: cfg.Adapters.SprykerShop,
+	}
 	ceilings, stopCeilings, err := benchCeilings(env, client)
 	if err != nil {
 		return err

@@ -29,6 +29,9 @@ type Target struct {
 	ClientID, ClientSecret string
 	// Users are verified customers; worker i signs in as Users[i%len].
 	Users []User
+	// ShopKey is the Users' shop: the shopKey dialect's path names it, and
+	// it must be the shop Spryker Glue's /access-tokens signs in to.
+	ShopKey string
 }
 
 // User is a customer's sign-in.
@@ -63,6 +66,11 @@ const (
 	ScenarioMixed = "mixed"
 	// ScenarioIntrospect introspects a live JWT access token (RFC 7662).
 	ScenarioIntrospect = "introspect"
+	// ScenarioSpryker signs in through Spryker Glue's POST /access-tokens.
+	ScenarioSpryker = "spryker-login"
+	// ScenarioShopKey signs in through the shopKey API's
+	// POST /api/v1/{shopKey}/customers/login.
+	ScenarioShopKey = "shopkey-login"
 )
 
 // Ceiling names, which package main measures.
@@ -76,12 +84,58 @@ const (
 func Scenarios(t Target) []Workload {
 	return []Workload{
 		t.passwordGrant(),
+		t.sprykerLogin(),
+		t.shopKeyLogin(),
 		t.refreshGrant(),
 		t.get(ScenarioJWKS, "/.well-known/jwks.json"),
 		t.get(ScenarioDiscovery, "/.well-known/openid-configuration"),
 		t.introspect(),
 		t.mixed(),
 	}
+}
+
+// sprykerLogin posts a JSON:API access-tokens document, as a Glue
+// storefront does; anything but 201 Created is an error.
+func (t Target) sprykerLogin() Workload {
+	return t.login(ScenarioSpryker, "/access-tokens", "application/vnd.api+json", http.StatusCreated,
+		func(u User) any {
+			return map[string]any{"data": map[string]any{
+				"type": "access-tokens", "attributes": map[string]string{"username": u.Email, "password": u.Password},
+			}}
+		})
+}
+
+// shopKeyLogin posts the shopKey API's JSON login; it answers 202.
+func (t Target) shopKeyLogin() Workload {
+	return t.login(ScenarioShopKey, "/api/v1/"+url.PathEscape(t.ShopKey)+"/customers/login", "application/json",
+		http.StatusAccepted, func(u User) any {
+			return map[string]string{"_method": "POST", "email": u.Email, "password": u.Password}
+		})
+}
+
+// login is a dialect's sign-in: worker i posts body(its user) to path and
+// counts any status but want as an error. Each sign-in costs one password
+// verification, so it is held against the hash ceiling.
+func (t Target) login(name, path, contentType string, want int, body func(User) any) Workload {
+	return Workload{Name: name, Kind: KindScenario, Ceiling: CeilingHash,
+		Worker: func(_ context.Context, i int) (Op, error) {
+			b, err := json.Marshal(body(t.user(i)))
+			if err != nil {
+				return nil, err
+			}
+			return func(ctx context.Context) (int, error) {
+				req, err := http.NewRequestWithContext(ctx, http.MethodPost, t.URL+path, bytes.NewReader(b))
+				if err != nil {
+					return 0, err
+				}
+				req.Header.Set("Content-Type", contentType)
+				status, err := send(t.Client, req, nil)
+				if err == nil && status < 400 && status != want {
+					err = fmt.Errorf("%s: status %d, want %d", name, status, want)
+				}
+				return status, err
+			}, nil
+		}}
 }
 
 // introspect asks about the worker's own live access token as the

@@ -66,7 +66,8 @@ type Result struct {
 	Requests  int64   `json:"requests"`
 	PerSecond float64 `json:"per_second"`
 	Latency   Latency `json:"latency"`
-	// Errors counts failed ops by HTTP status, or "transport".
+	// Errors counts failed ops by HTTP status (a success status when the
+	// answer was not the expected one), or "transport".
 	Errors map[string]int64 `json:"errors,omitempty"`
 	// ServerRSSMiB is the server's resident memory right after the run,
 	// from its /metrics (in-process: the whole process, load generator
@@ -173,10 +174,12 @@ func (s *workerStats) drive(ctx context.Context, op Op, requests, failures *atom
 		s.latency.record(d)
 		requests.Add(1)
 		switch {
-		case err != nil:
+		case err != nil && status == 0:
 			s.failed++
 			failures.Add(1)
-		case status >= 400:
+		case err != nil || status >= 400:
+			// A status with an error is an answer that was not the one
+			// expected (a 200 saying "inactive"): counted by its status.
 			s.byStatus[status]++
 			failures.Add(1)
 		default:

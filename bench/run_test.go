@@ -53,6 +53,8 @@ func TestRunCountsStatusesAndErrors(t *testing.T) {
 				return 0, errors.New("connection reset")
 			case 1:
 				return 429, nil
+			case 2:
+				return 200, errors.New("inactive token")
 			default:
 				return 200, nil
 			}
@@ -66,6 +68,7 @@ func TestRunCountsStatusesAndErrors(t *testing.T) {
 	require.Equal(t, res.Requests, res.ErrorCount()+int64(res.PerSecond*res.Seconds+0.5))
 	require.Positive(t, res.Errors["429"])
 	require.Positive(t, res.Errors["transport"])
+	require.Positive(t, res.Errors["200"], "an unexpected answer is counted by its status")
 	require.Positive(t, progressCalls.Load())
 	require.LessOrEqual(t, res.Seconds, 1.2)
 }
