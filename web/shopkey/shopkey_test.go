@@ -94,7 +94,7 @@ type fixture struct {
 	logs   *bytes.Buffer
 }
 
-func newFixture(t *testing.T, cart *carts.Cart) *fixture {
+func newFixture(t testing.TB, cart *carts.Cart) *fixture {
 	t.Helper()
 	gin.SetMode(gin.ReleaseMode)
 	core := &fakeCore{}
