@@ -32,7 +32,9 @@ func (answeringCore) RevokeCustomerRefreshToken(context.Context, uint64, string,
 	return nil
 }
 
-func (answeringCore) RevokeAllCustomerRefreshTokens(context.Context, uint64, string) error { return nil }
+func (answeringCore) RevokeAllCustomerRefreshTokens(context.Context, uint64, string) error {
+	return nil
+}
 
 // BenchmarkAccessTokens measures the dialect's own share of a Glue login:
 // reading and checking the JSON:API document, translating it into a grant
