@@ -21,7 +21,7 @@ type Options struct {
 	// nil discards them.
 	Logger *slog.Logger
 	// MaxOpenConns caps the connection pool. 0 picks a default per dialect:
-	// 4 for SQLite (writers serialize on the file lock anyway; a few
+	// 4 for SQLite (writers queue on one gate, see serialize.go; a few
 	// connections keep WAL readers concurrent) and 16 for MySQL.
 	MaxOpenConns int
 }
@@ -65,6 +65,8 @@ func Open(ctx context.Context, databaseURL string, opts Options) (*Store, error)
 		dialector gorm.Dialector
 		maxConns  = opts.MaxOpenConns
 		dialect   string
+		// sqlitePool is the pool gorm is given for SQLite (see serialize.go).
+		sqlitePool *sql.DB
 	)
 	switch strings.ToLower(scheme) {
 	case "sqlite", "sqlite3":
@@ -72,7 +74,10 @@ func Open(ctx context.Context, databaseURL string, opts Options) (*Store, error)
 		if err != nil {
 			return nil, err
 		}
-		dialect, dialector = dialectSQLite, sqlite.Open(dsn)
+		if sqlitePool, err = openSerializedSQLite(dsn); err != nil {
+			return nil, fmt.Errorf("sqlstore: open sqlite database: %w", err)
+		}
+		dialect, dialector = dialectSQLite, &sqlite.Dialector{DSN: dsn, Conn: sqlitePool}
 		if maxConns <= 0 {
 			maxConns = defaultSQLiteConns
 		}
@@ -103,6 +108,9 @@ func Open(ctx context.Context, databaseURL string, opts Options) (*Store, error)
 		PrepareStmt:            false,
 	})
 	if err != nil {
+		if sqlitePool != nil {
+			_ = sqlitePool.Close()
+		}
 		return nil, fmt.Errorf("sqlstore: open %s database: %w", dialect, err)
 	}
 	sqlDB, err := db.DB()

@@ -281,3 +281,41 @@ func refreshToken(name string, now time.Time) storage.RefreshToken {
 		ExpiresAt: now.Add(time.Hour),
 	}
 }
+
+// TestSQLiteWritersQueueInProcess: writers of one Store wait for each
+// other in the process, not in SQLite's busy handler. With the handler
+// off (busy_timeout 0) any lock contention inside SQLite would fail at
+// once with "database is locked".
+func TestSQLiteWritersQueueInProcess(t *testing.T) {
+	ctx := context.Background()
+	s := openURL(t, sqlstoretest.SQLiteDatabaseURL(t)+"?_pragma=busy_timeout(0)")
+	_, err := s.Migrate(ctx)
+	require.NoError(t, err)
+
+	now := time.Now()
+	const writers, each = 8, 25
+	var wg sync.WaitGroup
+	for w := range writers {
+		wg.Go(func() {
+			for i := range each {
+				name := fmt.Sprintf("w%d-%d", w, i)
+				// A transaction (CreateRefreshToken), a single write
+				// (INSERT … RETURNING) and a read, interleaved.
+				if err := s.CreateRefreshToken(ctx, refreshToken(name, now), storage.IssuedAccessToken{}); err != nil {
+					t.Errorf("create %s: %v", name, err)
+					return
+				}
+				err := s.CreateShop(ctx, storage.Shop{Key: fmt.Sprintf("s%dx%d", w, i), Name: name, Locale: "en", Active: true, CreatedAt: now})
+				if err != nil {
+					t.Errorf("shop %s: %v", name, err)
+					return
+				}
+				if _, err := s.GetRefreshToken(ctx, hash(name)); err != nil {
+					t.Errorf("read %s: %v", name, err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+}
