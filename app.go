@@ -18,6 +18,7 @@ import (
 	"github.com/shopauth/shopauth/keys"
 	"github.com/shopauth/shopauth/server"
 	"github.com/shopauth/shopauth/server/carts"
+	"github.com/shopauth/shopauth/server/clients"
 	"github.com/shopauth/shopauth/server/customers"
 	"github.com/shopauth/shopauth/server/ratelimit"
 	"github.com/shopauth/shopauth/server/tokens"
@@ -32,6 +33,10 @@ import (
 
 // clockSkew is how far apart replicas' and resource servers' clocks may be.
 const clockSkew = 30 * time.Second
+
+// clientCacheTTL is how long a replica keeps a client registration: a
+// change made with the admin CLI reaches every replica within it.
+const clientCacheTTL = 5 * time.Second
 
 // The token sweeper's policy (server.SweeperConfig): a sweep every few
 // minutes, 500 rows per DELETE, and spent or revoked refresh tokens kept a
@@ -110,7 +115,7 @@ func newApp(d appDeps) (*app, error) {
 	}
 	authority, err := server.New(server.Config{
 		Issuer:            cfg.Issuer,
-		Clients:           store,
+		Clients:           clients.NewCache(store, clientCacheTTL, now),
 		Shops:             store,
 		Customers:         store,
 		RefreshTokens:     store,
