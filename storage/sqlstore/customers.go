@@ -29,8 +29,8 @@ func (s *Store) CreateCustomer(ctx context.Context, c *storage.Customer) error {
 // storage.ErrNotFound (also when the id belongs to another shop).
 func (s *Store) GetCustomer(ctx context.Context, shopKey string, id uint64) (storage.Customer, error) {
 	var m customerModel
-	if err := s.db.WithContext(ctx).Where("id = ? AND shop_key = ?", id, shopKey).Take(&m).Error; err != nil {
-		return storage.Customer{}, convertErr(err)
+	if err := s.scanOne(ctx, selectCustomer, []any{id, shopKey}, m.scanTargets()...); err != nil {
+		return storage.Customer{}, err
 	}
 	return m.toStorage(), nil
 }

@@ -29,7 +29,9 @@ type Options struct {
 // Store is the gorm-backed implementation of shopauth's storage. It is safe
 // for concurrent use, also by several processes sharing one database.
 type Store struct {
-	db      *gorm.DB
+	db *gorm.DB
+	// sql is db's pool, for the hot reads that bypass gorm (hotpath.go).
+	sql     *sql.DB
 	dialect string // "sqlite" or "mysql"
 	log     *slog.Logger
 }
@@ -123,7 +125,7 @@ func Open(ctx context.Context, databaseURL string, opts Options) (*Store, error)
 		// Servers close idle connections (wait_timeout); recycle first.
 		sqlDB.SetConnMaxLifetime(30 * time.Minute)
 	}
-	s := &Store{db: db, dialect: dialect, log: logger}
+	s := &Store{db: db, sql: sqlDB, dialect: dialect, log: logger}
 	if err := s.Ping(ctx); err != nil {
 		_ = sqlDB.Close()
 		return nil, err

@@ -2,6 +2,7 @@ package sqlstore
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"time"
@@ -47,8 +48,8 @@ func insertAccessToken(tx *gorm.DB, access storage.IssuedAccessToken) error {
 // storage.ErrNotFound.
 func (s *Store) GetRefreshToken(ctx context.Context, tokenHash string) (storage.RefreshToken, error) {
 	var m refreshTokenModel
-	if err := s.db.WithContext(ctx).Where("token_hash = ?", tokenHash).Take(&m).Error; err != nil {
-		return storage.RefreshToken{}, convertErr(err)
+	if err := s.scanOne(ctx, selectRefreshToken, []any{tokenHash}, m.scanTargets()...); err != nil {
+		return storage.RefreshToken{}, err
 	}
 	return m.toStorage(), nil
 }
@@ -157,9 +158,12 @@ func (s *Store) RevokeAccessToken(ctx context.Context, t storage.RevokedAccessTo
 
 // IsAccessTokenRevoked reports whether jti has been revoked.
 func (s *Store) IsAccessTokenRevoked(ctx context.Context, jti string) (bool, error) {
-	var n int64
-	if err := s.db.WithContext(ctx).Model(&revokedAccessTokenModel{}).Where("jti = ?", jti).Count(&n).Error; err != nil {
-		return false, fmt.Errorf("check revoked access token: %w", convertErr(err))
+	var one int
+	switch err := s.scanOne(ctx, selectRevokedJTI, []any{jti}, &one); {
+	case errors.Is(err, storage.ErrNotFound):
+		return false, nil
+	case err != nil:
+		return false, fmt.Errorf("check revoked access token: %w", err)
 	}
-	return n > 0, nil
+	return true, nil
 }
