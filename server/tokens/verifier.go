@@ -52,14 +52,22 @@ func (v *Verifier) VerifyAccessToken(ctx context.Context, raw string) (AccessCla
 	if err != nil {
 		return AccessClaims{}, err
 	}
-	revoked, err := v.revoked.IsAccessTokenRevoked(ctx, c.JTI)
-	if err != nil {
-		return AccessClaims{}, fmt.Errorf("check revocation: %w", err)
-	}
-	if revoked {
-		return AccessClaims{}, fmt.Errorf("%w: revoked", ErrInvalidToken)
+	if err := v.CheckRevocation(ctx, c.JTI); err != nil {
+		return AccessClaims{}, err
 	}
 	return c, nil
+}
+
+// CheckRevocation returns ErrInvalidToken when jti was revoked.
+func (v *Verifier) CheckRevocation(ctx context.Context, jti string) error {
+	revoked, err := v.revoked.IsAccessTokenRevoked(ctx, jti)
+	if err != nil {
+		return fmt.Errorf("check revocation: %w", err)
+	}
+	if revoked {
+		return fmt.Errorf("%w: revoked", ErrInvalidToken)
+	}
+	return nil
 }
 
 // ParseAccessToken checks signature, type, issuer and time claims, but not

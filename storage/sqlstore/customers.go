@@ -35,6 +35,19 @@ func (s *Store) GetCustomer(ctx context.Context, shopKey string, id uint64) (sto
 	return m.toStorage(), nil
 }
 
+// GetTokenCustomer loads a customer as GetCustomer does and reports whether
+// the access token jti is on the revocation list, in one query.
+func (s *Store) GetTokenCustomer(ctx context.Context, shopKey string, id uint64, jti string) (storage.Customer, bool, error) {
+	var (
+		m       customerModel
+		revoked bool
+	)
+	if err := s.scanOne(ctx, selectTokenCustomer, []any{jti, id, shopKey}, append(m.scanTargets(), &revoked)...); err != nil {
+		return storage.Customer{}, false, err
+	}
+	return m.toStorage(), revoked, nil
+}
+
 // GetCustomerByEmail looks a customer up by the normalized e-mail address
 // within a shop; storage.ErrNotFound if there is none.
 func (s *Store) GetCustomerByEmail(ctx context.Context, shopKey, emailNormalized string) (storage.Customer, error) {

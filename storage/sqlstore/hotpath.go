@@ -46,6 +46,10 @@ var (
 	selectCustomer     = "SELECT " + strings.Join(customerColumns, ", ") + " FROM customers WHERE id = ? AND shop_key = ?"
 	selectRefreshToken = "SELECT " + strings.Join(refreshTokenColumns, ", ") + " FROM refresh_tokens WHERE token_hash = ?"
 	selectRevokedJTI   = "SELECT 1 FROM revoked_access_tokens WHERE jti = ?"
+	// selectTokenCustomer adds whether a jti was revoked: EXISTS is 0 or 1
+	// on SQLite and MySQL alike.
+	selectTokenCustomer = "SELECT " + strings.Join(customerColumns, ", ") +
+		", EXISTS (SELECT 1 FROM revoked_access_tokens WHERE jti = ?) FROM customers WHERE id = ? AND shop_key = ?"
 )
 
 // scanOne runs query, which selects at most one row, into dest;

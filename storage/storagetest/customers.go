@@ -128,6 +128,34 @@ func testCustomers(t *testing.T, open func(t *testing.T) Store) {
 			require.Equal(t, tt.want, got.ID)
 		})
 	}
+
+	t.Run("GetTokenCustomer", func(t *testing.T) {
+		require.NoError(t, s.RevokeAccessToken(ctx, storage.RevokedAccessToken{JTI: "revoked-jti", ExpiresAt: baseTime().Add(time.Hour)}))
+		want, err := s.GetCustomer(ctx, "demo", bob.ID)
+		require.NoError(t, err)
+		tests := []struct {
+			name, shop, jti string
+			id              uint64
+			revoked, found  bool
+		}{
+			{name: "live token", shop: "demo", id: bob.ID, jti: "live-jti", found: true},
+			{name: "revoked token", shop: "demo", id: bob.ID, jti: "revoked-jti", found: true, revoked: true},
+			{name: "customer of another shop", shop: "other", id: bob.ID, jti: "live-jti"},
+			{name: "unknown customer", shop: "demo", id: 999999, jti: "revoked-jti"},
+		}
+		for _, tt := range tests {
+			t.Run(tt.name, func(t *testing.T) {
+				got, revoked, err := s.GetTokenCustomer(ctx, tt.shop, tt.id, tt.jti)
+				if !tt.found {
+					require.ErrorIs(t, err, storage.ErrNotFound)
+					return
+				}
+				require.NoError(t, err)
+				require.Equal(t, want, got, "the same customer GetCustomer reads")
+				require.Equal(t, tt.revoked, revoked)
+			})
+		}
+	})
 }
 
 func testCustomerUpdates(t *testing.T, open func(t *testing.T) Store) {
