@@ -92,18 +92,18 @@ func (a *Authority) introspectAccess(ctx context.Context, caller *clients.Info, 
 	var username string
 	switch id, forCustomer := c.CustomerID(); {
 	case forCustomer:
-		customer, revoked, err := a.customers.GetTokenCustomer(ctx, c.Shop, id, c.JTI)
+		holder, err := a.customers.GetTokenHolder(ctx, c.Shop, id, c.JTI)
 		switch {
 		case errors.Is(err, storage.ErrNotFound):
 			return inactive, true, nil
 		case err != nil:
 			return inactive, false, fmt.Errorf("load customer: %w", err)
-		case revoked:
+		case holder.Revoked:
 			return inactive, false, nil
-		case !mayUseTokens(customer):
+		case !holder.MayUseTokens():
 			return inactive, true, nil
 		}
-		username = customer.Email
+		username = holder.Email
 	case c.Subject != c.ClientID:
 		// Neither a customer's token nor a client's own: nobody it can
 		// speak for.

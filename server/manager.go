@@ -25,9 +25,7 @@ import (
 // CustomerStore reads customers by id.
 type CustomerStore interface {
 	GetCustomer(ctx context.Context, shopKey string, id uint64) (storage.Customer, error)
-	// GetTokenCustomer loads the customer and says whether the access
-	// token jti was revoked, in one read: introspection asks both.
-	GetTokenCustomer(ctx context.Context, shopKey string, id uint64, jti string) (storage.Customer, bool, error)
+	GetTokenHolder(ctx context.Context, shopKey string, id uint64, jti string) (storage.TokenHolder, error)
 }
 
 // RefreshTokenStore keeps refresh-token families. Spending a token is one
@@ -261,14 +259,11 @@ func (m *Manager) liveCustomer(ctx context.Context, row storage.RefreshToken) (s
 	if err != nil {
 		return storage.Customer{}, fmt.Errorf("load customer: %w", err)
 	}
-	if !mayUseTokens(c) {
+	if !c.MayUseTokens() {
 		return storage.Customer{}, oautherr.ErrInvalidGrant
 	}
 	return c, nil
 }
-
-// mayUseTokens reports whether the customer's tokens are honoured.
-func mayUseTokens(c storage.Customer) bool { return !c.Disabled() && c.Verified() }
 
 // idle reports whether the family went unused for longer than the idle TTL.
 // New rows carry the idle deadline in ExpiresAt already (refreshExpiry);

@@ -54,7 +54,7 @@ func (a *Authority) tokenCustomer(ctx context.Context, c tokens.AccessClaims) (s
 // oautherr.ErrInvalidToken.
 func (a *Authority) liveCustomer(ctx context.Context, shopKey string, id uint64) (storage.Customer, error) {
 	customer, err := a.customers.GetCustomer(ctx, shopKey, id)
-	if errors.Is(err, storage.ErrNotFound) || (err == nil && !mayUseTokens(customer)) {
+	if errors.Is(err, storage.ErrNotFound) || (err == nil && !customer.MayUseTokens()) {
 		return storage.Customer{}, oautherr.ErrInvalidToken.WithCause(errNoCustomer)
 	}
 	if err != nil {

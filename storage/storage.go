@@ -49,6 +49,23 @@ func (c *Customer) Verified() bool { return c.EmailVerifiedAt != nil }
 // Disabled reports whether an operator disabled the account.
 func (c *Customer) Disabled() bool { return c.DisabledAt != nil }
 
+// MayUseTokens reports whether the customer's tokens are honoured.
+func (c *Customer) MayUseTokens() bool { return c.Verified() && !c.Disabled() }
+
+// TokenHolder is the part of a customer that checking one of their access
+// tokens needs, read in one query with the token's revocation: every
+// introspection asks it, so the query stays small.
+type TokenHolder struct {
+	Email           string
+	EmailVerifiedAt *time.Time
+	DisabledAt      *time.Time
+	// Revoked reports whether the token's jti is on the revocation list.
+	Revoked bool
+}
+
+// MayUseTokens is Customer.MayUseTokens.
+func (h TokenHolder) MayUseTokens() bool { return h.EmailVerifiedAt != nil && h.DisabledAt == nil }
+
 // Client is an OAuth 2.0 client registration.
 type Client struct {
 	ID         string

@@ -35,17 +35,16 @@ func (s *Store) GetCustomer(ctx context.Context, shopKey string, id uint64) (sto
 	return m.toStorage(), nil
 }
 
-// GetTokenCustomer loads a customer as GetCustomer does and reports whether
-// the access token jti is on the revocation list, in one query.
-func (s *Store) GetTokenCustomer(ctx context.Context, shopKey string, id uint64, jti string) (storage.Customer, bool, error) {
-	var (
-		m       customerModel
-		revoked bool
-	)
-	if err := s.scanOne(ctx, selectTokenCustomer, []any{jti, id, shopKey}, append(m.scanTargets(), &revoked)...); err != nil {
-		return storage.Customer{}, false, err
+// GetTokenHolder reads what checking an access token of the customer
+// needs, and whether its jti was revoked, in one query; storage.ErrNotFound
+// when the shop has no such customer.
+func (s *Store) GetTokenHolder(ctx context.Context, shopKey string, id uint64, jti string) (storage.TokenHolder, error) {
+	var h storage.TokenHolder
+	if err := s.scanOne(ctx, selectTokenHolder, []any{jti, id, shopKey}, &h.Email, &h.EmailVerifiedAt, &h.DisabledAt, &h.Revoked); err != nil {
+		return storage.TokenHolder{}, err
 	}
-	return m.toStorage(), revoked, nil
+	h.EmailVerifiedAt, h.DisabledAt = fromDBPtr(h.EmailVerifiedAt), fromDBPtr(h.DisabledAt)
+	return h, nil
 }
 
 // GetCustomerByEmail looks a customer up by the normalized e-mail address

@@ -46,10 +46,11 @@ var (
 	selectCustomer     = "SELECT " + strings.Join(customerColumns, ", ") + " FROM customers WHERE id = ? AND shop_key = ?"
 	selectRefreshToken = "SELECT " + strings.Join(refreshTokenColumns, ", ") + " FROM refresh_tokens WHERE token_hash = ?"
 	selectRevokedJTI   = "SELECT 1 FROM revoked_access_tokens WHERE jti = ?"
-	// selectTokenCustomer adds whether a jti was revoked: EXISTS is 0 or 1
-	// on SQLite and MySQL alike.
-	selectTokenCustomer = "SELECT " + strings.Join(customerColumns, ", ") +
-		", EXISTS (SELECT 1 FROM revoked_access_tokens WHERE jti = ?) FROM customers WHERE id = ? AND shop_key = ?"
+	// selectTokenHolder asks only what TokenHolder holds: the driver
+	// parses every statement anew, and the long column list cost a tenth
+	// of an introspection. EXISTS is 0 or 1 on SQLite and MySQL alike.
+	selectTokenHolder = "SELECT email, email_verified_at, disabled_at, " +
+		"EXISTS (SELECT 1 FROM revoked_access_tokens WHERE jti = ?) FROM customers WHERE id = ? AND shop_key = ?"
 )
 
 // scanOne runs query, which selects at most one row, into dest;

@@ -129,30 +129,39 @@ func testCustomers(t *testing.T, open func(t *testing.T) Store) {
 		})
 	}
 
-	t.Run("GetTokenCustomer", func(t *testing.T) {
+	t.Run("GetTokenHolder", func(t *testing.T) {
 		require.NoError(t, s.RevokeAccessToken(ctx, storage.RevokedAccessToken{JTI: "revoked-jti", ExpiresAt: baseTime().Add(time.Hour)}))
-		want, err := s.GetCustomer(ctx, "demo", bob.ID)
+		verified, disabled := baseTime(), baseTime().Add(time.Minute)
+		carol := storage.Customer{ShopKey: "demo", Email: "Carol@example.com", EmailNormalized: "carol@example.com",
+			EmailVerifiedAt: &verified, DisabledAt: &disabled, CreatedAt: baseTime(), UpdatedAt: baseTime()}
+		require.NoError(t, s.CreateCustomer(ctx, &carol))
+		carol, err := s.GetCustomer(ctx, "demo", carol.ID) // as stored: whole seconds, UTC
 		require.NoError(t, err)
 		tests := []struct {
 			name, shop, jti string
 			id              uint64
-			revoked, found  bool
+			want            storage.TokenHolder
+			found, mayUse   bool
 		}{
-			{name: "live token", shop: "demo", id: bob.ID, jti: "live-jti", found: true},
-			{name: "revoked token", shop: "demo", id: bob.ID, jti: "revoked-jti", found: true, revoked: true},
+			{name: "live token", shop: "demo", id: bob.ID, jti: "live-jti", found: true,
+				want: storage.TokenHolder{Email: bob.Email, EmailVerifiedAt: bob.EmailVerifiedAt, DisabledAt: bob.DisabledAt}, mayUse: bob.MayUseTokens()},
+			{name: "revoked token", shop: "demo", id: bob.ID, jti: "revoked-jti", found: true,
+				want: storage.TokenHolder{Email: bob.Email, EmailVerifiedAt: bob.EmailVerifiedAt, DisabledAt: bob.DisabledAt, Revoked: true}, mayUse: bob.MayUseTokens()},
+			{name: "verified and disabled", shop: "demo", id: carol.ID, jti: "live-jti", found: true,
+				want: storage.TokenHolder{Email: "Carol@example.com", EmailVerifiedAt: carol.EmailVerifiedAt, DisabledAt: carol.DisabledAt}},
 			{name: "customer of another shop", shop: "other", id: bob.ID, jti: "live-jti"},
 			{name: "unknown customer", shop: "demo", id: 999999, jti: "revoked-jti"},
 		}
 		for _, tt := range tests {
 			t.Run(tt.name, func(t *testing.T) {
-				got, revoked, err := s.GetTokenCustomer(ctx, tt.shop, tt.id, tt.jti)
+				got, err := s.GetTokenHolder(ctx, tt.shop, tt.id, tt.jti)
 				if !tt.found {
 					require.ErrorIs(t, err, storage.ErrNotFound)
 					return
 				}
 				require.NoError(t, err)
-				require.Equal(t, want, got, "the same customer GetCustomer reads")
-				require.Equal(t, tt.revoked, revoked)
+				require.Equal(t, tt.want, got)
+				require.Equal(t, tt.mayUse, got.MayUseTokens())
 			})
 		}
 	})

@@ -20,7 +20,7 @@ type Store interface {
 
 	CreateCustomer(ctx context.Context, c *storage.Customer) error
 	GetCustomer(ctx context.Context, shopKey string, id uint64) (storage.Customer, error)
-	GetTokenCustomer(ctx context.Context, shopKey string, id uint64, jti string) (storage.Customer, bool, error)
+	GetTokenHolder(ctx context.Context, shopKey string, id uint64, jti string) (storage.TokenHolder, error)
 	GetCustomerByEmail(ctx context.Context, shopKey, emailNormalized string) (storage.Customer, error)
 	UpdatePasswordHash(ctx context.Context, id uint64, oldHash, newHash string) error
 	SetEmailVerified(ctx context.Context, id uint64, at *time.Time) error
