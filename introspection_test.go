@@ -83,6 +83,16 @@ func TestIntrospection(t *testing.T) {
 		s.requireActive(t, next.AccessToken, false) // revoked: at once
 	})
 
+	t.Run("inactive once the customer is disabled, active again when re-enabled", func(t *testing.T) {
+		body := s.login(t, "offline_access", "")
+		s.requireActive(t, body.AccessToken, true)
+		now := s.Clock.Now()
+		require.NoError(t, s.Store.SetDisabled(t.Context(), 21, &now))
+		s.requireActive(t, body.AccessToken, false)
+		require.NoError(t, s.Store.SetDisabled(t.Context(), 21, nil))
+		s.requireActive(t, body.AccessToken, true)
+	})
+
 	t.Run("visibility: own client and audience only; refresh tokens own client only", func(t *testing.T) {
 		spa := s.loginAs(t, spaClientID, "", "openid offline_access")
 		// The resource server named in aud sees the access token ...
