@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/go-jose/go-jose/v4"
+	lru "github.com/hashicorp/golang-lru/v2"
 
 	"github.com/shopauth/shopauth/storage"
 )
@@ -106,6 +107,9 @@ type Manager struct {
 	unknownKeyMu             sync.Mutex
 	lastUnknownKeyReload     time.Time
 
+	// verified remembers tokens whose signature checked out (verify.go).
+	verified *lru.Cache[string, Verified]
+
 	reloadMu sync.Mutex // one Reload at a time: store read, decrypt, install
 	mu       sync.Mutex // serializes installing snapshots
 	snap     atomic.Pointer[snapshot]
@@ -172,6 +176,9 @@ func New(ctx context.Context, cfg Config) (*Manager, error) {
 		clockSkew:                cfg.ClockSkew,
 		maxTokenTTL:              cfg.MaxTokenTTL,
 		unknownKeyReloadInterval: cfg.UnknownKeyReloadInterval,
+	}
+	if m.verified, err = lru.New[string, Verified](verifiedCacheSize); err != nil {
+		return nil, err
 	}
 	if m.now == nil {
 		m.now = time.Now

@@ -25,6 +25,9 @@ var (
 // tokens are a few hundred bytes to a couple of KB.
 const maxTokenBytes = 16 << 10
 
+// verifiedCacheSize bounds the tokens Verify remembers: a few MB.
+const verifiedCacheSize = 4096
+
 // Verified is a token whose signature checked out.
 type Verified struct {
 	Payload []byte
@@ -81,7 +84,30 @@ func (m *Manager) reloadForUnknownKey() bool {
 // unknownKeyReloadTimeout bounds a reload made inside Verify.
 const unknownKeyReloadTimeout = 5 * time.Second
 
+// verify checks token against the published keys. A token that verified
+// before is taken from the cache as long as its key is still published:
+// storefronts and resource servers present the same access token on every
+// call, and the RSA check and JOSE parse were a quarter of an
+// introspection's CPU. The cache is keyed by the whole token, so a hit is
+// the very bytes that verified; the kid is a thumbprint of its public key
+// (RFC 7638), so a published kid is the same key; only successes are kept,
+// in a bounded LRU. Time claims are the caller's and are checked every
+// time. The payload is shared: callers must not modify it.
 func (m *Manager) verify(token string) (Verified, error) {
+	if v, ok := m.verified.Get(token); ok {
+		if m.view().verifier[v.KID] != nil {
+			return v, nil
+		}
+		m.verified.Remove(token) // its key was removed: verify afresh, and fail
+	}
+	v, err := m.verifyJWS(token)
+	if err == nil {
+		m.verified.Add(token, v)
+	}
+	return v, err
+}
+
+func (m *Manager) verifyJWS(token string) (Verified, error) {
 	if len(token) > maxTokenBytes {
 		return Verified{}, fmt.Errorf("%w: longer than %d bytes", ErrMalformed, maxTokenBytes)
 	}

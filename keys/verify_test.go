@@ -176,3 +176,30 @@ func FuzzVerify(f *testing.F) {
 		require.Equal(t, `{"sub":"21"}`, string(v.Payload))
 	})
 }
+
+// TestVerifyCache: a token that verified is served from the cache (the
+// same payload bytes come back), a bad one never is, and the cache never
+// outlives the key: manager_test's retirement test covers a cached token
+// of a removed key.
+func TestVerifyCache(t *testing.T) {
+	kek := testKEK(t)
+	clk := newClock()
+	m := newManager(t, &fakeStore{}, kek, clk)
+	tok, err := m.Sign([]byte(`{"sub":"21"}`), TypAccessToken)
+	require.NoError(t, err)
+
+	first, err := m.Verify(tok)
+	require.NoError(t, err)
+	again, err := m.Verify(tok)
+	require.NoError(t, err)
+	require.Equal(t, first, again)
+	require.Same(t, &first.Payload[0], &again.Payload[0], "the second check is the cached result")
+
+	parts := strings.Split(tok, ".")
+	forged := parts[0] + "." + base64.RawURLEncoding.EncodeToString([]byte(`{"sub":"22"}`)) + "." + parts[2]
+	for range 2 {
+		_, err = m.Verify(forged)
+		require.ErrorIs(t, err, ErrInvalidSignature, "a failure is never remembered")
+	}
+	require.Equal(t, 1, m.verified.Len(), "only the good token is kept")
+}
