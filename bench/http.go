@@ -168,7 +168,10 @@ func (t Target) introspect() Workload {
 }
 
 // mixed gives each worker a refresh chain and cycles through refresh,
-// JWKS, refresh, discovery, with a password grant every 32nd op.
+// JWKS, refresh, discovery, with a password grant every 128th op: a
+// storefront refreshes and fetches keys far more often than it signs in,
+// and at 256 workers a sign-in every 32nd op asks more hashes than two
+// cores busy signing can give (the pool answers 503 with Retry-After).
 func (t Target) mixed() Workload {
 	refresh, jwks, discovery, password := t.refreshGrant(), t.get("", "/.well-known/jwks.json"),
 		t.get("", "/.well-known/openid-configuration"), t.passwordGrant()
@@ -184,7 +187,7 @@ func (t Target) mixed() Workload {
 		n := i // workers start at different points of the cycle
 		return func(ctx context.Context) (int, error) {
 			n++
-			if n%32 == 0 {
+			if n%128 == 0 {
 				return ops[3](ctx)
 			}
 			return cycle[n%len(cycle)](ctx)

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"runtime"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -107,6 +108,9 @@ type Manager struct {
 	unknownKeyMu             sync.Mutex
 	lastUnknownKeyReload     time.Time
 
+	// signSlots admits one signature per CPU at a time (SignWith).
+	signSlots chan struct{}
+
 	// verified remembers tokens whose signature checked out (verify.go).
 	verified *lru.Cache[string, Verified]
 
@@ -176,6 +180,7 @@ func New(ctx context.Context, cfg Config) (*Manager, error) {
 		clockSkew:                cfg.ClockSkew,
 		maxTokenTTL:              cfg.MaxTokenTTL,
 		unknownKeyReloadInterval: cfg.UnknownKeyReloadInterval,
+		signSlots:                make(chan struct{}, runtime.GOMAXPROCS(0)),
 	}
 	if m.verified, err = lru.New[string, Verified](verifiedCacheSize); err != nil {
 		return nil, err
@@ -403,7 +408,15 @@ func (m *Manager) SignWith(alg string, payload []byte, typ string) (string, erro
 	if err != nil {
 		return "", err
 	}
+	// An RSA signature is a millisecond of CPU without a preemption point
+	// worth the name. Under load, hundreds of requests signing at once
+	// would share the cores round-robin: every signature would take as
+	// long as the slowest, and the password hashes of the logins in
+	// between would starve until their queue timed out. Admitted one per
+	// core, signers finish in arrival order and leave the scheduler room.
+	m.signSlots <- struct{}{}
 	obj, err := signer.Sign(payload)
+	<-m.signSlots
 	if err != nil {
 		return "", fmt.Errorf("keys: sign with %s: %w", cur.kid, err)
 	}

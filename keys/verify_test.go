@@ -3,6 +3,8 @@ package keys
 import (
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -202,4 +204,26 @@ func TestVerifyCache(t *testing.T) {
 		require.ErrorIs(t, err, ErrInvalidSignature, "a failure is never remembered")
 	}
 	require.Equal(t, 1, m.verified.Len(), "only the good token is kept")
+}
+
+// TestSignAdmitsOnePerCPU: many goroutines signing at once all get valid
+// tokens, and every admission slot is given back.
+func TestSignAdmitsOnePerCPU(t *testing.T) {
+	m := newManager(t, &fakeStore{}, testKEK(t), newClock())
+	require.Equal(t, runtime.GOMAXPROCS(0), cap(m.signSlots))
+	const signers = 64
+	errs := make(chan error, signers)
+	for i := range signers {
+		go func() {
+			tok, err := m.Sign([]byte(fmt.Sprintf(`{"n":%d}`, i)), TypAccessToken)
+			if err == nil {
+				_, err = m.Verify(tok)
+			}
+			errs <- err
+		}()
+	}
+	for range signers {
+		require.NoError(t, <-errs)
+	}
+	require.Zero(t, len(m.signSlots), "every slot released")
 }
