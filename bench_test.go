@@ -21,7 +21,7 @@ func TestBenchSmoke(t *testing.T) {
 	var stdout, stderr bytes.Buffer
 	c := &cli{stdout: &stdout, stderr: &stderr, environ: []string{"SHOPAUTH_LOG_LEVEL=warn"}}
 	err := c.bench(t.Context(), benchOptions{
-		duration: 600 * time.Millisecond, concurrency: 2, jsonFile: out,
+		duration: 600 * time.Millisecond, warmup: 100 * time.Millisecond, concurrency: 2, jsonFile: out,
 		hashParams: testHashParams, progress: true,
 	})
 	require.NoError(t, err, "stderr: %s", stderr.String())
@@ -30,6 +30,7 @@ func TestBenchSmoke(t *testing.T) {
 	require.NoError(t, err)
 	var report bench.Report
 	require.NoError(t, json.Unmarshal(raw, &report))
+	require.Equal(t, 0.1, report.Warmup)
 	want := append([]string{bench.CeilingHash, bench.CeilingSign, bench.CeilingHTTP}, benchScenarioNames()...)
 	var got []string
 	for _, r := range report.Results {

@@ -41,6 +41,7 @@ const benchClientID = "shopauth-bench"
 type benchOptions struct {
 	target      string
 	duration    time.Duration
+	warmup      time.Duration
 	concurrency int
 	scenarios   []string
 	jsonFile    string
@@ -79,6 +80,7 @@ must be the target's; use a staging server.`,
 	f := cmd.Flags()
 	f.StringVar(&o.target, "target", "", "base URL of a running shopauth (default: start one in-process)")
 	f.DurationVar(&o.duration, "duration", 20*time.Second, "how long each scenario and ceiling runs")
+	f.DurationVar(&o.warmup, "warmup", 2*time.Second, "how long each scenario and ceiling runs, unrecorded, before --duration")
 	f.IntVar(&o.concurrency, "concurrency", 32, "concurrent workers")
 	f.StringSliceVar(&o.scenarios, "scenario", nil, "scenarios to run (default all): "+strings.Join(benchScenarioNames(), ", "))
 	f.StringVar(&o.jsonFile, "json", "", "also write the results as JSON to this file")
@@ -95,8 +97,8 @@ func benchScenarioNames() []string {
 }
 
 func (c *cli) bench(ctx context.Context, o benchOptions) error {
-	if o.concurrency <= 0 || o.duration <= 0 {
-		return errors.New("--concurrency and --duration must be positive")
+	if o.concurrency <= 0 || o.duration <= 0 || o.warmup < 0 {
+		return errors.New("--concurrency and --duration must be positive, --warmup not negative")
 	}
 	for _, s := range o.scenarios {
 		if !slices.Contains(benchScenarioNames(), s) {
@@ -139,7 +141,7 @@ func (c *cli) bench(ctx context.Context, o benchOptions) error {
 
 	report := bench.Report{
 		Target: env.url, StartedAt: time.Now().UTC(), GOMAXPROCS: runtime.GOMAXPROCS(0),
-		Concurrency: o.concurrency, Duration: o.duration.Seconds(), Settings: env.settings,
+		Concurrency: o.concurrency, Duration: o.duration.Seconds(), Warmup: o.warmup.Seconds(), Settings: env.settings,
 	}
 	progress := c.progressLine(o.progress)
 	if o.cpuProfile != "" {
@@ -154,7 +156,7 @@ func (c *cli) bench(ctx context.Context, o benchOptions) error {
 		if w.Name == bench.CeilingHash {
 			workers = env.hashConcurrency
 		}
-		res, err := bench.Run(ctx, w, bench.Options{Duration: o.duration, Concurrency: workers, Progress: progress})
+		res, err := bench.Run(ctx, w, bench.Options{Duration: o.duration, Warmup: o.warmup, Concurrency: workers, Progress: progress})
 		if progress != nil {
 			fmt.Fprint(c.stderr, "\r\033[K")
 		}

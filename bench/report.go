@@ -18,6 +18,7 @@ type Report struct {
 	GOMAXPROCS  int       `json:"gomaxprocs"`
 	Concurrency int       `json:"concurrency"`
 	Duration    float64   `json:"duration_seconds"`
+	Warmup      float64   `json:"warmup_seconds"`
 	// Settings records what the figures depend on (hash parameters, key).
 	Settings map[string]string `json:"settings,omitempty"`
 	Results  []Result          `json:"results"`

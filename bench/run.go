@@ -37,6 +37,10 @@ type Workload struct {
 type Options struct {
 	Duration    time.Duration
 	Concurrency int
+	// Warmup runs the workers this long before Duration starts, unrecorded:
+	// first connections, cold caches and the first page faults of the
+	// hash's memory are not what a server spends its day on.
+	Warmup time.Duration
 	// Progress, when set, is called about twice a second while running.
 	Progress func(Progress)
 }
@@ -99,15 +103,15 @@ func Run(ctx context.Context, w Workload, opts Options) (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
-	runCtx, cancel := context.WithTimeout(ctx, opts.Duration)
+	start := time.Now().Add(opts.Warmup)
+	runCtx, cancel := context.WithDeadline(ctx, start.Add(opts.Duration))
 	defer cancel()
 
 	stats := make([]workerStats, opts.Concurrency)
 	var requests, failures atomic.Int64
 	var wg sync.WaitGroup
-	start := time.Now()
 	for i, op := range ops {
-		wg.Go(func() { stats[i].drive(runCtx, op, &requests, &failures) })
+		wg.Go(func() { stats[i].drive(runCtx, op, start, &requests, &failures) })
 	}
 	done := make(chan struct{})
 	var reporter sync.WaitGroup
@@ -120,7 +124,7 @@ func Run(ctx context.Context, w Workload, opts Options) (Result, error) {
 				case <-done:
 					return
 				case <-t.C:
-					opts.Progress(Progress{Name: w.Name, Elapsed: time.Since(start), Duration: opts.Duration,
+					opts.Progress(Progress{Name: w.Name, Elapsed: max(time.Since(start), 0), Duration: opts.Duration,
 						Requests: requests.Load(), Errors: failures.Load()})
 				}
 			}
@@ -162,7 +166,9 @@ type workerStats struct {
 	failed   int64 // without a status
 }
 
-func (s *workerStats) drive(ctx context.Context, op Op, requests, failures *atomic.Int64) {
+// drive runs op until ctx ends, recording the ops that start at or after
+// from (the warm-up's are run, not counted).
+func (s *workerStats) drive(ctx context.Context, op Op, from time.Time, requests, failures *atomic.Int64) {
 	s.byStatus = map[int]int64{}
 	for ctx.Err() == nil {
 		t0 := time.Now()
@@ -170,6 +176,9 @@ func (s *workerStats) drive(ctx context.Context, op Op, requests, failures *atom
 		d := time.Since(t0)
 		if ctx.Err() != nil {
 			return // cut off by the deadline: neither a success nor a failure
+		}
+		if t0.Before(from) {
+			continue
 		}
 		s.latency.record(d)
 		requests.Add(1)

@@ -94,3 +94,24 @@ func TestWithCeilings(t *testing.T) {
 	require.Equal(t, 0.9, got[1].OfCeiling)
 	require.Zero(t, got[2].OfCeiling, "a ceiling that was not measured gives no fraction")
 }
+
+// TestRunWarmup: ops started during the warm-up run but are not counted.
+func TestRunWarmup(t *testing.T) {
+	warmup := 300 * time.Millisecond
+	var started time.Time
+	w := Workload{Name: "warming", Kind: KindScenario, Worker: func(context.Context, int) (Op, error) {
+		return func(context.Context) (int, error) {
+			time.Sleep(5 * time.Millisecond)
+			if time.Since(started) < warmup-20*time.Millisecond {
+				return 503, nil // cold: would count as an error
+			}
+			return 200, nil
+		}, nil
+	}}
+	started = time.Now()
+	res, err := Run(t.Context(), w, Options{Duration: 300 * time.Millisecond, Warmup: warmup, Concurrency: 2})
+	require.NoError(t, err)
+	require.Positive(t, res.Requests)
+	require.Empty(t, res.Errors, "the warm-up's answers are not in the result")
+	require.LessOrEqual(t, res.Seconds, 0.3)
+}
