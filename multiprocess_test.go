@@ -36,40 +36,117 @@ type replicaTokenCheck struct {
 	check func(ctx context.Context, replicaURL, accessToken string) error
 }
 
-// replicaTokenChecks is the extension point for server-side checks: the
-// introspection and userinfo endpoints join this list as they land, and
-// must pass on every replica as the JWKS check does.
+// replicaTokenChecks are what every replica must say of a token another
+// one issued: resource servers verify it with the JWKS, or ask the
+// introspection or UserInfo endpoint of whichever replica the load
+// balancer picks.
 func replicaTokenChecks() []replicaTokenCheck {
 	return []replicaTokenCheck{
 		{name: "jwks", check: verifyWithReplicaJWKS},
+		{name: "introspection", check: introspectOnReplica},
+		{name: "userinfo", check: userInfoOnReplica},
+	}
+}
+
+// untilSynced retries try until it succeeds or the sync interval (twice,
+// and a margin) has passed: a replica that has not synced a key another
+// one just made (`keys rotate --now`) must know it within
+// SHOPAUTH_KEY_SYNC_INTERVAL (Must hold 2).
+func untilSynced(try func() error) error {
+	deadline := time.Now().Add(2*replicaSyncInterval + 500*time.Millisecond)
+	for {
+		err := try()
+		if err == nil || time.Now().After(deadline) {
+			return err
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
 }
 
 // verifyWithReplicaJWKS verifies the token's signature with the replica's
-// published keys, as a resource server does. A replica that has not synced
-// a key another one just made (`keys rotate --now`) must publish it within
-// SHOPAUTH_KEY_SYNC_INTERVAL (Must hold 2): the check polls that long.
+// published keys, as a resource server does.
 func verifyWithReplicaJWKS(ctx context.Context, replicaURL, accessToken string) error {
 	jws, err := jose.ParseSignedCompact(accessToken, []jose.SignatureAlgorithm{jose.RS256})
 	if err != nil {
 		return err
 	}
 	kid := jws.Signatures[0].Protected.KeyID
-	deadline := time.Now().Add(2*replicaSyncInterval + 500*time.Millisecond)
-	for {
+	return untilSynced(func() error {
 		set, err := fetchJWKS(ctx, replicaURL)
 		if err != nil {
 			return err
 		}
-		if ks := set.Key(kid); len(ks) > 0 {
-			_, err := jws.Verify(ks[0].Key)
+		ks := set.Key(kid)
+		if len(ks) == 0 {
+			return fmt.Errorf("kid %s not in %s's JWKS", kid, replicaURL)
+		}
+		_, err = jws.Verify(ks[0].Key)
+		return err
+	})
+}
+
+// introspectOnReplica asks the replica about the token as the demo client
+// (RFC 7662): it must be active there too.
+func introspectOnReplica(ctx context.Context, replicaURL, accessToken string) error {
+	return untilSynced(func() error {
+		form := url.Values{"token": {accessToken}, "token_type_hint": {"access_token"}}
+		req, err := http.NewRequestWithContext(ctx, http.MethodPost, replicaURL+"/oauth2/introspect", strings.NewReader(form.Encode()))
+		if err != nil {
 			return err
 		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("kid %s not in %s's JWKS within the sync interval", kid, replicaURL)
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.SetBasicAuth(demoClientID, demoClientSecret)
+		var got struct {
+			Active bool   `json:"active"`
+			Sub    string `json:"sub"`
 		}
-		time.Sleep(100 * time.Millisecond)
+		if err := doJSON(req, &got); err != nil {
+			return err
+		}
+		if !got.Active || got.Sub == "" {
+			return fmt.Errorf("introspection on %s: %+v", replicaURL, got)
+		}
+		return nil
+	})
+}
+
+// userInfoOnReplica presents the token to the replica's UserInfo endpoint
+// (OIDC Core §5.3): it must name the customer.
+func userInfoOnReplica(ctx context.Context, replicaURL, accessToken string) error {
+	return untilSynced(func() error {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, replicaURL+"/userinfo", nil)
+		if err != nil {
+			return err
+		}
+		req.Header.Set("Authorization", "Bearer "+accessToken)
+		var got struct {
+			Sub string `json:"sub"`
+		}
+		if err := doJSON(req, &got); err != nil {
+			return err
+		}
+		if got.Sub == "" {
+			return fmt.Errorf("userinfo on %s names nobody", replicaURL)
+		}
+		return nil
+	})
+}
+
+// doJSON sends req and decodes a 200 answer into into.
+func doJSON(req *http.Request, into any) error {
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
 	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return err
+	}
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("%s %s: %d %s", req.Method, req.URL, resp.StatusCode, raw)
+	}
+	return json.Unmarshal(raw, into)
 }
 
 func fetchJWKS(ctx context.Context, replicaURL string) (jose.JSONWebKeySet, error) {
