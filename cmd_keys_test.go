@@ -152,16 +152,19 @@ func TestPerClientAlgorithm(t *testing.T) {
 	es.ID, es.AccessTokenAlg, es.IDTokenAlg = "es-storefront", keys.ES256, keys.ES256
 	require.NoError(t, ts.Store.CreateClient(ctx, es))
 
+	var idTokens []*jose.JSONWebSignature
 	for _, tt := range []struct {
 		client storage.Client
 		alg    string
 	}{{storefront, "RS256"}, {es, "ES256"}} {
 		resp := ts.postForm(t, "/oauth2/token", url.Values{
 			"grant_type": {"password"}, "username": {"sonia@spryker.com"}, "password": {"change123"}, "shop": {"acme12aa"},
+			"scope": {"openid"},
 		}, tt.client.ID, "storefront-secret")
 		require.Equal(t, http.StatusOK, resp.StatusCode)
 		var body struct {
 			AccessToken string `json:"access_token"`
+			IDToken     string `json:"id_token"`
 		}
 		require.NoError(t, json.NewDecoder(resp.Body).Decode(&body))
 		jws, err := jose.ParseSignedCompact(body.AccessToken, []jose.SignatureAlgorithm{jose.RS256, jose.ES256})
@@ -169,6 +172,10 @@ func TestPerClientAlgorithm(t *testing.T) {
 		require.Equal(t, tt.alg, jws.Signatures[0].Protected.Algorithm)
 		_, err = ts.App.authority.VerifyAccessToken(ctx, body.AccessToken)
 		require.NoError(t, err)
+		idToken, err := jose.ParseSignedCompact(body.IDToken, []jose.SignatureAlgorithm{jose.RS256, jose.ES256})
+		require.NoError(t, err)
+		require.Equal(t, tt.alg, idToken.Signatures[0].Protected.Algorithm, "the ID token is signed with the client's algorithm too")
+		idTokens = append(idTokens, idToken)
 	}
 
 	resp, err := http.Get(ts.URL + "/.well-known/openid-configuration")
@@ -193,6 +200,17 @@ func TestPerClientAlgorithm(t *testing.T) {
 		algs[k.Algorithm] = true
 	}
 	require.Equal(t, map[string]bool{"RS256": true, "ES256": true}, algs)
+
+	// A relying party verifies each ID token with the published key its kid
+	// names.
+	for _, idToken := range idTokens {
+		h := idToken.Signatures[0].Protected
+		published := set.Key(h.KeyID)
+		require.Len(t, published, 1, "kid %s is published", h.KeyID)
+		require.Equal(t, h.Algorithm, published[0].Algorithm)
+		_, err := idToken.Verify(published[0].Key)
+		require.NoError(t, err)
+	}
 }
 
 // TestReplicaVerifiesKeyItHasNotSynced: replica b meets a token signed by
