@@ -487,6 +487,42 @@ func TestShopKeySession(t *testing.T) {
 	require.Contains(t, after.Header.Get("WWW-Authenticate"), `error="invalid_token"`)
 }
 
+// TestShopKeyConcurrentRefresh: one token refreshed by several browser
+// tabs at once yields exactly one new token; the other tabs get 401, as
+// they would a moment later.
+func TestShopKeyConcurrentRefresh(t *testing.T) {
+	ts := newTestServer(t)
+	tok := decodeLoginResponse(t, ts.skLoginJSON(t, demoShop, demoCustomerEmail, demoPassword, "")).Data.Token.AccessToken
+	const tabs = 6
+	statuses := make(chan int, tabs)
+	var wg sync.WaitGroup
+	for range tabs {
+		wg.Go(func() {
+			req, err := http.NewRequest(http.MethodPost, ts.URL+"/api/v1/"+demoShop+"/customers/refresh", strings.NewReader(`{"_method":"POST"}`))
+			if err != nil {
+				statuses <- 0
+				return
+			}
+			req.Header.Set("Content-Type", "application/json")
+			req.Header.Set("Authorization", "Bearer "+tok)
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				statuses <- 0
+				return
+			}
+			_ = resp.Body.Close()
+			statuses <- resp.StatusCode
+		})
+	}
+	wg.Wait()
+	close(statuses)
+	got := map[int]int{}
+	for s := range statuses {
+		got[s]++
+	}
+	require.Equal(t, map[int]int{http.StatusOK: 1, http.StatusUnauthorized: tabs - 1}, got)
+}
+
 func TestShopKeyPrivateRouteRejections(t *testing.T) {
 	ts := newTestServer(t)
 	token := decodeLoginResponse(t, ts.skLoginJSON(t, demoShop, demoCustomerEmail, demoPassword, "")).Data.Token.AccessToken

@@ -3,11 +3,13 @@ package server
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/shopauth/shopauth/server/clients"
 	"github.com/shopauth/shopauth/server/oautherr"
 	"github.com/shopauth/shopauth/server/tokens"
+	"github.com/shopauth/shopauth/storage"
 )
 
 // ExchangeAccessToken trades a verified, still-live access token of
@@ -34,10 +36,16 @@ func (a *Authority) ExchangeAccessToken(ctx context.Context, clientID string, ol
 	if err != nil {
 		return nil, err
 	}
-	// Revoke first: should minting fail, the caller signs in again rather
-	// than holding two live tokens.
-	if err := a.RevokeAccessToken(ctx, old); err != nil {
-		return nil, err
+	// Spend the old token first, atomically: of concurrent exchanges of one
+	// token exactly one gets a new one (the others find it revoked), and
+	// should minting fail the caller signs in again rather than holding two
+	// live tokens.
+	err = a.revoker.SpendAccessToken(ctx, storage.RevokedAccessToken{JTI: old.JTI, ExpiresAt: time.Unix(old.ExpiresAt, 0).UTC()})
+	if errors.Is(err, storage.ErrConflict) {
+		return nil, oautherr.ErrInvalidToken.WithDescription("The access token was already exchanged or revoked.")
+	}
+	if err != nil {
+		return nil, fmt.Errorf("spend access token: %w", err)
 	}
 	now := m.clock()
 	ti, err := m.mintAccess(ctx, client, customer, old.Scope, now, time.Unix(old.AuthTime, 0).UTC())

@@ -15,6 +15,9 @@ import (
 // expire.
 type AccessTokenRevoker interface {
 	RevokeAccessToken(ctx context.Context, t storage.RevokedAccessToken) error
+	// SpendAccessToken revokes like RevokeAccessToken but fails with
+	// storage.ErrConflict when the jti is revoked already.
+	SpendAccessToken(ctx context.Context, t storage.RevokedAccessToken) error
 }
 
 // TokenQuery is a client's request about one token: revoke it (RFC 7009

@@ -156,6 +156,18 @@ func (s *Store) RevokeAccessToken(ctx context.Context, t storage.RevokedAccessTo
 	return nil
 }
 
+// SpendAccessToken revokes jti as RevokeAccessToken does, but only once:
+// storage.ErrConflict when it is revoked already, so that of concurrent
+// callers exactly one succeeds. A plain INSERT, because MySQL's upsert
+// with clientFoundRows counts a duplicate as a changed row.
+func (s *Store) SpendAccessToken(ctx context.Context, t storage.RevokedAccessToken) error {
+	m := revokedAccessTokenModel{JTI: t.JTI, ExpiresAt: dbTimeOrNull(t.ExpiresAt)}
+	if err := s.db.WithContext(ctx).Create(&m).Error; err != nil {
+		return fmt.Errorf("spend access token: %w", convertErr(err))
+	}
+	return nil
+}
+
 // IsAccessTokenRevoked reports whether jti has been revoked.
 func (s *Store) IsAccessTokenRevoked(ctx context.Context, jti string) (bool, error) {
 	var one int

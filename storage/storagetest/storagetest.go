@@ -44,6 +44,7 @@ type Store interface {
 	RevokeCustomerRefreshTokens(ctx context.Context, customerID uint64, shopKey string, now time.Time) (int64, error)
 
 	RevokeAccessToken(ctx context.Context, t storage.RevokedAccessToken) error
+	SpendAccessToken(ctx context.Context, t storage.RevokedAccessToken) error
 	IsAccessTokenRevoked(ctx context.Context, jti string) (bool, error)
 
 	AcquireLease(ctx context.Context, name, holder string, now time.Time, ttl time.Duration) (bool, error)
@@ -89,6 +90,7 @@ func Run(t *testing.T, open func(t *testing.T) Store) {
 		{"RevokeRefreshFamily", testRevokeRefreshFamily},
 		{"RevokeCustomerRefreshTokens", testRevokeCustomerRefreshTokens},
 		{"AccessTokenRevocation", testAccessTokenRevocation},
+		{"ConcurrentAccessTokenSpend", testConcurrentAccessTokenSpend},
 		{"Sweep", testSweep},
 		{"Leases", testLeases},
 		{"ConcurrentLease", testConcurrentLease},

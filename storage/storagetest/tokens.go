@@ -283,3 +283,34 @@ func testAccessTokenRevocation(t *testing.T, open func(t *testing.T) Store) {
 		})
 	}
 }
+
+// testConcurrentAccessTokenSpend: racers spending one jti, exactly one
+// wins; a revoked jti cannot be spent; a spent one is revoked.
+func testConcurrentAccessTokenSpend(t *testing.T, open func(t *testing.T) Store) {
+	s := open(t)
+	ctx := context.Background()
+	now := baseTime()
+	const racers = 8
+	errs := make(chan error, racers)
+	for range racers {
+		go func() { errs <- s.SpendAccessToken(ctx, storage.RevokedAccessToken{JTI: "raced", ExpiresAt: now}) }()
+	}
+	wins := 0
+	for range racers {
+		err := <-errs
+		if err == nil {
+			wins++
+			continue
+		}
+		require.ErrorIs(t, err, storage.ErrConflict)
+	}
+	require.Equal(t, 1, wins)
+	revoked, err := s.IsAccessTokenRevoked(ctx, "raced")
+	require.NoError(t, err)
+	require.True(t, revoked, "a spent token is revoked")
+
+	require.NoError(t, s.RevokeAccessToken(ctx, storage.RevokedAccessToken{JTI: "logged-out", ExpiresAt: now}))
+	require.ErrorIs(t, s.SpendAccessToken(ctx, storage.RevokedAccessToken{JTI: "logged-out", ExpiresAt: now}), storage.ErrConflict)
+	require.NoError(t, s.RevokeAccessToken(ctx, storage.RevokedAccessToken{JTI: "raced", ExpiresAt: now}),
+		"revoking a spent token again is harmless")
+}
