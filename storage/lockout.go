@@ -5,7 +5,8 @@ import "time"
 // LoginFailures is the failed-login record of one (shop, normalized
 // e-mail). It is kept for every address tried, whether or not a customer
 // has it, so an unknown address locks exactly like a known one and the
-// lock reveals nothing.
+// lock reveals nothing; once the policy has forgotten it (ForgottenBefore)
+// it may be deleted, as no record counts the same as an empty one.
 type LoginFailures struct {
 	ShopKey         string
 	EmailNormalized string
@@ -63,6 +64,15 @@ func (p LockoutPolicy) Attempt(f LoginFailures, now time.Time) (next LoginFailur
 		f.LockedUntil = &until
 	}
 	return f, true
+}
+
+// ForgottenBefore is the instant before which both a record's last
+// failure and the end of its lock (if any) must lie for the record to be
+// forgotten at now: Attempt at now or later starts it afresh and Locked is
+// false, so it protects nothing and may be deleted. A lock that ended less
+// than Window ago is kept with its record, as it keeps the count alive.
+func (p LockoutPolicy) ForgottenBefore(now time.Time) time.Time {
+	return now.Add(-p.Window)
 }
 
 // lockFor is the length of the n-th lock in a row: FirstLock doubled n-1

@@ -1,6 +1,7 @@
 package storage
 
 import (
+	"reflect"
 	"testing"
 	"time"
 
@@ -61,4 +62,47 @@ func TestLockoutThresholdOne(t *testing.T) {
 	require.True(t, f.Locked(t0))
 	_, ok = p.Attempt(f, t0.Add(500*time.Millisecond))
 	require.False(t, ok)
+}
+
+// TestLockoutForgottenBefore: a record whose last failure and lock end lie
+// before ForgottenBefore(now) behaves, now and later, exactly like no
+// record at all, so the sweeper may delete it. The boundary is kept though
+// it no longer counts: the rule errs on keeping.
+func TestLockoutForgottenBefore(t *testing.T) {
+	p := DefaultLockoutPolicy
+	now := time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
+	cut := p.ForgottenBefore(now)
+	at := func(d time.Duration) *time.Time { v := cut.Add(d); return &v }
+	for _, tc := range []struct {
+		name      string
+		rec       LoginFailures
+		forgotten bool // the sweeper's rule deletes it
+		counts    bool // the next attempt at now differs from a fresh one's
+	}{
+		{"cleared", LoginFailures{}, true, false},
+		{"old failures", LoginFailures{Count: 4, LastFailedAt: at(-time.Second)}, true, false},
+		{"old failures and an old lock", LoginFailures{Count: 5, Lockouts: 3, LastFailedAt: at(-time.Hour), LockedUntil: at(-time.Second)}, true, false},
+		{"failure at the boundary", LoginFailures{Count: 4, LastFailedAt: at(0)}, false, false},
+		{"recent failure", LoginFailures{Count: 4, LastFailedAt: at(time.Second)}, false, true},
+		{"lock ended within the window", LoginFailures{Count: 5, Lockouts: 3, LastFailedAt: at(-time.Hour), LockedUntil: at(time.Second)}, false, true},
+		{"lock still running", LoginFailures{Count: 5, Lockouts: 1, LastFailedAt: at(-time.Hour), LockedUntil: at(p.Window + time.Minute)}, false, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			before := func(v *time.Time) bool { return v == nil || v.Before(cut) }
+			require.Equal(t, tc.forgotten, before(tc.rec.LastFailedAt) && before(tc.rec.LockedUntil), "the sweeper's rule")
+			got, ok := p.Attempt(tc.rec, now)
+			fresh, freshOK := p.Attempt(LoginFailures{}, now)
+			require.Equal(t, tc.counts, !reflect.DeepEqual(got, fresh) || ok != freshOK, "got %+v", got)
+			if !tc.forgotten {
+				return
+			}
+			for _, later := range []time.Duration{time.Second, p.Window, 2 * p.MaxLock} {
+				got, ok := p.Attempt(tc.rec, now.Add(later))
+				fresh, freshOK := p.Attempt(LoginFailures{}, now.Add(later))
+				require.Equal(t, freshOK, ok)
+				require.Equal(t, fresh, got, "after %v", later)
+				require.False(t, tc.rec.Locked(now.Add(later)))
+			}
+		})
+	}
 }

@@ -1,6 +1,10 @@
 package sqlstore
 
-import "fmt"
+import (
+	"fmt"
+
+	"gorm.io/gorm"
+)
 
 // MigrationCount is the number of embedded migrations.
 func MigrationCount() int { return len(migrations()) }
@@ -29,4 +33,15 @@ func (s *Store) MissingModelColumns() ([]string, error) {
 		}
 	}
 	return missing, nil
+}
+
+// AfterLoginFailureCreate runs fn after each INSERT … ON CONFLICT DO
+// NOTHING of RecordLoginAttempt, between the record's creation and its
+// locked read: where a concurrent sweep can delete it.
+func (s *Store) AfterLoginFailureCreate(fn func()) error {
+	return s.db.Callback().Create().After("gorm:create").Register("sqlstore_test:after_login_failure_create", func(db *gorm.DB) {
+		if db.Statement.Table == "login_failures" {
+			fn()
+		}
+	})
 }

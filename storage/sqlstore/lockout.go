@@ -2,6 +2,7 @@ package sqlstore
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -40,14 +41,40 @@ func (m loginFailureModel) toStorage() storage.LoginFailures {
 // threshold.
 func (s *Store) RecordLoginAttempt(ctx context.Context, shopKey, emailNormalized string, now time.Time, policy storage.LockoutPolicy) (rec storage.LoginFailures, allowed bool, err error) {
 	now = dbTime(now)
+	for range maxRecordTries {
+		rec, allowed, err = s.recordLoginAttempt(ctx, shopKey, emailNormalized, now, policy)
+		if !errors.Is(err, gorm.ErrRecordNotFound) {
+			break
+		}
+	}
+	if err != nil {
+		return storage.LoginFailures{}, false, fmt.Errorf("record login attempt: %w", convertErr(err))
+	}
+	return rec, allowed, nil
+}
+
+// maxRecordTries bounds how often RecordLoginAttempt starts over when the
+// sweeper deleted the record between its creation and the locked read. Only
+// a record that existed already (a cleared one) can be lost so; the next
+// try creates one the sweeper spares. Losing three is a fault (a sweeper
+// clock far ahead of this one).
+const maxRecordTries = 3
+
+// recordLoginAttempt is one try of RecordLoginAttempt; gorm's
+// ErrRecordNotFound means the record vanished under it.
+func (s *Store) recordLoginAttempt(ctx context.Context, shopKey, emailNormalized string, now time.Time, policy storage.LockoutPolicy) (rec storage.LoginFailures, allowed bool, err error) {
 	db := s.db.WithContext(ctx)
 	// The row is created outside the transaction: on MySQL an INSERT that
 	// meets a duplicate takes a shared lock, and two transactions holding it
-	// and both asking for the write lock deadlock. Rows are never deleted
-	// (ClearLoginFailures zeroes them), so it still exists below.
+	// and both asking for the write lock deadlock. So the sweeper (see
+	// SweepLoginFailures) could delete it before the transaction locks it.
+	// A new row is stamped with now as its last failure, which Attempt
+	// treats exactly like an empty record (no count, no lock to reset) but
+	// which the sweeper spares. An existing cleared row is not stamped and
+	// can still be deleted in between; the caller then starts over.
 	if err := db.Clauses(clause.OnConflict{DoNothing: true}).
-		Create(&loginFailureModel{ShopKey: shopKey, EmailNormalized: emailNormalized}).Error; err != nil {
-		return rec, false, fmt.Errorf("record login attempt: %w", convertErr(err))
+		Create(&loginFailureModel{ShopKey: shopKey, EmailNormalized: emailNormalized, LastFailedAt: &now}).Error; err != nil {
+		return rec, false, err
 	}
 	err = db.Transaction(func(tx *gorm.DB) error {
 		var m loginFailureModel
@@ -69,10 +96,7 @@ func (s *Store) RecordLoginAttempt(ctx context.Context, shopKey, emailNormalized
 				"lockouts":       rec.Lockouts,
 			}).Error
 	})
-	if err != nil {
-		return storage.LoginFailures{}, false, fmt.Errorf("record login attempt: %w", convertErr(err))
-	}
-	return rec, allowed, nil
+	return rec, allowed, err
 }
 
 // ClearLoginFailures forgets the failures and any lock of (shopKey,

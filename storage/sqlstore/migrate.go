@@ -49,6 +49,7 @@ func migrations() []migration {
 		{version: 3, name: "carts", up: migrateV3},
 		{version: 4, name: "leases; refresh token sweep indexes", up: migrateV4},
 		{version: 6, name: "authorization codes, consents, browser sessions", up: migrateV6},
+		{version: 7, name: "login failures sweep index", up: migrateV7},
 	}
 }
 

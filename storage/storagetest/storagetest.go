@@ -51,6 +51,9 @@ type Store interface {
 	SweepRevokedAccessTokens(ctx context.Context, before time.Time, limit int) (int64, error)
 	SweepIssuedAccessTokens(ctx context.Context, before time.Time, limit int) (int64, error)
 	SweepRefreshTokens(ctx context.Context, expiredBefore, settledBefore time.Time, limit int) (int64, error)
+	SweepLoginFailures(ctx context.Context, before time.Time, limit int) (int64, error)
+	SweepAuthorizationCodes(ctx context.Context, expiredBefore, settledBefore time.Time, limit int) (int64, error)
+	SweepBrowserSessions(ctx context.Context, before time.Time, limit int) (int64, error)
 
 	CreateSigningKey(ctx context.Context, k storage.SigningKey) error
 	ListSigningKeys(ctx context.Context) ([]storage.SigningKey, error)
@@ -92,6 +95,10 @@ func Run(t *testing.T, open func(t *testing.T) Store) {
 		{"AccessTokenRevocation", testAccessTokenRevocation},
 		{"ConcurrentAccessTokenSpend", testConcurrentAccessTokenSpend},
 		{"Sweep", testSweep},
+		{"SweepLoginFailures", testSweepLoginFailures},
+		{"SweepAuthorizationCodes", testSweepAuthorizationCodes},
+		{"SweepBrowserSessions", testSweepBrowserSessions},
+		{"ConcurrentLoginSweep", testConcurrentLoginSweep},
 		{"Leases", testLeases},
 		{"ConcurrentLease", testConcurrentLease},
 		{"SigningKeys", testSigningKeys},
