@@ -39,8 +39,9 @@ const clockSkew = 30 * time.Second
 const clientCacheTTL = 5 * time.Second
 
 // The token sweeper's policy (server.SweeperConfig): a sweep every few
-// minutes, 500 rows per DELETE, and spent or revoked refresh tokens kept a
-// week so that reuse of a stolen one is still detected that long.
+// minutes, 500 rows per batch, and spent or revoked refresh tokens (and
+// redeemed authorization codes, after they expired) kept a week so that
+// reuse of a stolen one is still detected that long.
 const (
 	sweepInterval           = 5 * time.Minute
 	sweepBatch              = 500
@@ -85,6 +86,9 @@ func newApp(d appDeps) (*app, error) {
 	if err != nil {
 		return nil, err
 	}
+	// One lockout policy for the Authenticator that counts failed logins
+	// and the sweeper that forgets them.
+	lockout := lockoutPolicy(cfg.Login)
 	hasher, err := customers.NewHasher(d.hashParams)
 	if err != nil {
 		return nil, err
@@ -92,7 +96,7 @@ func newApp(d appDeps) (*app, error) {
 	authn, err = customers.NewAuthenticator(customers.Config{
 		Store:           store,
 		Hasher:          hasher,
-		Lockout:         lockoutPolicy(cfg.Login),
+		Lockout:         lockout,
 		HashConcurrency: cfg.Login.HashConcurrency,
 		Now:             now,
 		Logger:          logger,
@@ -185,7 +189,7 @@ func newApp(d appDeps) (*app, error) {
 	}
 	sweeper, err := server.NewSweeper(server.SweeperConfig{
 		Store: store, Interval: sweepInterval, BatchSize: sweepBatch,
-		SettledRetention: settledRefreshRetention, Leeway: clockSkew, Now: now, Logger: logger,
+		SettledRetention: settledRefreshRetention, Leeway: clockSkew, Lockout: lockout, Now: now, Logger: logger,
 	})
 	if err != nil {
 		return nil, err

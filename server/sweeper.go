@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"log/slog"
 	"time"
+
+	"github.com/shopauth/shopauth/storage"
 )
 
 // SweepStore deletes what no longer protects anything, in small batches,
@@ -17,6 +19,9 @@ type SweepStore interface {
 	SweepRevokedAccessTokens(ctx context.Context, before time.Time, limit int) (int64, error)
 	SweepIssuedAccessTokens(ctx context.Context, before time.Time, limit int) (int64, error)
 	SweepRefreshTokens(ctx context.Context, expiredBefore, settledBefore time.Time, limit int) (int64, error)
+	SweepLoginFailures(ctx context.Context, before time.Time, limit int) (int64, error)
+	SweepAuthorizationCodes(ctx context.Context, expiredBefore, settledBefore time.Time, limit int) (int64, error)
+	SweepBrowserSessions(ctx context.Context, before time.Time, limit int) (int64, error)
 }
 
 // SweeperConfig holds the sweeper's dependencies and policy.
@@ -27,16 +32,23 @@ type SweeperConfig struct {
 	// BatchSize bounds the rows one DELETE removes, so no statement holds
 	// locks for long.
 	BatchSize int
-	// SettledRetention keeps spent and revoked refresh tokens this long:
-	// while a spent token is kept, presenting it again is detected as reuse
-	// and revokes its family (RFC 9700 §4.14.2); once it is gone, it is
+	// SettledRetention keeps spent and revoked refresh tokens this long,
+	// and redeemed authorization codes this long after they expired: while
+	// one is kept, presenting it again is detected as reuse and revokes its
+	// tokens (RFC 9700 §4.14.2, RFC 6749 §4.1.2); once it is gone, it is
 	// merely unknown (still invalid_grant).
 	SettledRetention time.Duration
 	// Leeway is the verifier's clock-skew allowance: a revoked jti must stay
-	// listed until its token stops verifying, exp plus this.
+	// listed until its token stops verifying, exp plus this. Failed-login
+	// records, authorization codes and browser sessions are kept this much
+	// longer too: another replica's clock may be behind the sweeper's.
 	Leeway time.Duration
-	Now    func() time.Time
-	Logger *slog.Logger
+	// Lockout is the Authenticator's lockout policy: a failed-login record
+	// goes once its policy has forgotten it (ForgottenBefore), so none that
+	// still locks or counts toward a lock is deleted.
+	Lockout storage.LockoutPolicy
+	Now     func() time.Time
+	Logger  *slog.Logger
 }
 
 // SweepResult counts the rows one sweep deleted.
@@ -46,11 +58,17 @@ type SweepResult struct {
 	RevokedAccessTokens int64
 	IssuedAccessTokens  int64
 	RefreshTokens       int64
+	LoginFailures       int64
+	AuthorizationCodes  int64
+	BrowserSessions     int64
 }
 
-// Sweeper keeps token state bounded: it deletes revoked-jti rows once their
-// tokens have expired, issued-jti rows once expired, and refresh-token rows
-// once expired or long spent or revoked. One replica sweeps at a time.
+// Sweeper keeps token and login state bounded: it deletes revoked-jti rows
+// once their tokens have expired, issued-jti rows once expired,
+// refresh-token rows once expired or long spent or revoked, failed-login
+// records once the lockout policy has forgotten them, authorization codes
+// once expired (long expired if redeemed), and browser sessions once
+// expired. One replica sweeps at a time.
 type Sweeper struct {
 	cfg    SweeperConfig
 	holder string
@@ -63,6 +81,11 @@ const sweepLease = "token-sweeper"
 func NewSweeper(cfg SweeperConfig) (*Sweeper, error) {
 	if cfg.Store == nil || cfg.Interval <= 0 || cfg.BatchSize <= 0 || cfg.SettledRetention <= 0 || cfg.Leeway < 0 {
 		return nil, errors.New("server: sweeper needs a store, a positive interval, batch size and retention")
+	}
+	// A zero window would forget a record the moment its lock ends, and
+	// with it the doubling of the next lock.
+	if cfg.Lockout.Window <= 0 {
+		return nil, errors.New("server: sweeper needs the lockout policy's window")
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
@@ -93,10 +116,12 @@ func (s *Sweeper) Run(ctx context.Context) {
 			s.cfg.Logger.WarnContext(ctx, "token sweep failed", "err", err)
 			continue
 		}
-		if res.Ran && res.RevokedAccessTokens+res.IssuedAccessTokens+res.RefreshTokens > 0 {
+		if res.Ran && res.RevokedAccessTokens+res.IssuedAccessTokens+res.RefreshTokens+
+			res.LoginFailures+res.AuthorizationCodes+res.BrowserSessions > 0 {
 			s.cfg.Logger.InfoContext(ctx, "token sweep",
 				"revoked_access_tokens", res.RevokedAccessTokens, "issued_access_tokens", res.IssuedAccessTokens,
-				"refresh_tokens", res.RefreshTokens)
+				"refresh_tokens", res.RefreshTokens, "login_failures", res.LoginFailures,
+				"authorization_codes", res.AuthorizationCodes, "browser_sessions", res.BrowserSessions)
 		}
 	}
 }
@@ -108,15 +133,22 @@ func (s *Sweeper) Run(ctx context.Context) {
 func (s *Sweeper) Sweep(ctx context.Context) (SweepResult, error) {
 	var res SweepResult
 	now := s.cfg.Now().UTC()
-	expiredJTI := now.Add(-s.cfg.Leeway)
+	expired := now.Add(-s.cfg.Leeway)
 	settled := now.Add(-s.cfg.SettledRetention)
+	forgotten := s.cfg.Lockout.ForgottenBefore(expired)
+	settledCodes := expired.Add(-s.cfg.SettledRetention)
 	jobs := []struct {
 		count *int64
 		batch func(limit int) (int64, error)
 	}{
-		{&res.RevokedAccessTokens, func(l int) (int64, error) { return s.cfg.Store.SweepRevokedAccessTokens(ctx, expiredJTI, l) }},
+		{&res.RevokedAccessTokens, func(l int) (int64, error) { return s.cfg.Store.SweepRevokedAccessTokens(ctx, expired, l) }},
 		{&res.IssuedAccessTokens, func(l int) (int64, error) { return s.cfg.Store.SweepIssuedAccessTokens(ctx, now, l) }},
 		{&res.RefreshTokens, func(l int) (int64, error) { return s.cfg.Store.SweepRefreshTokens(ctx, now, settled, l) }},
+		{&res.LoginFailures, func(l int) (int64, error) { return s.cfg.Store.SweepLoginFailures(ctx, forgotten, l) }},
+		{&res.AuthorizationCodes, func(l int) (int64, error) {
+			return s.cfg.Store.SweepAuthorizationCodes(ctx, expired, settledCodes, l)
+		}},
+		{&res.BrowserSessions, func(l int) (int64, error) { return s.cfg.Store.SweepBrowserSessions(ctx, expired, l) }},
 	}
 	for _, job := range jobs {
 		for {

@@ -6,14 +6,29 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/shopauth/shopauth/storage"
+)
+
+// sweepTables are the tables the sweeper sweeps, in its order.
+const (
+	tRevoked = iota
+	tIssued
+	tRefresh
+	tLoginFailures
+	tCodes
+	tSessions
+	nTables
 )
 
 // fakeSweepStore holds rows per table and a lease that is lost after
-// leaseBatches acquisitions (0: never).
+// leaseBatches acquisitions (0: never). It records each batch's limit and
+// the cutoffs each table was swept with.
 type fakeSweepStore struct {
-	revoked, issued, refresh int64
-	acquired, leaseBatches   int
-	limits                   []int
+	rows                   [nTables]int64
+	acquired, leaseBatches int
+	limits                 []int
+	cutoffs                [nTables][]time.Time
 }
 
 func (f *fakeSweepStore) AcquireLease(context.Context, string, string, time.Time, time.Duration) (bool, error) {
@@ -21,45 +36,74 @@ func (f *fakeSweepStore) AcquireLease(context.Context, string, string, time.Time
 	return f.leaseBatches == 0 || f.acquired <= f.leaseBatches, nil
 }
 
-func (f *fakeSweepStore) take(rows *int64, limit int) (int64, error) {
+func (f *fakeSweepStore) take(table int, limit int, cutoffs ...time.Time) (int64, error) {
 	f.limits = append(f.limits, limit)
-	n := min(*rows, int64(limit))
-	*rows -= n
+	f.cutoffs[table] = cutoffs
+	n := min(f.rows[table], int64(limit))
+	f.rows[table] -= n
 	return n, nil
 }
 
-func (f *fakeSweepStore) SweepRevokedAccessTokens(_ context.Context, _ time.Time, limit int) (int64, error) {
-	return f.take(&f.revoked, limit)
+func (f *fakeSweepStore) SweepRevokedAccessTokens(_ context.Context, before time.Time, limit int) (int64, error) {
+	return f.take(tRevoked, limit, before)
 }
 
-func (f *fakeSweepStore) SweepIssuedAccessTokens(_ context.Context, _ time.Time, limit int) (int64, error) {
-	return f.take(&f.issued, limit)
+func (f *fakeSweepStore) SweepIssuedAccessTokens(_ context.Context, before time.Time, limit int) (int64, error) {
+	return f.take(tIssued, limit, before)
 }
 
-func (f *fakeSweepStore) SweepRefreshTokens(_ context.Context, _, _ time.Time, limit int) (int64, error) {
-	return f.take(&f.refresh, limit)
+func (f *fakeSweepStore) SweepRefreshTokens(_ context.Context, expired, settled time.Time, limit int) (int64, error) {
+	return f.take(tRefresh, limit, expired, settled)
+}
+
+func (f *fakeSweepStore) SweepLoginFailures(_ context.Context, before time.Time, limit int) (int64, error) {
+	return f.take(tLoginFailures, limit, before)
+}
+
+func (f *fakeSweepStore) SweepAuthorizationCodes(_ context.Context, expired, settled time.Time, limit int) (int64, error) {
+	return f.take(tCodes, limit, expired, settled)
+}
+
+func (f *fakeSweepStore) SweepBrowserSessions(_ context.Context, before time.Time, limit int) (int64, error) {
+	return f.take(tSessions, limit, before)
 }
 
 var _ SweepStore = (*fakeSweepStore)(nil)
+
+// testSweeperConfig is a valid config over store.
+func testSweeperConfig(store SweepStore) SweeperConfig {
+	return SweeperConfig{
+		Store: store, Interval: time.Minute, BatchSize: 2, SettledRetention: time.Hour,
+		Lockout: storage.DefaultLockoutPolicy,
+	}
+}
 
 func TestSweeperBatches(t *testing.T) {
 	for _, tc := range []struct {
 		name         string
 		leaseBatches int
 		want         SweepResult
-		left         [3]int64
+		left         [nTables]int64
 	}{
-		{"drains every table in batches", 0, SweepResult{Ran: true, RevokedAccessTokens: 5, IssuedAccessTokens: 4, RefreshTokens: 1}, [3]int64{}},
-		{"stops when the lease is lost", 2, SweepResult{Ran: true, RevokedAccessTokens: 4}, [3]int64{1, 4, 1}},
+		{"drains every table in batches", 0, SweepResult{
+			Ran: true, RevokedAccessTokens: 5, IssuedAccessTokens: 4, RefreshTokens: 1,
+			LoginFailures: 3, AuthorizationCodes: 2, BrowserSessions: 7,
+		}, [nTables]int64{}},
+		{"stops when the lease is lost", 2, SweepResult{Ran: true, RevokedAccessTokens: 4}, [nTables]int64{1, 4, 1, 3, 2, 7}},
+		// 3+3+1+2 batches drain the first four tables, the tenth takes both
+		// codes, and the eleventh, which would confirm that, is refused.
+		{"stops in a later table too", 10, SweepResult{
+			Ran: true, RevokedAccessTokens: 5, IssuedAccessTokens: 4, RefreshTokens: 1, LoginFailures: 3, AuthorizationCodes: 2,
+		}, [nTables]int64{0, 0, 0, 0, 0, 7}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			store := &fakeSweepStore{revoked: 5, issued: 4, refresh: 1, leaseBatches: tc.leaseBatches}
-			s, err := NewSweeper(SweeperConfig{Store: store, Interval: time.Minute, BatchSize: 2, SettledRetention: time.Hour})
+			store := &fakeSweepStore{rows: [nTables]int64{5, 4, 1, 3, 2, 7}, leaseBatches: tc.leaseBatches}
+			s, err := NewSweeper(testSweeperConfig(store))
 			require.NoError(t, err)
 			got, err := s.Sweep(context.Background())
 			require.NoError(t, err)
 			require.Equal(t, tc.want, got)
-			require.Equal(t, tc.left, [3]int64{store.revoked, store.issued, store.refresh})
+			require.Equal(t, tc.left, store.rows)
 			for _, l := range store.limits {
 				require.Equal(t, 2, l, "every DELETE is bounded by the batch size")
 			}
@@ -68,9 +112,66 @@ func TestSweeperBatches(t *testing.T) {
 	}
 }
 
+// TestSweeperCutoffs: each table is swept with the cutoff that keeps what
+// still protects something — a revoked jti until its token stops
+// verifying, a failed-login record while its policy remembers it, a
+// redeemed code a retention after it expired — each behind the leeway.
+func TestSweeperCutoffs(t *testing.T) {
+	now := time.Date(2031, time.March, 4, 5, 6, 7, 0, time.UTC)
+	const leeway, retention = 30 * time.Second, 7 * 24 * time.Hour
+	lockout := storage.LockoutPolicy{Threshold: 3, Window: 20 * time.Minute, FirstLock: time.Minute, MaxLock: time.Hour}
+	store := &fakeSweepStore{}
+	cfg := testSweeperConfig(store)
+	cfg.Leeway, cfg.SettledRetention, cfg.Lockout = leeway, retention, lockout
+	cfg.Now = func() time.Time { return now.In(time.FixedZone("CET", 3600)) }
+	s, err := NewSweeper(cfg)
+	require.NoError(t, err)
+	_, err = s.Sweep(context.Background())
+	require.NoError(t, err)
+	for _, tc := range []struct {
+		name  string
+		table int
+		want  []time.Time
+	}{
+		{"revoked jtis: exp plus leeway", tRevoked, []time.Time{now.Add(-leeway)}},
+		{"issued jtis: expired", tIssued, []time.Time{now}},
+		{"refresh tokens: expired, or settled a retention ago", tRefresh, []time.Time{now, now.Add(-retention)}},
+		{"login failures: last failure and lock a window plus leeway ago", tLoginFailures, []time.Time{now.Add(-lockout.Window - leeway)}},
+		{"codes: expired plus leeway, redeemed ones a retention later", tCodes, []time.Time{now.Add(-leeway), now.Add(-leeway - retention)}},
+		{"browser sessions: expired plus leeway", tSessions, []time.Time{now.Add(-leeway)}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			require.Len(t, store.cutoffs[tc.table], len(tc.want))
+			for i, want := range tc.want {
+				require.True(t, want.Equal(store.cutoffs[tc.table][i]), "cutoff %d: got %v, want %v", i, store.cutoffs[tc.table][i], want)
+			}
+		})
+	}
+}
+
 func TestNewSweeperChecksConfig(t *testing.T) {
-	_, err := NewSweeper(SweeperConfig{Store: &fakeSweepStore{}, Interval: time.Minute, BatchSize: 0, SettledRetention: time.Hour})
-	require.Error(t, err)
-	_, err = NewSweeper(SweeperConfig{Interval: time.Minute, BatchSize: 1, SettledRetention: time.Hour})
-	require.Error(t, err)
+	for _, tc := range []struct {
+		name   string
+		change func(*SweeperConfig)
+		ok     bool
+	}{
+		{"valid", func(*SweeperConfig) {}, true},
+		{"no store", func(c *SweeperConfig) { c.Store = nil }, false},
+		{"no batch size", func(c *SweeperConfig) { c.BatchSize = 0 }, false},
+		{"no interval", func(c *SweeperConfig) { c.Interval = 0 }, false},
+		{"no retention", func(c *SweeperConfig) { c.SettledRetention = 0 }, false},
+		{"negative leeway", func(c *SweeperConfig) { c.Leeway = -time.Second }, false},
+		{"no lockout policy", func(c *SweeperConfig) { c.Lockout = storage.LockoutPolicy{} }, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := testSweeperConfig(&fakeSweepStore{})
+			tc.change(&cfg)
+			_, err := NewSweeper(cfg)
+			if tc.ok {
+				require.NoError(t, err)
+				return
+			}
+			require.Error(t, err)
+		})
+	}
 }
