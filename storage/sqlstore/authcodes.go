@@ -98,7 +98,7 @@ func (s *Store) RedeemAuthorizationCode(ctx context.Context, codeHash string, no
 // code row is updated first, so this and RevokeAuthorizationCode serialize
 // on it and a revocation never misses tokens issued in a race.
 func (s *Store) IssueCodeTokens(ctx context.Context, codeHash string, now time.Time, refresh *storage.RefreshToken, access storage.IssuedAccessToken) error {
-	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err := s.transaction(ctx, func(tx *gorm.DB) error {
 		res := tx.Model(&authorizationCodeModel{}).
 			Where("code_hash = ? AND redeemed_at IS NOT NULL AND tokens_issued_at IS NULL AND revoked_at IS NULL", codeHash).
 			Update("tokens_issued_at", dbTime(now))
@@ -124,7 +124,7 @@ func (s *Store) IssueCodeTokens(ctx context.Context, codeHash string, now time.T
 // transaction, and reports how many refresh tokens it revoked. Revoking a
 // revoked code again is harmless; an unknown hash is storage.ErrNotFound.
 func (s *Store) RevokeAuthorizationCode(ctx context.Context, codeHash string, now time.Time) (revoked int64, err error) {
-	err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err = s.transaction(ctx, func(tx *gorm.DB) error {
 		// The UPDATE comes first: it locks the code row against a
 		// concurrent IssueCodeTokens before the family is read.
 		if err := tx.Model(&authorizationCodeModel{}).

@@ -89,9 +89,10 @@ func (m cartModel) toStorage(lines []cartLineModel) storage.Cart {
 // assigned ids back to c. storage.ErrConflict when the shop already has a
 // cart with c's token.
 func (s *Store) CreateCart(ctx context.Context, c *storage.Cart) error {
-	m := fromCart(c)
+	var m cartModel
 	lines := make([]cartLineModel, len(c.Lines))
-	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err := s.transaction(ctx, func(tx *gorm.DB) error {
+		m = fromCart(c) // afresh on a rerun: the rolled-back insert set its id
 		if err := tx.Create(&m).Error; err != nil {
 			return err
 		}
@@ -134,7 +135,7 @@ func (s *Store) ClaimAnonymousCart(ctx context.Context, shopKey, token string, c
 		return storage.Cart{}, storage.ErrNotFound
 	}
 	var claimed storage.Cart
-	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err := s.transaction(ctx, func(tx *gorm.DB) error {
 		res := tx.Model(&cartModel{}).
 			Where("shop_key = ? AND token = ? AND customer_id IS NULL", shopKey, token).
 			Updates(map[string]any{"customer_id": customerID, "updated_at": s.now()})

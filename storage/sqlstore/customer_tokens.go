@@ -13,7 +13,7 @@ import (
 // belongs to customerID in shopKey; otherwise nothing changes. It reports
 // how many refresh tokens it revoked, in one transaction.
 func (s *Store) RevokeCustomerRefreshFamily(ctx context.Context, customerID uint64, shopKey, tokenHash string, now time.Time) (revoked int64, err error) {
-	err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err = s.transaction(ctx, func(tx *gorm.DB) error {
 		var families []string
 		if err := tx.Model(&refreshTokenModel{}).
 			Where("token_hash = ? AND customer_id = ? AND shop_key = ?", tokenHash, customerID, shopKey).
@@ -36,7 +36,7 @@ func (s *Store) RevokeCustomerRefreshFamily(ctx context.Context, customerID uint
 // revoked.
 func (s *Store) RevokeCustomerRefreshTokens(ctx context.Context, customerID uint64, shopKey string, now time.Time) (revoked int64, err error) {
 	now = dbTime(now)
-	err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err = s.transaction(ctx, func(tx *gorm.DB) error {
 		// The families are read first: MySQL cannot UPDATE a table filtered
 		// by a subquery on that same table.
 		var families []string

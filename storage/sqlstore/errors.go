@@ -22,6 +22,7 @@ const (
 	sqliteConstraintPrimaryKey = 1555 // SQLITE_CONSTRAINT_PRIMARYKEY
 	sqliteConstraintUnique     = 2067 // SQLITE_CONSTRAINT_UNIQUE
 	mysqlDuplicateEntry        = 1062 // ER_DUP_ENTRY
+	mysqlDeadlock              = 1213 // ER_LOCK_DEADLOCK
 )
 
 // convertErr maps driver errors to the storage sentinels so that callers

@@ -58,7 +58,7 @@ func (s *Store) SetSigningKeySchedule(ctx context.Context, kid string, retireAft
 // (another rekey got there first) storage.ErrConflict and nothing changes.
 // storage.ErrNotFound for an unknown kid.
 func (s *Store) RekeySigningKeys(ctx context.Context, ks []storage.SigningKeyCiphertext) error {
-	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err := s.transaction(ctx, func(tx *gorm.DB) error {
 		for _, k := range ks {
 			res := tx.Model(&signingKeyModel{}).
 				Where("kid = ? AND encrypted_private_key = ?", k.KID, k.Old).

@@ -76,7 +76,7 @@ func (s *Store) recordLoginAttempt(ctx context.Context, shopKey, emailNormalized
 		Create(&loginFailureModel{ShopKey: shopKey, EmailNormalized: emailNormalized, LastFailedAt: &now}).Error; err != nil {
 		return rec, false, err
 	}
-	err = db.Transaction(func(tx *gorm.DB) error {
+	err = s.transaction(ctx, func(tx *gorm.DB) error {
 		var m loginFailureModel
 		if err := tx.Clauses(clause.Locking{Strength: clause.LockingStrengthUpdate}).
 			Where("shop_key = ? AND email_normalized = ?", shopKey, emailNormalized).

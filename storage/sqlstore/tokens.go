@@ -17,7 +17,7 @@ import (
 // token minted with it, in one transaction. An access token with an empty
 // JTI records nothing.
 func (s *Store) CreateRefreshToken(ctx context.Context, rt storage.RefreshToken, access storage.IssuedAccessToken) error {
-	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err := s.transaction(ctx, func(tx *gorm.DB) error {
 		return insertTokens(tx, rt, access)
 	})
 	if err != nil {
@@ -63,7 +63,7 @@ func (s *Store) GetRefreshToken(ctx context.Context, tokenHash string) (storage.
 // exactly one succeeds.
 func (s *Store) RotateRefreshToken(ctx context.Context, oldHash string, now time.Time, next storage.RefreshToken, access storage.IssuedAccessToken) error {
 	now = dbTime(now)
-	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err := s.transaction(ctx, func(tx *gorm.DB) error {
 		res := tx.Model(&refreshTokenModel{}).
 			Where("token_hash = ? AND client_id = ? AND family_id = ?", oldHash, next.ClientID, next.FamilyID).
 			Where("spent_at IS NULL AND revoked_at IS NULL AND expires_at > ?", now).
@@ -100,7 +100,7 @@ const revokeBatch = 200
 // transaction, and reports how many refresh tokens it revoked. Running it
 // again is harmless.
 func (s *Store) RevokeRefreshFamily(ctx context.Context, familyID string, now time.Time) (revoked int64, err error) {
-	err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err = s.transaction(ctx, func(tx *gorm.DB) error {
 		revoked, err = revokeFamily(tx, familyID, now)
 		return err
 	})

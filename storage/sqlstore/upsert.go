@@ -36,7 +36,7 @@ func (s *Store) UpsertCustomers(ctx context.Context, cs []storage.Customer) (ins
 		return 0, 0, nil
 	}
 	now := s.now()
-	err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err = s.transaction(ctx, func(tx *gorm.DB) error {
 		inserted, updated = 0, 0
 		type key struct{ shop, email string }
 		byShop := map[string][]string{}
