@@ -93,15 +93,18 @@ func recoverer(logger *slog.Logger) gin.HandlerFunc {
 	}
 }
 
-// limitBody refuses bodies over max bytes: 413 at once when the length is
-// declared, and a reader that fails past max otherwise.
+// limitBody refuses bodies over max bytes: a reader that fails at once when
+// the declared length is over, and one that fails past max otherwise.
 func limitBody(max int64) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		if c.Request.ContentLength > max {
+			// Declared too large: not a byte is read, yet every reader of
+			// the body meets the limit at once, so each route answers 413
+			// in its own dialect (OAuth error JSON, JSON:API, the shopKey
+			// envelope, the login page).
 			c.Header("Connection", "close")
-			c.AbortWithStatusJSON(http.StatusRequestEntityTooLarge, gin.H{
-				"error": "invalid_request", "error_description": "The request body is too large.",
-			})
+			c.Request.Body = exceededBody{limit: max}
+			c.Next()
 			return
 		}
 		if c.Request.Body != http.NoBody {
@@ -110,3 +113,9 @@ func limitBody(max int64) gin.HandlerFunc {
 		c.Next()
 	}
 }
+
+// exceededBody stands for a body declared longer than limit.
+type exceededBody struct{ limit int64 }
+
+func (b exceededBody) Read([]byte) (int, error) { return 0, &http.MaxBytesError{Limit: b.limit} }
+func (exceededBody) Close() error               { return nil }
