@@ -22,6 +22,7 @@ type SweepStore interface {
 	SweepLoginFailures(ctx context.Context, before time.Time, limit int) (int64, error)
 	SweepAuthorizationCodes(ctx context.Context, expiredBefore, settledBefore time.Time, limit int) (int64, error)
 	SweepBrowserSessions(ctx context.Context, before time.Time, limit int) (int64, error)
+	SweepSigningKeys(ctx context.Context, before time.Time, limit int) (int64, error)
 }
 
 // SweeperConfig holds the sweeper's dependencies and policy.
@@ -33,6 +34,7 @@ type SweeperConfig struct {
 	// locks for long.
 	BatchSize int
 	// SettledRetention keeps spent and revoked refresh tokens this long,
+	// signing keys this long after they left the JWKS (for `keys list`),
 	// and redeemed authorization codes this long after they expired: while
 	// one is kept, presenting it again is detected as reuse and revokes its
 	// tokens (RFC 9700 §4.14.2, RFC 6749 §4.1.2); once it is gone, it is
@@ -61,14 +63,16 @@ type SweepResult struct {
 	LoginFailures       int64
 	AuthorizationCodes  int64
 	BrowserSessions     int64
+	SigningKeys         int64
 }
 
 // Sweeper keeps token and login state bounded: it deletes revoked-jti rows
 // once their tokens have expired, issued-jti rows once expired,
 // refresh-token rows once expired or long spent or revoked, failed-login
 // records once the lockout policy has forgotten them, authorization codes
-// once expired (long expired if redeemed), and browser sessions once
-// expired. One replica sweeps at a time.
+// once expired (long expired if redeemed), browser sessions once expired,
+// and signing keys long after they left the JWKS. One replica sweeps at a
+// time.
 type Sweeper struct {
 	cfg    SweeperConfig
 	holder string
@@ -117,11 +121,12 @@ func (s *Sweeper) Run(ctx context.Context) {
 			continue
 		}
 		if res.Ran && res.RevokedAccessTokens+res.IssuedAccessTokens+res.RefreshTokens+
-			res.LoginFailures+res.AuthorizationCodes+res.BrowserSessions > 0 {
+			res.LoginFailures+res.AuthorizationCodes+res.BrowserSessions+res.SigningKeys > 0 {
 			s.cfg.Logger.InfoContext(ctx, "token sweep",
 				"revoked_access_tokens", res.RevokedAccessTokens, "issued_access_tokens", res.IssuedAccessTokens,
 				"refresh_tokens", res.RefreshTokens, "login_failures", res.LoginFailures,
-				"authorization_codes", res.AuthorizationCodes, "browser_sessions", res.BrowserSessions)
+				"authorization_codes", res.AuthorizationCodes, "browser_sessions", res.BrowserSessions,
+				"signing_keys", res.SigningKeys)
 		}
 	}
 }
@@ -149,6 +154,7 @@ func (s *Sweeper) Sweep(ctx context.Context) (SweepResult, error) {
 			return s.cfg.Store.SweepAuthorizationCodes(ctx, expired, settledCodes, l)
 		}},
 		{&res.BrowserSessions, func(l int) (int64, error) { return s.cfg.Store.SweepBrowserSessions(ctx, expired, l) }},
+		{&res.SigningKeys, func(l int) (int64, error) { return s.cfg.Store.SweepSigningKeys(ctx, settled, l) }},
 	}
 	for _, job := range jobs {
 		for {

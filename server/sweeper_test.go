@@ -18,6 +18,7 @@ const (
 	tLoginFailures
 	tCodes
 	tSessions
+	tSigningKeys
 	nTables
 )
 
@@ -68,6 +69,10 @@ func (f *fakeSweepStore) SweepBrowserSessions(_ context.Context, before time.Tim
 	return f.take(tSessions, limit, before)
 }
 
+func (f *fakeSweepStore) SweepSigningKeys(_ context.Context, before time.Time, limit int) (int64, error) {
+	return f.take(tSigningKeys, limit, before)
+}
+
 var _ SweepStore = (*fakeSweepStore)(nil)
 
 // testSweeperConfig is a valid config over store.
@@ -87,17 +92,17 @@ func TestSweeperBatches(t *testing.T) {
 	}{
 		{"drains every table in batches", 0, SweepResult{
 			Ran: true, RevokedAccessTokens: 5, IssuedAccessTokens: 4, RefreshTokens: 1,
-			LoginFailures: 3, AuthorizationCodes: 2, BrowserSessions: 7,
+			LoginFailures: 3, AuthorizationCodes: 2, BrowserSessions: 7, SigningKeys: 3,
 		}, [nTables]int64{}},
-		{"stops when the lease is lost", 2, SweepResult{Ran: true, RevokedAccessTokens: 4}, [nTables]int64{1, 4, 1, 3, 2, 7}},
+		{"stops when the lease is lost", 2, SweepResult{Ran: true, RevokedAccessTokens: 4}, [nTables]int64{1, 4, 1, 3, 2, 7, 3}},
 		// 3+3+1+2 batches drain the first four tables, the tenth takes both
 		// codes, and the eleventh, which would confirm that, is refused.
 		{"stops in a later table too", 10, SweepResult{
 			Ran: true, RevokedAccessTokens: 5, IssuedAccessTokens: 4, RefreshTokens: 1, LoginFailures: 3, AuthorizationCodes: 2,
-		}, [nTables]int64{0, 0, 0, 0, 0, 7}},
+		}, [nTables]int64{0, 0, 0, 0, 0, 7, 3}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			store := &fakeSweepStore{rows: [nTables]int64{5, 4, 1, 3, 2, 7}, leaseBatches: tc.leaseBatches}
+			store := &fakeSweepStore{rows: [nTables]int64{5, 4, 1, 3, 2, 7, 3}, leaseBatches: tc.leaseBatches}
 			s, err := NewSweeper(testSweeperConfig(store))
 			require.NoError(t, err)
 			got, err := s.Sweep(context.Background())
@@ -139,6 +144,7 @@ func TestSweeperCutoffs(t *testing.T) {
 		{"login failures: last failure and lock a window plus leeway ago", tLoginFailures, []time.Time{now.Add(-lockout.Window - leeway)}},
 		{"codes: expired plus leeway, redeemed ones a retention later", tCodes, []time.Time{now.Add(-leeway), now.Add(-leeway - retention)}},
 		{"browser sessions: expired plus leeway", tSessions, []time.Time{now.Add(-leeway)}},
+		{"signing keys: out of the JWKS a retention ago", tSigningKeys, []time.Time{now.Add(-retention)}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			require.Len(t, store.cutoffs[tc.table], len(tc.want))

@@ -102,6 +102,14 @@ func (s *Store) SweepBrowserSessions(ctx context.Context, before time.Time, limi
 	return s.sweep(ctx, "browser_sessions", []string{"id_hash"}, "expires_at < ?", []any{dbTime(before)}, limit)
 }
 
+// SweepSigningKeys deletes at most limit signing keys removed from the
+// JWKS before before: nothing verifies with them any more, and their
+// encrypted private keys need not stay at rest. A key still published, or
+// one never scheduled for removal (NULL), is kept.
+func (s *Store) SweepSigningKeys(ctx context.Context, before time.Time, limit int) (int64, error) {
+	return s.sweep(ctx, "signing_keys", []string{"kid"}, "remove_after < ?", []any{dbTime(before)}, limit)
+}
+
 // sweep deletes one batch: it reads the primary keys (key, one or more
 // string columns) of at most limit matching rows (a plain read, no locks),
 // then deletes those rows by primary key with the condition checked again,

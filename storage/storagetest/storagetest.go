@@ -54,6 +54,7 @@ type Store interface {
 	SweepLoginFailures(ctx context.Context, before time.Time, limit int) (int64, error)
 	SweepAuthorizationCodes(ctx context.Context, expiredBefore, settledBefore time.Time, limit int) (int64, error)
 	SweepBrowserSessions(ctx context.Context, before time.Time, limit int) (int64, error)
+	SweepSigningKeys(ctx context.Context, before time.Time, limit int) (int64, error)
 
 	CreateSigningKey(ctx context.Context, k storage.SigningKey) error
 	ListSigningKeys(ctx context.Context) ([]storage.SigningKey, error)
@@ -98,6 +99,7 @@ func Run(t *testing.T, open func(t *testing.T) Store) {
 		{"SweepLoginFailures", testSweepLoginFailures},
 		{"SweepAuthorizationCodes", testSweepAuthorizationCodes},
 		{"SweepBrowserSessions", testSweepBrowserSessions},
+		{"SweepSigningKeys", testSweepSigningKeys},
 		{"ConcurrentLoginSweep", testConcurrentLoginSweep},
 		{"Leases", testLeases},
 		{"ConcurrentLease", testConcurrentLease},

@@ -383,3 +383,50 @@ func testConcurrentLease(t *testing.T, open func(t *testing.T) Store) {
 	})
 	requireOneWinner(t, errs)
 }
+
+// testSweepSigningKeys: keys removed from the JWKS before the cutoff go,
+// in batches; a key removed at or after it, one still published and one
+// never scheduled for removal stay.
+func testSweepSigningKeys(t *testing.T, open func(t *testing.T) Store) {
+	s := open(t)
+	ctx := context.Background()
+	cutoff := baseTime()
+	at := func(d time.Duration) *time.Time { v := cutoff.Add(d); return &v }
+	keys := []struct {
+		kid            string
+		retire, remove *time.Time
+		kept           bool
+	}{
+		{kid: "gone-long-ago", retire: at(-48 * time.Hour), remove: at(-24 * time.Hour)},
+		{kid: "gone-just-before", retire: at(-2 * time.Hour), remove: at(-time.Second)},
+		{kid: "emergency-retired", retire: at(-time.Hour), remove: at(-time.Hour)},
+		{kid: "removed-at-cutoff", retire: at(-time.Hour), remove: at(0), kept: true},
+		{kid: "still-published", retire: at(-time.Hour), remove: at(time.Hour), kept: true},
+		{kid: "current", kept: true},
+	}
+	for i, k := range keys {
+		key := signingKey(k.kid, int64(i+1))
+		key.RetireAfter, key.RemoveAfter = k.retire, k.remove
+		require.NoError(t, s.CreateSigningKey(ctx, key))
+	}
+	n, err := s.SweepSigningKeys(ctx, cutoff, 2)
+	require.NoError(t, err)
+	require.Equal(t, int64(2), n, "one batch")
+	n, err = s.SweepSigningKeys(ctx, cutoff, 2)
+	require.NoError(t, err)
+	require.Equal(t, int64(1), n, "the rest")
+
+	left, err := s.ListSigningKeys(ctx)
+	require.NoError(t, err)
+	var kids []string
+	for _, k := range left {
+		kids = append(kids, k.KID)
+	}
+	var want []string
+	for _, k := range keys {
+		if k.kept {
+			want = append(want, k.kid)
+		}
+	}
+	require.ElementsMatch(t, want, kids)
+}
