@@ -3,6 +3,7 @@ package web
 import (
 	"crypto/rand"
 	"encoding/hex"
+	"io"
 	"log/slog"
 	"net/http"
 	"time"
@@ -103,8 +104,12 @@ func limitBody(max int64) gin.HandlerFunc {
 			// in its own dialect (OAuth error JSON, JSON:API, the shopKey
 			// envelope, the login page).
 			c.Header("Connection", "close")
+			sent := c.Request.Body
 			c.Request.Body = exceededBody{limit: max}
+			rc := http.NewResponseController(c.Writer)
+			_ = rc.EnableFullDuplex() // read what was sent after answering
 			c.Next()
+			lingerOnBody(rc, sent)
 			return
 		}
 		if c.Request.Body != http.NoBody {
@@ -112,6 +117,25 @@ func limitBody(max int64) gin.HandlerFunc {
 		}
 		c.Next()
 	}
+}
+
+// A refused body's client may still be sending it when the answer is
+// ready. Closing the connection with its bytes unread makes the kernel
+// reset it, and the client can lose the answer to the reset. So the
+// answer is flushed first, and then up to lingerBytes of the body are read
+// and dropped for at most lingerTime (nginx's lingering close): enough for
+// an ordinary client to finish writing and read the 413.
+const (
+	lingerBytes = 4 << 20
+	lingerTime  = 2 * time.Second
+)
+
+func lingerOnBody(rc *http.ResponseController, body io.Reader) {
+	if err := rc.Flush(); err != nil {
+		return
+	}
+	_ = rc.SetReadDeadline(time.Now().Add(lingerTime))
+	_, _ = io.CopyN(io.Discard, body, lingerBytes)
 }
 
 // exceededBody stands for a body declared longer than limit.

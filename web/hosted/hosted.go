@@ -139,7 +139,7 @@ func (h *Handler) loginPage(c *gin.Context) {
 func (h *Handler) login(c *gin.Context) {
 	form, err := ParseLoginForm(c.Request)
 	if err != nil {
-		h.badRequest(c, storage.Shop{}, "err_bad_request")
+		h.unreadableForm(c, err)
 		return
 	}
 	if !h.csrf.valid(c.Request, form.CSRF) {
@@ -165,7 +165,11 @@ func (h *Handler) consentPage(c *gin.Context) {
 
 func (h *Handler) consent(c *gin.Context) {
 	form, err := readForm(c.Request)
-	if err != nil || len(form["decision"]) != 1 {
+	if err != nil {
+		h.unreadableForm(c, err)
+		return
+	}
+	if len(form["decision"]) != 1 {
 		h.badRequest(c, storage.Shop{}, "err_bad_request")
 		return
 	}
@@ -188,7 +192,7 @@ func (h *Handler) logout(c *gin.Context) {
 	if c.Request.Method == http.MethodPost {
 		form, err := readForm(c.Request)
 		if err != nil {
-			h.badRequest(c, storage.Shop{}, "err_bad_request")
+			h.unreadableForm(c, err)
 			return
 		}
 		values = form
@@ -329,6 +333,17 @@ func (h *Handler) formExpired(c *gin.Context, req server.AuthorizeRequest, path 
 
 func (h *Handler) badRequest(c *gin.Context, shop storage.Shop, key string) {
 	h.render(c, http.StatusBadRequest, "error", h.data(shop, "title_error", func(d *pageData) { d.Error = d.T[key] }))
+}
+
+// unreadableForm answers a form readForm refused: 413 when it was over the
+// body limit, 400 otherwise.
+func (h *Handler) unreadableForm(c *gin.Context, err error) {
+	if errors.Is(err, errFormTooLarge) {
+		h.render(c, http.StatusRequestEntityTooLarge, "error",
+			h.data(storage.Shop{}, "title_error", func(d *pageData) { d.Error = d.T["err_too_large"] }))
+		return
+	}
+	h.badRequest(c, storage.Shop{}, "err_bad_request")
 }
 
 // fault logs the cause once and shows a page that does not leak it.

@@ -13,6 +13,9 @@ import (
 // errBadForm is a form that cannot be read at all.
 var errBadForm = errors.New("hosted: the form could not be read")
 
+// errFormTooLarge is a body over the server's limit.
+var errFormTooLarge = errors.New("hosted: the form is too large")
+
 // authorizeParams are the parameters of an authorization request, in the
 // order they are carried through the pages.
 var authorizeParams = []string{
@@ -115,6 +118,9 @@ func readForm(r *http.Request) (url.Values, error) {
 		return nil, errBadForm
 	}
 	if err := r.ParseForm(); err != nil {
+		if _, tooLarge := errors.AsType[*http.MaxBytesError](err); tooLarge {
+			return nil, errFormTooLarge
+		}
 		return nil, errBadForm
 	}
 	return r.PostForm, nil
