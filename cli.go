@@ -82,7 +82,7 @@ func (c *cli) logger(cfg config.Config) *slog.Logger {
 // versioned, idempotent and serialised across processes, so every command
 // may run them; a fresh SQLite file just works.
 func (c *cli) openStore(ctx context.Context, cfg config.Config, logger *slog.Logger) (*sqlstore.Store, error) {
-	store, err := sqlstore.Open(ctx, cfg.Database.URL, sqlstore.Options{Logger: logger})
+	store, err := sqlstore.Open(ctx, cfg.Database.URL, sqlstore.Options{Logger: logger, MaxOpenConns: cfg.Database.MaxConnections})
 	if err != nil {
 		return nil, err
 	}

@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"context"
+	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"path/filepath"
@@ -12,6 +14,8 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/shopauth/shopauth/config"
 )
 
 // cliEnv runs commands against one fresh SQLite database.
@@ -149,4 +153,28 @@ func TestServeDemoAndGracefulShutdown(t *testing.T) {
 	cancel2()
 	require.Equal(t, 0, <-done)
 	require.Empty(t, out2.String())
+}
+
+// TestDatabasePoolSize: SHOPAUTH_DATABASE_MAX_CONNECTIONS sizes the pool;
+// 0 keeps the dialect's default.
+func TestDatabasePoolSize(t *testing.T) {
+	for _, tt := range []struct {
+		name       string
+		configured int
+		want       int
+	}{
+		{"configured", 3, 3},
+		{"SQLite default", 0, 4},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := config.Defaults()
+			cfg.Database.URL = "sqlite://" + filepath.Join(t.TempDir(), "pool.db")
+			cfg.Database.MaxConnections = tt.configured
+			c := &cli{stdout: io.Discard, stderr: io.Discard}
+			store, err := c.openStore(t.Context(), cfg, slog.New(slog.DiscardHandler))
+			require.NoError(t, err)
+			t.Cleanup(func() { _ = store.Close() })
+			require.Equal(t, tt.want, store.Stats().MaxOpenConnections)
+		})
+	}
 }

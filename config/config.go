@@ -61,6 +61,9 @@ type Database struct {
 	// It may hold a password: log it only through Config's LogValue.
 	// SHOPAUTH_DATABASE_URL.
 	URL string
+	// MaxConnections caps the connection pool; 0 picks the dialect's
+	// default (4 for SQLite, 16 for MySQL). SHOPAUTH_DATABASE_MAX_CONNECTIONS.
+	MaxConnections int
 }
 
 // Tokens are the server-wide token lifetimes; clients may override the TTLs.
@@ -280,6 +283,7 @@ func (c Config) LogValue() slog.Value {
 		slog.String("tls_key_file", c.HTTP.TLSKeyFile),
 		slog.Any("trusted_proxies", c.HTTP.TrustedProxies),
 		slog.String("database_url", redactDatabaseURL(c.Database.URL)),
+		slog.Int("database_max_connections", c.Database.MaxConnections),
 		slog.Duration("access_token_ttl", c.Tokens.AccessTokenTTL),
 		slog.Duration("refresh_token_ttl", c.Tokens.RefreshTokenTTL),
 		slog.Duration("refresh_reuse_grace", c.Tokens.RefreshReuseGrace),

@@ -92,7 +92,7 @@ func TestLoadPrecedence(t *testing.T) {
 						TLSKeyFile:     "/tls/key.pem",
 						TrustedProxies: []string{"10.0.0.0/8", "192.168.1.1"},
 					},
-					Database: Database{URL: "mysql://u:p@tcp(db:3306)/shopauth"},
+					Database: Database{URL: "mysql://u:p@tcp(db:3306)/shopauth", MaxConnections: 24},
 					Tokens: Tokens{
 						AccessTokenTTL:    2 * time.Minute,
 						RefreshTokenTTL:   48 * time.Hour,
@@ -151,6 +151,7 @@ func fullEnviron() []string {
 		"SHOPAUTH_TLS_KEY_FILE=/tls/key.pem",
 		"SHOPAUTH_TRUSTED_PROXIES=10.0.0.0/8, 192.168.1.1,",
 		"SHOPAUTH_DATABASE_URL=mysql://u:p@tcp(db:3306)/shopauth",
+		"SHOPAUTH_DATABASE_MAX_CONNECTIONS=24",
 		"SHOPAUTH_ACCESS_TOKEN_TTL=2m",
 		"SHOPAUTH_REFRESH_TOKEN_TTL=48h",
 		"SHOPAUTH_REFRESH_REUSE_GRACE=0",
@@ -189,6 +190,7 @@ trusted_proxies:
   - 10.0.0.0/8
   - 192.168.1.1
 database_url: mysql://u:p@tcp(db:3306)/shopauth
+database_max_connections: 24
 access_token_ttl: 2m
 refresh_token_ttl: 48h
 refresh_reuse_grace: 0

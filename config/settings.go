@@ -33,6 +33,7 @@ func settings() []setting {
 		{"trusted_proxies", field(parseList, func(c *Config) *[]string { return &c.HTTP.TrustedProxies })},
 
 		{"database_url", field(parseString, func(c *Config) *string { return &c.Database.URL })},
+		{"database_max_connections", field(parseInt, func(c *Config) *int { return &c.Database.MaxConnections })},
 
 		{"access_token_ttl", field(parseDuration, func(c *Config) *time.Duration { return &c.Tokens.AccessTokenTTL })},
 		{"refresh_token_ttl", field(parseDuration, func(c *Config) *time.Duration { return &c.Tokens.RefreshTokenTTL })},

@@ -79,6 +79,9 @@ func (c Config) Validate() error {
 		// A token bucket of size 0 admits nothing: every login would be refused.
 		v.add("login_burst", "must be at least 1 while %s is above 0, got 0", envName("login_rate_per_minute"))
 	}
+	if n := c.Database.MaxConnections; n < 0 || n > 1000 {
+		v.add("database_max_connections", "must be 0 (the dialect's default) to 1000, got %d", n)
+	}
 	if c.Login.HashConcurrency < 0 {
 		v.add("hash_concurrency", "must be 0 (GOMAXPROCS) or more, got %d", c.Login.HashConcurrency)
 	}
