@@ -142,7 +142,14 @@ func (a *Authenticator) Authenticate(ctx context.Context, shopKey, email, passwo
 	if err != nil {
 		return storage.Customer{}, err
 	}
-	defer release()
+	held := true
+	releaseOnce := func() {
+		if held {
+			held = false
+			release()
+		}
+	}
+	defer releaseOnce()
 
 	normalized := NormalizeEmail(email)
 	if len(normalized) > MaxEmailBytes || !utf8.ValidString(normalized) {
@@ -173,6 +180,11 @@ func (a *Authenticator) Authenticate(ctx context.Context, shopKey, email, passwo
 	}
 	if err != nil {
 		return storage.Customer{}, fmt.Errorf("verify password: %w", err)
+	}
+	if !rehash {
+		// The hashing is done; the slot would only wait with the writes
+		// that follow (on MySQL, each for a commit) while logins queue.
+		releaseOnce()
 	}
 	if !ok || c.Disabled() {
 		return storage.Customer{}, ErrInvalidCredentials

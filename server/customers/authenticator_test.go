@@ -27,6 +27,8 @@ type fakeStore struct {
 	// GetCustomerByEmail, i.e. holding a hashing slot.
 	inside, maxInside atomic.Int32
 	lookupDelay       time.Duration
+	// onClear, when set, runs inside ClearLoginFailures.
+	onClear func()
 }
 
 var _ Store = (*fakeStore)(nil)
@@ -87,6 +89,9 @@ func (s *fakeStore) RecordLoginAttempt(_ context.Context, shopKey, email string,
 }
 
 func (s *fakeStore) ClearLoginFailures(_ context.Context, shopKey, email string) error {
+	if s.onClear != nil {
+		s.onClear()
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	delete(s.failures, shopKey+"/"+email)
@@ -362,4 +367,17 @@ func TestAuthenticateReportsQueue(t *testing.T) {
 	require.Zero(t, rec.waits[0])
 	require.GreaterOrEqual(t, rec.waits[1], 20*time.Millisecond)
 	require.Zero(t, rec.waits[2])
+}
+
+// TestSlotReleasedBeforeTheWrites: a right password gives its hashing slot
+// back before the failure count is cleared, so a slow commit (MySQL)
+// keeps no login waiting.
+func TestSlotReleasedBeforeTheWrites(t *testing.T) {
+	f := newFixture(t, func(c *Config) { c.HashConcurrency = 1 })
+	inUse := -1
+	f.store.onClear = func() { inUse = len(f.auth.slots) }
+	_, err := f.auth.Authenticate(context.Background(), "acme", "sonia@spryker.com", "change123")
+	require.NoError(t, err)
+	require.Equal(t, 0, inUse, "no slot held while clearing the count")
+	require.Zero(t, len(f.auth.slots), "and none after")
 }
