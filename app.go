@@ -94,13 +94,14 @@ func newApp(d appDeps) (*app, error) {
 		return nil, err
 	}
 	authn, err = customers.NewAuthenticator(customers.Config{
-		Store:           store,
-		Hasher:          hasher,
-		Lockout:         lockout,
-		HashConcurrency: cfg.Login.HashConcurrency,
-		Now:             now,
-		Logger:          logger,
-		Observer:        m,
+		Store:            store,
+		Hasher:           hasher,
+		Lockout:          lockout,
+		HashConcurrency:  cfg.Login.HashConcurrency,
+		HashQueueTimeout: cfg.Login.HashQueueTimeout,
+		Now:              now,
+		Logger:           logger,
+		Observer:         m,
 	})
 	if err != nil {
 		return nil, err

@@ -143,6 +143,9 @@ type Login struct {
 	// 0 means runtime.GOMAXPROCS(0), resolved by the consumer.
 	// SHOPAUTH_HASH_CONCURRENCY.
 	HashConcurrency int
+	// HashQueueTimeout is how long a login waits for a hashing slot before
+	// it is refused with 503 and Retry-After. SHOPAUTH_HASH_QUEUE_TIMEOUT.
+	HashQueueTimeout time.Duration
 	// Argon2MemoryKiB, Argon2Iterations and Argon2Parallelism are the
 	// argon2id cost of new password hashes (OWASP's baseline by default:
 	// 19456 KiB, 2, 1). Stored hashes with weaker parameters are upgraded
@@ -226,6 +229,7 @@ func Defaults() Config {
 			RatePerMinute:     20,
 			Burst:             10,
 			HashConcurrency:   0,
+			HashQueueTimeout:  2 * time.Second,
 			Argon2MemoryKiB:   19456,
 			Argon2Iterations:  2,
 			Argon2Parallelism: 1,
@@ -297,6 +301,7 @@ func (c Config) LogValue() slog.Value {
 		slog.Int("login_rate_per_minute", c.Login.RatePerMinute),
 		slog.Int("login_burst", c.Login.Burst),
 		slog.Int("hash_concurrency", c.Login.HashConcurrency),
+		slog.Duration("hash_queue_timeout", c.Login.HashQueueTimeout),
 		slog.Int("argon2_memory_kib", c.Login.Argon2MemoryKiB),
 		slog.Int("argon2_iterations", c.Login.Argon2Iterations),
 		slog.Int("argon2_parallelism", c.Login.Argon2Parallelism),

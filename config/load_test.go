@@ -111,6 +111,7 @@ func TestLoadPrecedence(t *testing.T) {
 						RatePerMinute:     60,
 						Burst:             20,
 						HashConcurrency:   4,
+						HashQueueTimeout:  5 * time.Second,
 						Argon2MemoryKiB:   65536,
 						Argon2Iterations:  3,
 						Argon2Parallelism: 2,
@@ -165,6 +166,7 @@ func fullEnviron() []string {
 		"SHOPAUTH_LOGIN_RATE_PER_MINUTE=60",
 		"SHOPAUTH_LOGIN_BURST=20",
 		"SHOPAUTH_HASH_CONCURRENCY=4",
+		"SHOPAUTH_HASH_QUEUE_TIMEOUT=5s",
 		"SHOPAUTH_ARGON2_MEMORY_KIB=65536",
 		"SHOPAUTH_ARGON2_ITERATIONS=3",
 		"SHOPAUTH_ARGON2_PARALLELISM=2",
@@ -204,6 +206,7 @@ lockout_threshold: 3
 login_rate_per_minute: 60
 login_burst: 20
 hash_concurrency: 4
+hash_queue_timeout: 5s
 argon2_memory_kib: 65536
 argon2_iterations: 3
 argon2_parallelism: 2

@@ -50,6 +50,7 @@ func settings() []setting {
 		{"login_rate_per_minute", field(parseInt, func(c *Config) *int { return &c.Login.RatePerMinute })},
 		{"login_burst", field(parseInt, func(c *Config) *int { return &c.Login.Burst })},
 		{"hash_concurrency", field(parseInt, func(c *Config) *int { return &c.Login.HashConcurrency })},
+		{"hash_queue_timeout", field(parseDuration, func(c *Config) *time.Duration { return &c.Login.HashQueueTimeout })},
 		{"argon2_memory_kib", field(parseInt, func(c *Config) *int { return &c.Login.Argon2MemoryKiB })},
 		{"argon2_iterations", field(parseInt, func(c *Config) *int { return &c.Login.Argon2Iterations })},
 		{"argon2_parallelism", field(parseInt, func(c *Config) *int { return &c.Login.Argon2Parallelism })},

@@ -85,6 +85,9 @@ func (c Config) Validate() error {
 	if c.Login.HashConcurrency < 0 {
 		v.add("hash_concurrency", "must be 0 (GOMAXPROCS) or more, got %d", c.Login.HashConcurrency)
 	}
+	if t := c.Login.HashQueueTimeout; t <= 0 || t > time.Minute {
+		v.add("hash_queue_timeout", "must be a positive duration up to 1m, got %q", t.String())
+	}
 	// The upper bounds are those the verifier accepts from a stored hash, so
 	// every hash written can be read back; argon2 needs 8 KiB per lane.
 	if p := c.Login.Argon2Parallelism; p < 1 || p > 255 {

@@ -86,6 +86,7 @@ func TestValidate(t *testing.T) {
 		{"rate limiting off", func(c *Config) { c.Login.RatePerMinute, c.Login.Burst = 0, 0 }, ""},
 		{"rate negative", func(c *Config) { c.Login.RatePerMinute = -1 }, "SHOPAUTH_LOGIN_RATE_PER_MINUTE: must be 0 (off) or more, got -1"},
 		{"pool negative", func(c *Config) { c.Database.MaxConnections = -1 }, "SHOPAUTH_DATABASE_MAX_CONNECTIONS: must be 0 (the dialect's default) to 1000, got -1"},
+		{"hash queue timeout zero", func(c *Config) { c.Login.HashQueueTimeout = 0 }, `SHOPAUTH_HASH_QUEUE_TIMEOUT: must be a positive duration up to 1m, got "0s"`},
 		{"burst negative", func(c *Config) { c.Login.Burst = -1 }, "SHOPAUTH_LOGIN_BURST: must be 0 or more, got -1"},
 		{"burst zero with a rate", func(c *Config) { c.Login.Burst = 0 }, "SHOPAUTH_LOGIN_BURST: must be at least 1 while SHOPAUTH_LOGIN_RATE_PER_MINUTE is above 0, got 0"},
 		{"hash concurrency explicit", func(c *Config) { c.Login.HashConcurrency = 8 }, ""},
