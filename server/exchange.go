@@ -40,7 +40,7 @@ func (a *Authority) ExchangeAccessToken(ctx context.Context, clientID string, ol
 	// token exactly one gets a new one (the others find it revoked), and
 	// should minting fail the caller signs in again rather than holding two
 	// live tokens.
-	err = a.revoker.SpendAccessToken(ctx, storage.RevokedAccessToken{JTI: old.JTI, ExpiresAt: time.Unix(old.ExpiresAt, 0).UTC()})
+	err = a.revoker.SpendAccessToken(ctx, revocationEntry(old))
 	if errors.Is(err, storage.ErrConflict) {
 		return nil, oautherr.ErrInvalidToken.WithDescription("The access token was already exchanged or revoked.")
 	}

@@ -97,10 +97,13 @@ func lookupOrder(hint string) []string {
 // RevokeAccessToken revokes one verified access token by its jti; it stays
 // on the revocation list until it would have expired anyway.
 func (a *Authority) RevokeAccessToken(ctx context.Context, c tokens.AccessClaims) error {
-	if err := a.revoker.RevokeAccessToken(ctx, storage.RevokedAccessToken{
-		JTI: c.JTI, ExpiresAt: time.Unix(c.ExpiresAt, 0).UTC(),
-	}); err != nil {
+	if err := a.revoker.RevokeAccessToken(ctx, revocationEntry(c)); err != nil {
 		return fmt.Errorf("revoke access token: %w", err)
 	}
 	return nil
+}
+
+// revocationEntry lists c's jti until the token would have expired anyway.
+func revocationEntry(c tokens.AccessClaims) storage.RevokedAccessToken {
+	return storage.RevokedAccessToken{JTI: c.JTI, ExpiresAt: time.Unix(c.ExpiresAt, 0).UTC()}
 }

@@ -50,7 +50,12 @@ func (c *Customer) Verified() bool { return c.EmailVerifiedAt != nil }
 func (c *Customer) Disabled() bool { return c.DisabledAt != nil }
 
 // MayUseTokens reports whether the customer's tokens are honoured.
-func (c *Customer) MayUseTokens() bool { return c.Verified() && !c.Disabled() }
+func (c *Customer) MayUseTokens() bool { return mayUseTokens(c.EmailVerifiedAt, c.DisabledAt) }
+
+// mayUseTokens is the one rule: a confirmed e-mail and no disabling.
+func mayUseTokens(emailVerifiedAt, disabledAt *time.Time) bool {
+	return emailVerifiedAt != nil && disabledAt == nil
+}
 
 // TokenHolder is the part of a customer that checking one of their access
 // tokens needs, read in one query with the token's revocation: every
@@ -64,7 +69,7 @@ type TokenHolder struct {
 }
 
 // MayUseTokens is Customer.MayUseTokens.
-func (h TokenHolder) MayUseTokens() bool { return h.EmailVerifiedAt != nil && h.DisabledAt == nil }
+func (h TokenHolder) MayUseTokens() bool { return mayUseTokens(h.EmailVerifiedAt, h.DisabledAt) }
 
 // Client is an OAuth 2.0 client registration.
 type Client struct {

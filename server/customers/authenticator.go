@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"runtime"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 	"unicode/utf8"
@@ -142,13 +143,7 @@ func (a *Authenticator) Authenticate(ctx context.Context, shopKey, email, passwo
 	if err != nil {
 		return storage.Customer{}, err
 	}
-	held := true
-	releaseOnce := func() {
-		if held {
-			held = false
-			release()
-		}
-	}
+	releaseOnce := sync.OnceFunc(release)
 	defer releaseOnce()
 
 	normalized := NormalizeEmail(email)
