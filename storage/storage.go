@@ -12,6 +12,14 @@ var ErrNotFound = errors.New("storage: not found")
 // atomic state transition lost a race.
 var ErrConflict = errors.New("storage: conflict")
 
+// ErrUnavailable is returned when the database cannot answer now: it is
+// unreachable, it did not answer within the request's deadline, or a
+// cluster refused the write after the store's own retries (a Galera
+// certification conflict, a node that is not yet synced). Nothing was
+// written. Callers answer 503 with Retry-After, never 500, and the client
+// may try again.
+var ErrUnavailable = errors.New("storage: database unavailable")
+
 // Shop is a tenant, addressed by its key (the legacy APIs' shopKey).
 type Shop struct {
 	Key         string
