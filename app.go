@@ -18,8 +18,8 @@ import (
 	"github.com/shopauth/shopauth/keys"
 	"github.com/shopauth/shopauth/server"
 	"github.com/shopauth/shopauth/server/carts"
-	"github.com/shopauth/shopauth/server/clients"
 	"github.com/shopauth/shopauth/server/customers"
+	"github.com/shopauth/shopauth/server/login"
 	"github.com/shopauth/shopauth/server/ratelimit"
 	"github.com/shopauth/shopauth/server/tokens"
 	"github.com/shopauth/shopauth/storage"
@@ -50,10 +50,10 @@ const (
 
 // app is one wired server: core, keys and HTTP engine over one store.
 type app struct {
-	authority *server.Authority
-	keys      *keys.Manager
-	handler   http.Handler
-	sweeper   *server.Sweeper
+	verifier *tokens.Verifier
+	keys     *keys.Manager
+	handler  http.Handler
+	sweeper  *server.Sweeper
 }
 
 // appDeps are what newApp wires together.
@@ -118,30 +118,10 @@ func newApp(d appDeps) (*app, error) {
 	if err != nil {
 		return nil, err
 	}
-	authority, err := server.New(server.Config{
-		Issuer:            cfg.Issuer,
-		Clients:           clients.NewCache(store, clientCacheTTL, now),
-		Shops:             store,
-		Customers:         store,
-		RefreshTokens:     store,
-		AccessTokens:      store,
-		CustomerTokens:    store,
-		Authenticator:     authn,
-		LoginLimiter:      loginLimiter,
-		Codes:             store,
-		Consents:          store,
-		Sessions:          store,
-		SessionTTL:        cfg.Login.SessionTTL,
-		Signer:            km,
-		Verifier:          verifier,
-		RefreshKey:        rk,
-		AccessTokenTTL:    cfg.Tokens.AccessTokenTTL,
-		RefreshTokenTTL:   cfg.Tokens.RefreshTokenTTL,
-		RefreshReuseGrace: cfg.Tokens.RefreshReuseGrace,
-		RefreshIdleTTL:    cfg.Tokens.RefreshIdleTTL,
-		Now:               now,
-		Logger:            logger,
-		Observer:          m,
+	core, err := newCore(coreDeps{
+		cfg: cfg, store: store, signer: km, verifier: verifier, refreshKey: rk,
+		login:    login.Config{Authenticator: authn, Limiter: loginLimiter},
+		observer: m, now: now, logger: logger,
 	})
 	if err != nil {
 		return nil, err
@@ -151,7 +131,8 @@ func newApp(d appDeps) (*app, error) {
 		return nil, err
 	}
 	pages, err := hosted.New(hosted.Config{
-		Authorizer: authority,
+		Authorizer: core.authorize,
+		Logout:     core.logout,
 		// Cookies of an https issuer are Secure; a plain-http issuer is a
 		// local setup (config warns about any other).
 		SecureCookies: strings.HasPrefix(cfg.Issuer, "https://"),
@@ -161,7 +142,7 @@ func newApp(d appDeps) (*app, error) {
 	if err != nil {
 		return nil, err
 	}
-	shopKeyAPI, err := newShopKeyAPI(cfg, store, authority, logger)
+	shopKeyAPI, err := newShopKeyAPI(cfg, store, core, logger)
 	if err != nil {
 		return nil, err
 	}
@@ -169,15 +150,15 @@ func newApp(d appDeps) (*app, error) {
 	// printing.
 	gin.SetMode(gin.ReleaseMode)
 	glue, err := spryker.New(spryker.Config{
-		Grants: authority, Sessions: authority, Logger: logger,
+		Grants: core.tokens, AccessTokens: verifier, Revocations: core.customerRevocation, Logger: logger,
 		ClientID: cfg.Adapters.SprykerClientID, ShopKey: cfg.Adapters.SprykerShop,
 	})
 	if err != nil {
 		return nil, err
 	}
 	engine, err := web.New(web.Config{
-		Tokens:         authority,
-		Lifecycle:      authority,
+		Tokens:         core.tokens,
+		Lifecycle:      &web.Lifecycle{Revoker: core.revocation, Introspector: core.introspection, UserInfo: core.userInfo},
 		Keys:           km,
 		Ready:          readiness(store, km),
 		Logger:         logger,
@@ -195,7 +176,7 @@ func newApp(d appDeps) (*app, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &app{authority: authority, keys: km, handler: engine, sweeper: sweeper}, nil
+	return &app{verifier: verifier, keys: km, handler: engine, sweeper: sweeper}, nil
 }
 
 // argon2Params are the configured argon2id costs of new password hashes.
@@ -216,7 +197,7 @@ func lockoutPolicy(l config.Login) storage.LockoutPolicy {
 
 // loginRateLimiter is the per-address login limit, or nil when it is off
 // (a nil *ratelimit.Limiter must not become a non-nil interface).
-func loginRateLimiter(l config.Login, now func() time.Time) (server.LoginRateLimiter, error) {
+func loginRateLimiter(l config.Login, now func() time.Time) (login.RateLimiter, error) {
 	if !l.RateLimited() {
 		return nil, nil
 	}
@@ -226,7 +207,7 @@ func loginRateLimiter(l config.Login, now func() time.Time) (server.LoginRateLim
 // newShopKeyAPI wires the shopKey dialect: its client, and where anonymous
 // carts are handed over (the webhook when SHOPAUTH_SHOPKEY_CART_URL is set,
 // the database otherwise).
-func newShopKeyAPI(cfg config.Config, store *sqlstore.Store, authority *server.Authority, logger *slog.Logger) (*shopkey.Handler, error) {
+func newShopKeyAPI(cfg config.Config, store *sqlstore.Store, core *core, logger *slog.Logger) (*shopkey.Handler, error) {
 	var backend carts.HandOver
 	if cfg.Adapters.ShopKeyCartURL != "" {
 		hook, err := carts.NewWebhook(cfg.Adapters.ShopKeyCartURL, carts.WebhookTimeout)
@@ -246,7 +227,7 @@ func newShopKeyAPI(cfg config.Config, store *sqlstore.Store, authority *server.A
 		return nil, err
 	}
 	return shopkey.New(shopkey.Config{
-		Shops: authority, Logins: authority, Sessions: authority, Carts: cartService,
+		Shops: core.shopSessions, Logins: core.tokens, Sessions: core.shopSessions, Carts: cartService,
 		ClientID: cfg.Adapters.ShopKeyClientID, Logger: logger,
 	})
 }

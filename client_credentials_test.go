@@ -29,7 +29,7 @@ func TestClientCredentialsGrant(t *testing.T) {
 		b := tokenOK(t, ts, url.Values{"grant_type": {"client_credentials"}}, "erp-sync", "erp-secret")
 		require.Empty(t, b.RefreshToken)
 		require.Equal(t, "orders:read catalog:write", b.Scope)
-		claims, err := ts.App.authority.VerifyAccessToken(ctx, b.AccessToken)
+		claims, err := ts.App.verifier.VerifyAccessToken(ctx, b.AccessToken)
 		require.NoError(t, err)
 		require.Equal(t, "erp-sync", claims.Subject)
 		require.Equal(t, "erp-sync", claims.ClientID)

@@ -170,7 +170,7 @@ func TestPerClientAlgorithm(t *testing.T) {
 		jws, err := jose.ParseSignedCompact(body.AccessToken, []jose.SignatureAlgorithm{jose.RS256, jose.ES256})
 		require.NoError(t, err)
 		require.Equal(t, tt.alg, jws.Signatures[0].Protected.Algorithm)
-		_, err = ts.App.authority.VerifyAccessToken(ctx, body.AccessToken)
+		_, err = ts.App.verifier.VerifyAccessToken(ctx, body.AccessToken)
 		require.NoError(t, err)
 		idToken, err := jose.ParseSignedCompact(body.IDToken, []jose.SignatureAlgorithm{jose.RS256, jose.ES256})
 		require.NoError(t, err)
@@ -225,7 +225,7 @@ func TestReplicaVerifiesKeyItHasNotSynced(t *testing.T) {
 	require.NoError(t, err)
 
 	body := tokenOK(t, a, passwordForm("openid"), demoClientID, demoClientSecret)
-	claims, err := b.App.authority.VerifyAccessToken(ctx, body.AccessToken)
+	claims, err := b.App.verifier.VerifyAccessToken(ctx, body.AccessToken)
 	require.NoError(t, err, "b reloads on the unknown kid")
 	require.Equal(t, "21", claims.Subject)
 	require.Equal(t, k.KID, b.Keys.CurrentKID(), "and now signs with the new key too")

@@ -19,7 +19,7 @@ func TestIntrospection(t *testing.T) {
 
 	t.Run("active access token: RFC 7662 members", func(t *testing.T) {
 		body := s.login(t, "openid email offline_access", "")
-		claims, err := s.App.authority.VerifyAccessToken(t.Context(), body.AccessToken)
+		claims, err := s.App.verifier.VerifyAccessToken(t.Context(), body.AccessToken)
 		require.NoError(t, err)
 		got := s.introspect(t, body.AccessToken, demoClientID, demoClientSecret)
 		require.Equal(t, map[string]any{

@@ -231,7 +231,7 @@ func TestShopKeyLoginGolden(t *testing.T) {
 				`"<JWT>"`, strconv.Quote(l.Data.Token.AccessToken)).Replace(want)
 			require.Equal(t, skJSONShape(t, expected), skJSONShape(t, resp.Body))
 
-			claims, err := ts.App.authority.VerifyAccessToken(context.Background(), l.Data.Token.AccessToken)
+			claims, err := ts.App.verifier.VerifyAccessToken(context.Background(), l.Data.Token.AccessToken)
 			require.NoError(t, err)
 			require.Equal(t, demoShop, claims.Shop)
 			require.Equal(t, "21", claims.Subject)
@@ -468,7 +468,7 @@ func TestShopKeySession(t *testing.T) {
 	require.Equal(t, int64(86400), r.Data.Token.ExpiresIn)
 	require.Equal(t, "bearer", r.Data.Token.TokenType)
 	oldClaims := unverifiedClaims(t, first)
-	newClaims, err := ts.App.authority.VerifyAccessToken(context.Background(), second)
+	newClaims, err := ts.App.verifier.VerifyAccessToken(context.Background(), second)
 	require.NoError(t, err)
 	require.NotEqual(t, oldClaims.JTI, newClaims.JTI)
 	require.Equal(t, oldClaims.AuthTime, newClaims.AuthTime, "a refresh is no new sign-in")

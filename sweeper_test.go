@@ -130,7 +130,7 @@ func TestSweeperForgetsLoginState(t *testing.T) {
 				resp, again := exchangeCode(t, s, redeemed, exchange, webClientID, webSecret)
 				require.Equal(t, http.StatusBadRequest, resp.StatusCode)
 				require.Equal(t, "invalid_grant", again.Error)
-				_, err := s.App.authority.VerifyAccessToken(ctx, tok.AccessToken)
+				_, err := s.App.verifier.VerifyAccessToken(ctx, tok.AccessToken)
 				require.ErrorIs(t, err, tokens.ErrInvalidToken)
 			})
 

@@ -1,20 +1,6 @@
 package server
 
-// Grant types (RFC 6749 §4) shopauth implements.
-const (
-	GrantPassword          = "password"
-	GrantRefreshToken      = "refresh_token"
-	GrantAuthorizationCode = "authorization_code"
-	GrantClientCredentials = "client_credentials"
-)
-
-// ResponseTypeCode is the one response type of the authorization endpoint
-// (RFC 6749 §4.1.1).
-const ResponseTypeCode = "code"
-
-// PKCEMethodS256 is the one PKCE method accepted (RFC 7636 §4.2): "plain"
-// would let a stolen challenge redeem the code.
-const PKCEMethodS256 = "S256"
+import "time"
 
 // Scopes with a meaning to the server itself.
 const (
@@ -43,6 +29,14 @@ func SupportedClientAuthMethods() []string {
 	return []string{ClientAuthBasic, ClientAuthPost, ClientAuthNone}
 }
 
+// Dialects a TokenRequest can arrive in, for metrics. Each legacy adapter
+// sets its own; the standard token endpoint sets DialectOAuth2.
+const (
+	DialectOAuth2  = "oauth2"
+	DialectSpryker = "spryker"
+	DialectShopKey = "shopkey"
+)
+
 // Token type hints (RFC 7009 §2.1, RFC 7662 §2.1): which kind of token the
 // caller believes it presents. Only a hint: a miss searches the other kind.
 const (
@@ -59,3 +53,11 @@ func IntrospectionAuthMethods() []string { return []string{ClientAuthBasic, Clie
 func SupportedClaims() []string {
 	return []string{"sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "email", "email_verified", "name", "shop"}
 }
+
+// CodeTTL is how long an authorization code can be redeemed: FAPI 2.0's
+// 60 s, well under RFC 6749 §4.1.2's 10 minutes.
+const CodeTTL = 60 * time.Second
+
+// MaxPasswordBytes bounds a customer's password: the hashing work one
+// request can ask for. Dialects refuse longer ones in their own words.
+const MaxPasswordBytes = 1024

@@ -46,22 +46,65 @@ func ParseBearer(r *http.Request) (string, error) {
 	case header == "":
 		return "", errNoBearer
 	}
-	return parseBearerHeader(header)
-}
-
-// parseBearerHeader reads "Bearer b64token" (RFC 6750 §2.1). Another scheme
-// counts as no credentials for this resource; a malformed token value is
-// invalid_request.
-func parseBearerHeader(header string) (string, error) {
-	scheme, value, _ := strings.Cut(header, " ")
-	if !strings.EqualFold(scheme, "Bearer") {
+	token, problem := ParseBearerHeader(header)
+	switch problem {
+	case BearerAbsent, BearerOtherScheme:
 		return "", errNoBearer
-	}
-	token := strings.TrimLeft(value, " ")
-	if token == "" || !isB64Token(token) {
+	case BearerMalformed:
 		return "", oautherr.ErrInvalidRequest.WithDescription("Malformed Bearer credentials.")
+	case BearerOversized:
+		// No token of ours is this long: what verifying it would answer.
+		return "", oautherr.ErrInvalidToken
 	}
 	return token, nil
+}
+
+// BearerProblem is why an Authorization header yields no Bearer token.
+// Each dialect answers each in its own words.
+type BearerProblem int
+
+// Bearer header problems.
+const (
+	// BearerOK: the header carries a well-formed Bearer token.
+	BearerOK BearerProblem = iota
+	// BearerAbsent: no Authorization header, or only whitespace.
+	BearerAbsent
+	// BearerOtherScheme: another scheme (Basic, …), or no scheme at all.
+	BearerOtherScheme
+	// BearerMalformed: the Bearer scheme with a value that is not a
+	// b64token (RFC 6750 §2.1): empty, with spaces, quotes, non-ASCII, or
+	// padding alone.
+	BearerMalformed
+	// BearerOversized: a b64token longer than MaxBearerLength, which no
+	// token of this server is.
+	BearerOversized
+)
+
+// MaxBearerLength bounds a Bearer token; shopauth's are far shorter, and
+// nothing longer reaches a JWT parser.
+const MaxBearerLength = 8 << 10
+
+// ParseBearerHeader is the one reader of `Authorization: Bearer b64token`
+// (RFC 6750 §2.1) for every dialect. Surrounding whitespace is ignored, the
+// scheme is matched case-insensitively (RFC 9110 §11.1) and separated from
+// the token by one or more spaces.
+func ParseBearerHeader(header string) (string, BearerProblem) {
+	header = strings.TrimSpace(header)
+	if header == "" {
+		return "", BearerAbsent
+	}
+	scheme, value, _ := strings.Cut(header, " ")
+	if !strings.EqualFold(scheme, "Bearer") {
+		return "", BearerOtherScheme
+	}
+	token := strings.TrimLeft(value, " ")
+	if !isB64Token(token) {
+		return "", BearerMalformed
+	}
+	if len(token) > MaxBearerLength {
+		return "", BearerOversized
+	}
+	return token, BearerOK
 }
 
 // isB64Token checks the RFC 6750 §2.1 b64token syntax:
@@ -71,10 +114,10 @@ func isB64Token(s string) bool {
 	if body == "" {
 		return false
 	}
-	for _, r := range body {
-		switch {
-		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9':
-		case r == '-', r == '.', r == '_', r == '~', r == '+', r == '/':
+	for i := 0; i < len(body); i++ {
+		switch c := body[i]; {
+		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9':
+		case c == '-', c == '.', c == '_', c == '~', c == '+', c == '/':
 		default:
 			return false
 		}

@@ -8,7 +8,10 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/shopauth/shopauth/server"
+	"github.com/shopauth/shopauth/server/introspection"
+	"github.com/shopauth/shopauth/server/revocation"
 	"github.com/shopauth/shopauth/server/tokens"
+	"github.com/shopauth/shopauth/server/userinfo"
 )
 
 // Route paths of the token-lifecycle endpoints.
@@ -18,16 +21,38 @@ const (
 	PathUserInfo   = "/userinfo"
 )
 
-// TokenLifecycle answers about issued tokens; *server.Authority implements
-// it.
-type TokenLifecycle interface {
+// Revoker ends tokens (RFC 7009); *revocation.Endpoint implements it.
+type Revoker interface {
 	Revoke(ctx context.Context, q server.TokenQuery) error
-	Introspect(ctx context.Context, q server.TokenQuery) (server.Introspection, error)
+}
+
+// Introspector answers whether a token is active (RFC 7662);
+// *introspection.Endpoint implements it.
+type Introspector interface {
+	Introspect(ctx context.Context, q server.TokenQuery) (introspection.Result, error)
+}
+
+// UserInfoSource answers UserInfo requests (OIDC Core §5.3);
+// *userinfo.Endpoint implements it.
+type UserInfoSource interface {
 	UserInfo(ctx context.Context, accessToken string) (tokens.UserClaims, error)
 }
 
+var (
+	_ Revoker        = (*revocation.Endpoint)(nil)
+	_ Introspector   = (*introspection.Endpoint)(nil)
+	_ UserInfoSource = (*userinfo.Endpoint)(nil)
+)
+
+// Lifecycle is the core of the token-lifecycle endpoints.
+type Lifecycle struct {
+	Revoker      Revoker
+	Introspector Introspector
+	UserInfo     UserInfoSource
+}
+
 type lifecycleHandler struct {
-	tokens TokenLifecycle
+	core   Lifecycle
 	logger *slog.Logger
 }
 
@@ -46,7 +71,7 @@ func (h *lifecycleHandler) revoke(c *gin.Context) {
 		WriteOAuthError(c, h.logger, err)
 		return
 	}
-	if err := h.tokens.Revoke(c.Request.Context(), q); err != nil {
+	if err := h.core.Revoker.Revoke(c.Request.Context(), q); err != nil {
 		WriteOAuthError(c, h.logger, err)
 		return
 	}
@@ -61,7 +86,7 @@ func (h *lifecycleHandler) introspect(c *gin.Context) {
 		WriteOAuthError(c, h.logger, err)
 		return
 	}
-	in, err := h.tokens.Introspect(c.Request.Context(), q)
+	in, err := h.core.Introspector.Introspect(c.Request.Context(), q)
 	if err != nil {
 		WriteOAuthError(c, h.logger, err)
 		return
@@ -80,7 +105,7 @@ func (h *lifecycleHandler) userInfo(c *gin.Context) {
 		WriteBearerError(c, h.logger, err)
 		return
 	}
-	claims, err := h.tokens.UserInfo(c.Request.Context(), token)
+	claims, err := h.core.UserInfo.UserInfo(c.Request.Context(), token)
 	if err != nil {
 		WriteBearerError(c, h.logger, err)
 		return

@@ -10,13 +10,16 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/shopauth/shopauth/server"
+	"github.com/shopauth/shopauth/server/grants"
 )
 
-// TokenIssuer runs grants; *server.Authority implements it.
+// TokenIssuer runs grants; *grants.Endpoint implements it.
 type TokenIssuer interface {
 	Token(ctx context.Context, req server.TokenRequest) (*server.TokenResponse, error)
 	Issuer() string
 }
+
+var _ TokenIssuer = (*grants.Endpoint)(nil)
 
 // KeyPublisher serves the public signing keys.
 type KeyPublisher interface {
@@ -60,7 +63,7 @@ type Config struct {
 	// MaxBodyBytes bounds request bodies (default 1 MiB); larger get 413.
 	MaxBodyBytes int64
 	// Lifecycle, when set, serves revocation, introspection and UserInfo.
-	Lifecycle TokenLifecycle
+	Lifecycle *Lifecycle
 	// Features are mounted after the standard routes.
 	Features []Mounter
 	// Metrics, when set, times every request and serves GET /metrics.
@@ -105,7 +108,10 @@ func New(cfg Config) (*gin.Engine, error) {
 		e.GET(PathMetrics, gin.WrapH(cfg.Metrics.Handler()))
 	}
 	if cfg.Lifecycle != nil {
-		(&lifecycleHandler{tokens: cfg.Lifecycle, logger: cfg.Logger}).Mount(e)
+		if cfg.Lifecycle.Revoker == nil || cfg.Lifecycle.Introspector == nil || cfg.Lifecycle.UserInfo == nil {
+			return nil, errors.New("web: a Lifecycle needs its Revoker, Introspector and UserInfo")
+		}
+		(&lifecycleHandler{core: *cfg.Lifecycle, logger: cfg.Logger}).Mount(e)
 	}
 	for _, f := range cfg.Features {
 		f.Mount(e)

@@ -11,41 +11,17 @@ import (
 	"strings"
 	"time"
 
-	"github.com/go-oauth2/oauth2/v4"
-
 	"github.com/shopauth/shopauth/storage"
 )
 
-// Info presents a storage.Client to go-oauth2. It implements
-// oauth2.ClientPasswordVerifier so go-oauth2 never compares secrets with ==.
+// Info is a client registration with the policy questions the core asks
+// of it.
 type Info struct {
 	storage.Client
 }
 
-var (
-	_ oauth2.ClientInfo             = (*Info)(nil)
-	_ oauth2.ClientPasswordVerifier = (*Info)(nil)
-)
-
-// GetID returns the client id.
-func (c *Info) GetID() string { return c.ID }
-
-// GetSecret returns "": the plaintext secret is never kept.
-func (c *Info) GetSecret() string { return "" }
-
-// GetDomain returns the first registered redirect URI, if any.
-func (c *Info) GetDomain() string {
-	if len(c.RedirectURIs) > 0 {
-		return c.RedirectURIs[0]
-	}
-	return ""
-}
-
 // IsPublic reports whether the client has no secret.
 func (c *Info) IsPublic() bool { return c.Public }
-
-// GetUserID returns "": clients act for customers, not as one.
-func (c *Info) GetUserID() string { return "" }
 
 // VerifyPassword compares secret with the stored hash in constant time.
 func (c *Info) VerifyPassword(secret string) bool {

@@ -1,4 +1,4 @@
-// Package clients holds OAuth client policy: secret hashing and constant-time
-// verification, grant and scope allow-lists, and the adapter that presents a
-// storage.Client to go-oauth2 as its ClientInfo.
+// Package clients holds OAuth client policy: client authentication (the
+// one step every client-facing endpoint takes first), secret hashing and
+// constant-time verification, and the grant and scope allow-lists.
 package clients

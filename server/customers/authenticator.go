@@ -12,7 +12,8 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/shopauth/shopauth/server/oautherr"
+	"github.com/shopauth/shopauth/server"
+	"github.com/shopauth/shopauth/server/refusal"
 	"github.com/shopauth/shopauth/storage"
 )
 
@@ -27,7 +28,7 @@ var (
 )
 
 // MaxPasswordBytes bounds the work a single request can ask for.
-const MaxPasswordBytes = 1024
+const MaxPasswordBytes = server.MaxPasswordBytes
 
 // MaxEmailBytes is the longest e-mail address a customer can have (the
 // column is 255 characters); a longer one cannot belong to anybody.
@@ -199,7 +200,7 @@ func (a *Authenticator) Authenticate(ctx context.Context, shopKey, email, passwo
 }
 
 // errHashingBusy is answered when no hashing slot frees up in time.
-var errHashingBusy = oautherr.ErrTemporarilyUnavailable.WithRetryAfter(1)
+var errHashingBusy = refusal.ErrUnavailable.WithRetryAfter(time.Second)
 
 // acquireSlot waits up to the queue timeout for one of the hashing slots,
 // so a flood of logins queues instead of allocating argon2's memory for

@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/shopauth/shopauth/server/oautherr"
+	"github.com/shopauth/shopauth/server/refusal"
 	"github.com/shopauth/shopauth/storage"
 )
 
@@ -232,7 +233,7 @@ func TestAuthenticateBusyAnswers503(t *testing.T) {
 	release, err := f.auth.acquireSlot(context.Background())
 	require.NoError(t, err)
 	_, err = f.auth.Authenticate(context.Background(), "acme", "sonia@spryker.com", "change123")
-	require.ErrorIs(t, err, oautherr.ErrTemporarilyUnavailable)
+	require.ErrorIs(t, err, refusal.ErrUnavailable)
 	e := oautherr.From(err)
 	require.Equal(t, 503, e.Status)
 	require.Equal(t, 1, e.RetryAfter)

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"net/http"
 	"strings"
+
+	"github.com/shopauth/shopauth/server/refusal"
 )
 
 // Error is an OAuth 2.0 error response: a code from the RFC registry, a
@@ -106,12 +108,58 @@ func Sanitize(s string) string {
 	}, s)
 }
 
-// From returns err as an *Error, or ErrServerError (with err as cause) when
-// err is not an OAuth error: unknown faults never leak.
+// Codes that exist only in the authorization endpoint's redirects.
+var (
+	errLoginRequired           = &Error{Code: "login_required", Status: http.StatusBadRequest, Description: "The customer is not signed in."}
+	errConsentRequired         = &Error{Code: "consent_required", Status: http.StatusBadRequest, Description: "The customer has not consented."}
+	errUnsupportedResponseType = &Error{Code: "unsupported_response_type", Status: http.StatusBadRequest,
+		Description: "The authorization server does not support obtaining an authorization code using this method."}
+)
+
+// byKind is the OAuth dialect's one table from the core's refusals to the
+// wire (RFC 6749 §4.1.2.1, §5.2; RFC 6750 §3.1). The token endpoint's JSON,
+// the Bearer challenges and the authorization endpoint's redirects all
+// read it through From.
+var byKind = map[refusal.Kind]*Error{
+	refusal.InvalidRequest:       ErrInvalidRequest,
+	refusal.InvalidClient:        ErrInvalidClient,
+	refusal.UnauthorizedClient:   ErrUnauthorizedClient,
+	refusal.UnsupportedGrantType: ErrUnsupportedGrantType,
+	refusal.InvalidScope:         ErrInvalidScope,
+	// A login that failed, for whatever reason, and one of a shop the
+	// client does not serve, read the same (RFC 6749 §5.2 invalid_grant).
+	refusal.BadCredentials:          ErrInvalidGrant.WithDescription("The user credentials were incorrect."),
+	refusal.UnknownShop:             ErrInvalidGrant.WithDescription("The user credentials were incorrect."),
+	refusal.NotVerified:             ErrInvalidGrant.WithDescription("The e-mail address of this account is not verified."),
+	refusal.InvalidGrant:            ErrInvalidGrant,
+	refusal.InvalidToken:            ErrInvalidToken,
+	refusal.InsufficientScope:       ErrInsufficientScope,
+	refusal.AccessDenied:            ErrAccessDenied,
+	refusal.Throttled:               ErrSlowDown,
+	refusal.Unavailable:             ErrTemporarilyUnavailable,
+	refusal.LoginRequired:           errLoginRequired,
+	refusal.ConsentRequired:         errConsentRequired,
+	refusal.UnsupportedResponseType: errUnsupportedResponseType,
+}
+
+// From returns err as an *Error: itself when it is one (the dialect's own
+// parsing errors), the table's entry for a refusal (its description and
+// Retry-After carried over), and ErrServerError, with err as cause, for
+// anything else: unknown faults never leak.
 func From(err error) *Error {
 	var e *Error
 	if errors.As(err, &e) {
 		return e
 	}
-	return ErrServerError.WithCause(err)
+	r := refusal.Of(err)
+	base, ok := byKind[r.Kind]
+	if !ok {
+		return ErrServerError.WithCause(err)
+	}
+	out := base.WithCause(err)
+	if r.Description != "" {
+		out.Description = Sanitize(r.Description)
+	}
+	out.RetryAfter = r.RetryAfterSeconds()
+	return out
 }

@@ -2,14 +2,13 @@ package ratelimit
 
 import (
 	"errors"
-	"math"
 	"net/netip"
 	"time"
 
 	lru "github.com/hashicorp/golang-lru/v2"
 	"golang.org/x/time/rate"
 
-	"github.com/shopauth/shopauth/server/oautherr"
+	"github.com/shopauth/shopauth/server/refusal"
 )
 
 // DefaultMaxKeys is how many addresses are tracked at once. An address
@@ -59,7 +58,7 @@ func New(cfg Config) (*Limiter, error) {
 }
 
 // Allow takes one token from the bucket of clientIP. Without one it
-// returns oautherr.ErrSlowDown (429) with Retry-After set to the whole
+// returns a Throttled refusal (429) with Retry-After set to the whole
 // seconds until the next token; the refused attempt costs nothing.
 func (l *Limiter) Allow(clientIP string) error {
 	key := Key(clientIP)
@@ -80,7 +79,7 @@ func (l *Limiter) Allow(clientIP string) error {
 		return nil
 	}
 	r.CancelAt(now)
-	return oautherr.ErrSlowDown.WithRetryAfter(int(math.Ceil(delay.Seconds())))
+	return refusal.ErrThrottled.WithRetryAfter(delay)
 }
 
 // Key is the bucket of an address: IPv4 addresses alone, IPv6 addresses by

@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/shopauth/shopauth/server/oautherr"
+	"github.com/shopauth/shopauth/server/refusal"
 )
 
 type clock struct {
@@ -33,7 +34,7 @@ func TestAllowBurstThenRate(t *testing.T) {
 		require.NoError(t, l.Allow("203.0.113.7"), "attempt %d of the burst", i+1)
 	}
 	err = l.Allow("203.0.113.7")
-	require.ErrorIs(t, err, oautherr.ErrSlowDown)
+	require.ErrorIs(t, err, refusal.ErrThrottled)
 	e := oautherr.From(err)
 	require.Equal(t, 429, e.Status)
 	require.Equal(t, 3, e.RetryAfter, "one token every 3 s at 20/min")

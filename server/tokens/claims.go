@@ -3,6 +3,9 @@ package tokens
 import (
 	"encoding/json"
 	"strconv"
+	"time"
+
+	"github.com/shopauth/shopauth/storage"
 )
 
 // Token profiles: how the claims of an access token are shaped.
@@ -20,7 +23,7 @@ const (
 )
 
 // AccessClaims are the claims of an access token (RFC 9068 §2.2 plus the
-// shop claims of DESIGN §5).
+// shop claims, docs/tokens.md).
 type AccessClaims struct {
 	Issuer            string   `json:"iss"`
 	Subject           string   `json:"sub"`
@@ -95,4 +98,10 @@ func (a Audience) Contains(s string) bool {
 		}
 	}
 	return false
+}
+
+// Revocation is the revocation-list entry of the token: its jti, listed
+// until the token would have expired anyway.
+func (c AccessClaims) Revocation() storage.RevokedAccessToken {
+	return storage.RevokedAccessToken{JTI: c.JTI, ExpiresAt: time.Unix(c.ExpiresAt, 0).UTC()}
 }

@@ -6,19 +6,19 @@ import (
 	"testing"
 	"time"
 
-	"github.com/go-oauth2/oauth2/v4"
-	"github.com/go-oauth2/oauth2/v4/models"
 	"github.com/stretchr/testify/require"
 
-	"github.com/shopauth/shopauth/server/clients"
 	"github.com/shopauth/shopauth/storage"
 )
 
-// payloadSigner "signs" by keeping the payload, so tests read the claims.
+// payloadSigner "signs" by keeping the access token's payload, so tests
+// read its claims.
 type payloadSigner struct{ payload []byte }
 
-func (s *payloadSigner) Sign(payload []byte, _ string) (string, error) {
-	s.payload = payload
+func (s *payloadSigner) Sign(payload []byte, typ string) (string, error) {
+	if typ == TypeAccessToken {
+		s.payload = payload
+	}
 	return "signed", nil
 }
 
@@ -31,23 +31,20 @@ func (s *payloadSigner) SignWith(_ string, payload []byte, typ string) (string, 
 func mintClaims(t *testing.T, client storage.Client, companyUserID, scope string) map[string]json.RawMessage {
 	t.Helper()
 	signer := &payloadSigner{}
-	m, err := NewMinter("https://auth.example.com", signer)
+	m, err := NewMinter(MinterConfig{Issuer: "https://auth.example.com", Signer: signer, AccessTTL: 28800 * time.Second})
 	require.NoError(t, err)
 	now := time.Unix(1_800_000_000, 0)
-	ti := models.NewToken()
-	ti.SetScope(scope)
-	ti.SetAccessExpiresIn(28800 * time.Second)
-	SetSubject(ti, Subject{CustomerID: 21, ShopKey: "acme12aa", CustomerReference: "DE--21", CompanyUserID: companyUserID, AuthTime: now})
-	_, _, err = m.Token(context.Background(), &oauth2.GenerateBasic{
-		Client: &clients.Info{Client: client}, UserID: "21", CreateAt: now, TokenInfo: ti,
-	}, false)
+	customer := storage.Customer{ID: 21, ShopKey: "acme12aa", CustomerReference: "DE--21", CompanyUserID: companyUserID}
+	_, err = m.Mint(context.Background(), Grant{
+		Client: client, Customer: &customer, Scope: scope, AuthTime: now, IssuedAt: now,
+	})
 	require.NoError(t, err)
 	var claims map[string]json.RawMessage
 	require.NoError(t, json.Unmarshal(signer.payload, &claims))
 	return claims
 }
 
-// TestSprykerProfile: spec/spryker.md's claims for token_profile spryker —
+// TestSprykerProfile: docs/spryker.md's claims for token_profile spryker —
 // sub a JSON-encoded string with Spryker's members in Spryker's order,
 // id_company_user and id_agent null when absent, aud the client id,
 // scopes an array — while the RFC 9068 claims stay.

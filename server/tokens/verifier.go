@@ -8,12 +8,13 @@ import (
 	"time"
 
 	"github.com/shopauth/shopauth/keys"
+	"github.com/shopauth/shopauth/server/refusal"
 )
 
 // ErrInvalidToken is returned for any access token that must not be
 // honoured: malformed, foreign-signed, expired, not yet valid, of another
-// issuer or type, or revoked.
-var ErrInvalidToken = errors.New("tokens: invalid access token")
+// issuer or type, or revoked. It is the core's InvalidToken refusal.
+var ErrInvalidToken = refusal.ErrInvalidToken
 
 // KeySet verifies a compact JWS against the published keys.
 type KeySet interface {

@@ -8,11 +8,13 @@ import (
 	"html/template"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/gin-gonic/gin"
 
-	"github.com/shopauth/shopauth/server"
+	"github.com/shopauth/shopauth/server/authorize"
+	"github.com/shopauth/shopauth/server/refusal"
 	"github.com/shopauth/shopauth/storage"
 	"github.com/shopauth/shopauth/web"
 )
@@ -30,21 +32,29 @@ const (
 	PathStyle   = "/assets/hosted.css"
 )
 
-// Authorizer is the authorization core the pages call; *server.Authority
-// implements it.
+// Authorizer is the authorization core the pages call;
+// *authorize.Endpoint implements it.
 type Authorizer interface {
-	Authorize(ctx context.Context, req server.AuthorizeRequest, sessionToken string) (*server.AuthorizeOutcome, error)
-	LoginPage(ctx context.Context, req server.AuthorizeRequest) (*server.AuthorizeOutcome, error)
-	Login(ctx context.Context, req server.AuthorizeRequest, previousToken string, attempt server.LoginAttempt) (*server.AuthorizeOutcome, error)
-	Consent(ctx context.Context, req server.AuthorizeRequest, sessionToken string, decision server.ConsentDecision) (*server.AuthorizeOutcome, error)
-	EndSession(ctx context.Context, req server.LogoutRequest, sessionToken string, confirmed bool) (*server.LogoutOutcome, error)
+	Authorize(ctx context.Context, req authorize.Request, sessionToken string) (*authorize.Outcome, error)
+	LoginPage(ctx context.Context, req authorize.Request) (*authorize.Outcome, error)
+	Login(ctx context.Context, req authorize.Request, previousToken string, attempt authorize.LoginAttempt) (*authorize.Outcome, error)
+	Consent(ctx context.Context, req authorize.Request, sessionToken string, decision authorize.ConsentDecision) (*authorize.Outcome, error)
 }
 
-var _ Authorizer = (*server.Authority)(nil)
+// Logout ends browser sessions; *authorize.Logout implements it.
+type Logout interface {
+	EndSession(ctx context.Context, req authorize.LogoutRequest, sessionToken string, confirmed bool) (*authorize.LogoutOutcome, error)
+}
+
+var (
+	_ Authorizer = (*authorize.Endpoint)(nil)
+	_ Logout     = (*authorize.Logout)(nil)
+)
 
 // Config holds the pages' dependencies.
 type Config struct {
 	Authorizer Authorizer
+	Logout     Logout
 	// SecureCookies marks cookies Secure (and gives them the __Host-
 	// prefix): set when the issuer is https.
 	SecureCookies bool
@@ -56,6 +66,7 @@ type Config struct {
 // Handler serves the authorization endpoint and the hosted pages.
 type Handler struct {
 	auth          Authorizer
+	sessions      Logout
 	pages         *template.Template
 	csrf          *csrf
 	sessionCookie string
@@ -65,8 +76,8 @@ type Handler struct {
 
 // New checks cfg and parses the templates.
 func New(cfg Config) (*Handler, error) {
-	if cfg.Authorizer == nil || len(cfg.CSRFKey) < 32 {
-		return nil, errors.New("hosted: an Authorizer and a CSRF key of at least 32 bytes are required")
+	if cfg.Authorizer == nil || cfg.Logout == nil || len(cfg.CSRFKey) < 32 {
+		return nil, errors.New("hosted: an Authorizer, a Logout and a CSRF key of at least 32 bytes are required")
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
@@ -82,7 +93,7 @@ func New(cfg Config) (*Handler, error) {
 		prefix = "__Host-"
 	}
 	return &Handler{
-		auth: cfg.Authorizer, pages: pages, secure: cfg.SecureCookies, logger: cfg.Logger,
+		auth: cfg.Authorizer, sessions: cfg.Logout, pages: pages, secure: cfg.SecureCookies, logger: cfg.Logger,
 		sessionCookie: prefix + "shopauth_session",
 		csrf:          &csrf{key: cfg.CSRFKey, cookie: prefix + "shopauth_csrf", secure: cfg.SecureCookies},
 	}, nil
@@ -145,21 +156,21 @@ func (h *Handler) login(c *gin.Context) {
 	if !h.csrf.valid(c.Request, form.CSRF) {
 		// Nothing is checked: the page comes back with a fresh token.
 		out, err := h.auth.LoginPage(c.Request.Context(), form.Request)
-		if err == nil && out.Step == server.StepLogin {
+		if err == nil && out.Step == authorize.StepLogin {
 			h.renderLogin(c, http.StatusForbidden, out, form.Email, "err_form_expired")
 			return
 		}
 		h.respond(c, out, err, form.Email)
 		return
 	}
-	out, err := h.auth.Login(c.Request.Context(), form.Request, h.session(c), server.LoginAttempt{
+	out, err := h.auth.Login(c.Request.Context(), form.Request, h.session(c), authorize.LoginAttempt{
 		Email: form.Email, Password: form.Password, ClientIP: c.ClientIP(),
 	})
 	h.respond(c, out, err, form.Email)
 }
 
 func (h *Handler) consentPage(c *gin.Context) {
-	out, err := h.auth.Consent(c.Request.Context(), AuthorizeRequestFrom(c.Request.URL.Query()), h.session(c), server.ConsentShow)
+	out, err := h.auth.Consent(c.Request.Context(), AuthorizeRequestFrom(c.Request.URL.Query()), h.session(c), authorize.ConsentShow)
 	h.respond(c, out, err, "")
 }
 
@@ -178,9 +189,9 @@ func (h *Handler) consent(c *gin.Context) {
 		h.formExpired(c, req, PathConsent)
 		return
 	}
-	decision := server.ConsentDeny
+	decision := authorize.ConsentDeny
 	if form.Get("decision") == "allow" {
-		decision = server.ConsentAllow
+		decision = authorize.ConsentAllow
 	}
 	out, err := h.auth.Consent(c.Request.Context(), req, h.session(c), decision)
 	h.respond(c, out, err, "")
@@ -205,25 +216,25 @@ func (h *Handler) logout(c *gin.Context) {
 		}
 	}
 	req := LogoutRequestFrom(values)
-	out, err := h.auth.EndSession(c.Request.Context(), req, h.session(c), confirmed)
+	out, err := h.sessions.EndSession(c.Request.Context(), req, h.session(c), confirmed)
 	if err != nil {
 		h.fault(c, err)
 		return
 	}
 	switch out.Step {
-	case server.LogoutError:
+	case authorize.LogoutError:
 		h.render(c, http.StatusBadRequest, "error", h.data(out.Shop, "title_error", func(d *pageData) {
 			d.Error = out.Error.Description
 		}))
-	case server.LogoutConfirm:
+	case authorize.LogoutConfirm:
 		h.render(c, http.StatusOK, "logout", h.data(out.Shop, "title_logout", func(d *pageData) {
 			d.Hidden = hiddenFields(values, "id_token_hint", "client_id", "post_logout_redirect_uri", "state")
 			d.CSRF = h.csrf.token(c.Writer, c.Request)
 		}))
-	case server.LogoutDone:
+	case authorize.LogoutDone:
 		h.clearSession(c)
 		h.render(c, http.StatusOK, "logged_out", h.data(out.Shop, "title_logged_out", nil))
-	case server.LogoutRedirect:
+	case authorize.LogoutRedirect:
 		h.clearSession(c)
 		h.redirect(c, out.RedirectURL)
 	}
@@ -231,7 +242,7 @@ func (h *Handler) logout(c *gin.Context) {
 
 // respond turns an authorization outcome into a page or a redirect. email
 // refills the login form after a failed attempt.
-func (h *Handler) respond(c *gin.Context, out *server.AuthorizeOutcome, err error, email string) {
+func (h *Handler) respond(c *gin.Context, out *authorize.Outcome, err error, email string) {
 	if err != nil {
 		h.fault(c, err)
 		return
@@ -244,24 +255,21 @@ func (h *Handler) respond(c *gin.Context, out *server.AuthorizeOutcome, err erro
 		})
 	}
 	switch out.Step {
-	case server.StepError:
+	case authorize.StepError:
 		h.render(c, http.StatusBadRequest, "error", h.data(out.Shop, "title_error", func(d *pageData) {
 			d.Error = out.Error.Description
 		}))
-	case server.StepRedirect:
+	case authorize.StepRedirect:
 		h.redirect(c, out.RedirectURL)
-	case server.StepLogin:
+	case authorize.StepLogin:
 		status := http.StatusOK
-		switch out.Problem {
-		case server.LoginInvalidCredentials, server.LoginNotVerified:
-			status = http.StatusBadRequest
-		case server.LoginTooManyAttempts:
-			status = http.StatusTooManyRequests
-		case server.LoginUnavailable:
-			status = http.StatusServiceUnavailable
+		problemKey := ""
+		if out.Problem != nil {
+			status, problemKey, _ = problemPage(out.Problem)
+			setRetryAfter(c, out.Problem)
 		}
-		h.renderLogin(c, status, out, email, "")
-	case server.StepConsent:
+		h.renderLogin(c, status, out, email, problemKey)
+	case authorize.StepConsent:
 		if c.Request.Method == http.MethodPost {
 			// Post/redirect/get: a reload of the consent page must not
 			// post the password again (RFC 9700 §4.12: 303, never 307).
@@ -281,16 +289,15 @@ func (h *Handler) respond(c *gin.Context, out *server.AuthorizeOutcome, err erro
 	}
 }
 
-// renderLogin shows the login page; problemKey overrides the message of
-// out.Problem.
-func (h *Handler) renderLogin(c *gin.Context, status int, out *server.AuthorizeOutcome, email, problemKey string) {
+// renderLogin shows the login page with the message of problemKey, if
+// any.
+func (h *Handler) renderLogin(c *gin.Context, status int, out *authorize.Outcome, email, problemKey string) {
 	if email == "" {
 		email = out.Request.LoginHint
 	}
 	h.render(c, status, "login", h.data(out.Shop, "title_login", func(d *pageData) {
 		d.Client = out.Client.ID
 		d.Email = email
-		d.Error = loginProblemMessage(d.T, out.Problem)
 		if problemKey != "" {
 			d.Error = d.T[problemKey]
 		}
@@ -324,7 +331,7 @@ func (h *Handler) clearSession(c *gin.Context) {
 
 // formExpired answers a post whose CSRF token does not match: nothing is
 // done, and the customer can start the step again.
-func (h *Handler) formExpired(c *gin.Context, req server.AuthorizeRequest, path string) {
+func (h *Handler) formExpired(c *gin.Context, req authorize.Request, path string) {
 	h.render(c, http.StatusForbidden, "error", h.data(storage.Shop{}, "title_error", func(d *pageData) {
 		d.Error = d.T["err_form_expired"]
 		d.Retry = path + "?" + req.Values().Encode()
@@ -346,13 +353,27 @@ func (h *Handler) unreadableForm(c *gin.Context, err error) {
 	h.badRequest(c, storage.Shop{}, "err_bad_request")
 }
 
-// fault logs the cause once and shows a page that does not leak it.
+// fault answers a core error that is not a page of the flow: a database
+// that cannot answer is a 503 with Retry-After; anything else is logged
+// once and shown without its cause.
 func (h *Handler) fault(c *gin.Context, err error) {
-	h.logger.ErrorContext(c.Request.Context(), "request failed",
-		"request_id", web.RequestID(c), "route", c.FullPath(), "err", err)
-	h.render(c, http.StatusInternalServerError, "error", h.data(storage.Shop{}, "title_error", func(d *pageData) {
-		d.Error = d.T["err_server"]
+	r := refusal.Of(err)
+	status, key, ok := problemPage(r)
+	if !ok {
+		h.logger.ErrorContext(c.Request.Context(), "request failed",
+			"request_id", web.RequestID(c), "route", c.FullPath(), "err", err)
+	}
+	setRetryAfter(c, r)
+	h.render(c, status, "error", h.data(storage.Shop{}, "title_error", func(d *pageData) {
+		d.Error = d.T[key]
 	}))
+}
+
+// setRetryAfter tells the browser when to try again, when the core said.
+func setRetryAfter(c *gin.Context, r *refusal.Error) {
+	if secs := r.RetryAfterSeconds(); secs > 0 {
+		c.Header("Retry-After", strconv.Itoa(secs))
+	}
 }
 
 // pageData is what every template gets.

@@ -1,9 +1,11 @@
 package hosted
 
 import (
+	"net/http"
 	"strings"
 
 	"github.com/shopauth/shopauth/server"
+	"github.com/shopauth/shopauth/server/refusal"
 )
 
 // messages are the pages' words, per language. Keys are identifiers so
@@ -106,16 +108,18 @@ func describeScope(t map[string]string, scope string) string {
 	return t["scope_other"] + " “" + scope + "”"
 }
 
-func loginProblemMessage(t map[string]string, p server.LoginProblem) string {
-	switch p {
-	case server.LoginInvalidCredentials:
-		return t["err_credentials"]
-	case server.LoginNotVerified:
-		return t["err_not_verified"]
-	case server.LoginTooManyAttempts:
-		return t["err_too_many"]
-	case server.LoginUnavailable:
-		return t["err_unavailable"]
+// problemPage is the dialect's one table from the core's refusals to a
+// page: its status and the message key. ok is false for faults.
+func problemPage(r *refusal.Error) (status int, key string, ok bool) {
+	switch r.Kind {
+	case refusal.BadCredentials:
+		return http.StatusBadRequest, "err_credentials", true
+	case refusal.NotVerified:
+		return http.StatusBadRequest, "err_not_verified", true
+	case refusal.Throttled:
+		return http.StatusTooManyRequests, "err_too_many", true
+	case refusal.Unavailable:
+		return http.StatusServiceUnavailable, "err_unavailable", true
 	}
-	return ""
+	return http.StatusInternalServerError, "err_server", false
 }

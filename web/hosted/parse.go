@@ -7,7 +7,7 @@ import (
 	"net/url"
 	"slices"
 
-	"github.com/shopauth/shopauth/server"
+	"github.com/shopauth/shopauth/server/authorize"
 )
 
 // errBadForm is a form that cannot be read at all.
@@ -27,12 +27,12 @@ var authorizeParams = []string{
 // or a form body (POST, OIDC Core §3.1.2.1). Empty parameters count as
 // absent and unknown ones are ignored; a repeated one is noted for the
 // Authority to refuse (RFC 6749 §3.1).
-func ParseAuthorizeRequest(r *http.Request) (server.AuthorizeRequest, error) {
+func ParseAuthorizeRequest(r *http.Request) (authorize.Request, error) {
 	values := r.URL.Query()
 	if r.Method == http.MethodPost {
 		form, err := readForm(r)
 		if err != nil {
-			return server.AuthorizeRequest{}, err
+			return authorize.Request{}, err
 		}
 		values = form
 	}
@@ -40,9 +40,9 @@ func ParseAuthorizeRequest(r *http.Request) (server.AuthorizeRequest, error) {
 }
 
 // AuthorizeRequestFrom decodes the authorization parameters of values.
-func AuthorizeRequestFrom(values url.Values) server.AuthorizeRequest {
+func AuthorizeRequestFrom(values url.Values) authorize.Request {
 	get := func(name string) string { return firstNonEmpty(values[name]) }
-	req := server.AuthorizeRequest{
+	req := authorize.Request{
 		ClientID: get("client_id"), RedirectURI: get("redirect_uri"), ResponseType: get("response_type"),
 		Scope: get("scope"), State: get("state"), Nonce: get("nonce"),
 		CodeChallenge: get("code_challenge"), CodeChallengeMethod: get("code_challenge_method"),
@@ -76,7 +76,7 @@ func firstNonEmpty(vs []string) string {
 
 // LoginForm is what the login page posts.
 type LoginForm struct {
-	Request  server.AuthorizeRequest
+	Request  authorize.Request
 	Email    string
 	Password string
 	CSRF     string
@@ -128,9 +128,9 @@ func readForm(r *http.Request) (url.Values, error) {
 
 // LogoutRequestFrom decodes an RP-initiated logout request (RP-Initiated
 // Logout 1.0 §2).
-func LogoutRequestFrom(values url.Values) server.LogoutRequest {
+func LogoutRequestFrom(values url.Values) authorize.LogoutRequest {
 	get := func(name string) string { return firstNonEmpty(values[name]) }
-	req := server.LogoutRequest{
+	req := authorize.LogoutRequest{
 		IDTokenHint: get("id_token_hint"), ClientID: get("client_id"),
 		PostLogoutRedirectURI: get("post_logout_redirect_uri"), State: get("state"),
 	}

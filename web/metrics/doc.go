@@ -1,5 +1,5 @@
 // Package metrics exposes shopauth's Prometheus metrics: request latency by
-// route (a gin middleware), grant outcomes (a server.Observer), and values
+// route (a gin middleware), grant outcomes (a grants.Observer), and values
 // read at scrape time (database pool, age of the signing key, the
 // password-hashing queue). Everything registers on the registry the caller
 // builds; the process-wide default registry is never touched.

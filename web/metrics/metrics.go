@@ -14,7 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/shopauth/shopauth/keys"
-	"github.com/shopauth/shopauth/server"
+	"github.com/shopauth/shopauth/server/grants"
 )
 
 const namespace = "shopauth"
@@ -52,7 +52,7 @@ type Metrics struct {
 	hashWait prometheus.Histogram
 }
 
-var _ server.Observer = (*Metrics)(nil)
+var _ grants.Observer = (*Metrics)(nil)
 
 // New registers shopauth's metrics, the Go runtime's and the process's on
 // cfg.Registry.
@@ -103,12 +103,12 @@ func (m *Metrics) Handler() http.Handler {
 	return promhttp.HandlerFor(m.registry, promhttp.HandlerOpts{})
 }
 
-// TokenIssued implements server.Observer.
+// TokenIssued implements grants.Observer.
 func (m *Metrics) TokenIssued(grant, dialect, clientID string) {
 	m.issued.WithLabelValues(grant, dialect, clientID).Inc()
 }
 
-// TokenFailed implements server.Observer.
+// TokenFailed implements grants.Observer.
 func (m *Metrics) TokenFailed(grant, dialect, reason string) {
 	m.failed.WithLabelValues(grant, dialect, reason).Inc()
 }

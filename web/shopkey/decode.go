@@ -13,8 +13,9 @@ import (
 	"strings"
 	"unicode/utf8"
 
-	"github.com/shopauth/shopauth/server/customers"
+	"github.com/shopauth/shopauth/server"
 	"github.com/shopauth/shopauth/storage"
+	"github.com/shopauth/shopauth/web"
 )
 
 // Field names of the login body (spec/shopkey.md).
@@ -232,8 +233,8 @@ func decodeLogin(r *http.Request) (loginInput, error) {
 		add(fieldNamePassword, state.message())
 	case password == "":
 		add(fieldNamePassword, fieldRequired)
-	case len(password) > customers.MaxPasswordBytes:
-		add(fieldNamePassword, fieldMaxLength, ":max", strconv.Itoa(customers.MaxPasswordBytes))
+	case len(password) > server.MaxPasswordBytes:
+		add(fieldNamePassword, fieldMaxLength, ":max", strconv.Itoa(server.MaxPasswordBytes))
 	}
 	in.Password = password
 
@@ -326,32 +327,10 @@ func validCartToken(s string) bool {
 	return true
 }
 
-// maxBearerLength bounds the Authorization header's token; ours are far
-// shorter.
-const maxBearerLength = 8 << 10
-
 // bearerToken returns the token of an `Authorization: Bearer` header
-// (RFC 6750 §2.1; the scheme is case-insensitive, RFC 9110 §11.1), or ""
-// when the header is missing or malformed.
+// (web.ParseBearerHeader's rules), or "" when the header is missing or
+// malformed: the core answers "" as an invalid token.
 func bearerToken(header string) string {
-	scheme, token, ok := strings.Cut(strings.TrimSpace(header), " ")
-	if !ok || !strings.EqualFold(scheme, "Bearer") {
-		return ""
-	}
-	token = strings.TrimLeft(token, " ")
-	if token == "" || len(token) > maxBearerLength {
-		return ""
-	}
-	// b64token = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="
-	body := strings.TrimRight(token, "=")
-	if body == "" {
-		return ""
-	}
-	for i := 0; i < len(body); i++ {
-		c := body[i]
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte("-._~+/", c) >= 0) {
-			return ""
-		}
-	}
+	token, _ := web.ParseBearerHeader(header)
 	return token
 }

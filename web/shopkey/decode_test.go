@@ -10,6 +10,8 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/shopauth/shopauth/web"
+
 	"github.com/shopauth/shopauth/server/customers"
 )
 
@@ -155,7 +157,7 @@ func TestBearerToken(t *testing.T) {
 		{"Bearer a b", ""},
 		{"Bearer ===", ""},
 		{"Bearer ñ", ""},
-		{"Bearer " + strings.Repeat("a", maxBearerLength+1), ""},
+		{"Bearer " + strings.Repeat("a", web.MaxBearerLength+1), ""},
 	}
 	for _, tt := range tests {
 		require.Equal(t, tt.want, bearerToken(tt.header), "%q", tt.header)

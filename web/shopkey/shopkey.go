@@ -12,8 +12,9 @@ import (
 
 	"github.com/shopauth/shopauth/server"
 	"github.com/shopauth/shopauth/server/carts"
-	"github.com/shopauth/shopauth/server/customers"
-	"github.com/shopauth/shopauth/server/oautherr"
+	"github.com/shopauth/shopauth/server/grants"
+	"github.com/shopauth/shopauth/server/refusal"
+	"github.com/shopauth/shopauth/server/shopsession"
 	"github.com/shopauth/shopauth/server/tokens"
 	"github.com/shopauth/shopauth/storage"
 	"github.com/shopauth/shopauth/web"
@@ -31,17 +32,19 @@ const (
 	routeRefresh = "/customers/refresh"
 )
 
-// Shops resolves the path's shop key; *server.Authority implements it.
+// Shops resolves the path's shop key; *shopsession.Sessions implements it.
 type Shops interface {
 	Shop(ctx context.Context, key string) (storage.Shop, error)
 }
 
-// Logins runs the password grant for the dialect's client.
+// Logins runs the password grant for the dialect's client;
+// *grants.Endpoint implements it.
 type Logins interface {
 	AdapterToken(ctx context.Context, clientID string, req server.TokenRequest) (*server.TokenResponse, error)
 }
 
-// Sessions checks, renews and ends the access tokens private routes take.
+// Sessions checks, renews and ends the access tokens private routes take;
+// *shopsession.Sessions implements it.
 type Sessions interface {
 	VerifyShopAccessToken(ctx context.Context, shopKey, raw string) (tokens.AccessClaims, error)
 	TokenCustomer(ctx context.Context, c tokens.AccessClaims) (storage.Customer, error)
@@ -56,9 +59,9 @@ type Carts interface {
 }
 
 var (
-	_ Shops    = (*server.Authority)(nil)
-	_ Logins   = (*server.Authority)(nil)
-	_ Sessions = (*server.Authority)(nil)
+	_ Shops    = (*shopsession.Sessions)(nil)
+	_ Logins   = (*grants.Endpoint)(nil)
+	_ Sessions = (*shopsession.Sessions)(nil)
 	_ Carts    = (*carts.Service)(nil)
 
 	_ web.Mounter  = (*Handler)(nil)
@@ -253,7 +256,8 @@ func (h *Handler) refresh(c *gin.Context) {
 	reply(c, localeOf(c), http.StatusOK, msgRefreshOK, tokenData{Token: tokenOf(resp)})
 }
 
-// fail is the dialect's one error writer: it maps core and input errors
+// fail is the dialect's one error writer and its one table from the core's
+// refusals to the envelope (docs/shopkey.md): it maps core and input errors
 // onto the spec's error table and logs the cause of a 500 once.
 func (h *Handler) fail(c *gin.Context, locale string, err error) {
 	defer c.Abort()
@@ -269,22 +273,18 @@ func (h *Handler) fail(c *gin.Context, locale string, err error) {
 		reply(c, locale, in.status, in.message, data)
 		return
 	}
-	switch {
-	case errors.Is(err, server.ErrUnknownShop):
+	r := refusal.Of(err)
+	if secs := r.RetryAfterSeconds(); secs > 0 {
+		c.Header("Retry-After", strconv.Itoa(secs))
+	}
+	switch r.Kind {
+	case refusal.UnknownShop:
 		reply(c, locale, http.StatusForbidden, msgInvalidShop, nil)
-		return
-	case errors.Is(err, customers.ErrNotVerified):
+	case refusal.NotVerified:
 		reply(c, locale, http.StatusForbidden, msgNotVerified, nil)
-		return
-	}
-	e := oautherr.From(err)
-	if e.RetryAfter > 0 {
-		c.Header("Retry-After", strconv.Itoa(e.RetryAfter))
-	}
-	switch e.Code {
-	case oautherr.ErrInvalidGrant.Code:
+	case refusal.BadCredentials, refusal.InvalidGrant:
 		reply(c, locale, http.StatusUnauthorized, msgInvalidCredentials, nil)
-	case oautherr.ErrInvalidToken.Code:
+	case refusal.InvalidToken:
 		// RFC 6750 §3: a 401 names the scheme; error= only when a token
 		// was presented.
 		challenge := `Bearer realm="shopauth"`
@@ -293,12 +293,12 @@ func (h *Handler) fail(c *gin.Context, locale string, err error) {
 		}
 		c.Header("WWW-Authenticate", challenge)
 		reply(c, locale, http.StatusUnauthorized, msgUnauthorized, nil)
-	case oautherr.ErrSlowDown.Code:
+	case refusal.Throttled:
 		reply(c, locale, http.StatusTooManyRequests, msgTooManyAttempts, nil)
-	case oautherr.ErrTemporarilyUnavailable.Code:
+	case refusal.Unavailable:
 		reply(c, locale, http.StatusServiceUnavailable, msgUnavailable, nil)
 	default:
-		// invalid_client, unauthorized_client, invalid_scope: the adapter's
+		// InvalidClient, UnauthorizedClient, InvalidScope: the adapter's
 		// client is misconfigured, which the caller cannot fix; faults.
 		h.logger.ErrorContext(c.Request.Context(), "shopkey request failed",
 			"request_id", web.RequestID(c), "route", c.FullPath(), "err", err)

@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -14,14 +15,14 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/gin-gonic/gin"
 	"github.com/stretchr/testify/require"
 
 	"github.com/shopauth/shopauth/server"
 	"github.com/shopauth/shopauth/server/carts"
-	"github.com/shopauth/shopauth/server/customers"
-	"github.com/shopauth/shopauth/server/oautherr"
+	"github.com/shopauth/shopauth/server/refusal"
 	"github.com/shopauth/shopauth/server/tokens"
 	"github.com/shopauth/shopauth/storage"
 	"github.com/shopauth/shopauth/web"
@@ -48,7 +49,7 @@ func (f *fakeCore) Shop(_ context.Context, key string) (storage.Shop, error) {
 	case "london01":
 		return storage.Shop{Key: key, Locale: "en_GB", Active: true}, nil
 	}
-	return storage.Shop{}, server.ErrUnknownShop
+	return storage.Shop{}, refusal.ErrUnknownShop
 }
 
 func (f *fakeCore) AdapterToken(_ context.Context, clientID string, req server.TokenRequest) (*server.TokenResponse, error) {
@@ -65,7 +66,7 @@ func (f *fakeCore) AdapterToken(_ context.Context, clientID string, req server.T
 
 func (f *fakeCore) VerifyShopAccessToken(_ context.Context, shopKey, raw string) (tokens.AccessClaims, error) {
 	if raw != goodToken || shopKey != "acme12aa" {
-		return tokens.AccessClaims{}, oautherr.ErrInvalidToken
+		return tokens.AccessClaims{}, refusal.ErrInvalidToken
 	}
 	return tokens.AccessClaims{JTI: "jti-1", Shop: shopKey, Subject: "21", ClientID: "shopkey-storefront"}, nil
 }
@@ -183,11 +184,11 @@ func TestSpecErrorTable(t *testing.T) {
 	scenarios := map[string][]func(shop string) call{
 		"wrong password, unknown e-mail, disabled account": {func(shop string) call {
 			return call{method: "POST", path: login(shop), contentType: jsonType, body: loginBody,
-				loginErr: oautherr.ErrInvalidGrant.WithCause(customers.ErrInvalidCredentials)}
+				loginErr: refusal.ErrBadCredentials}
 		}},
 		"e-mail not verified": {func(shop string) call {
 			return call{method: "POST", path: login(shop), contentType: jsonType, body: loginBody,
-				loginErr: oautherr.ErrInvalidGrant.WithCause(customers.ErrNotVerified)}
+				loginErr: refusal.ErrNotVerified}
 		}},
 		"unknown or inactive shopKey": {func(string) call {
 			return call{method: "POST", path: login("nope"), contentType: jsonType, body: loginBody}
@@ -203,7 +204,7 @@ func TestSpecErrorTable(t *testing.T) {
 		}},
 		"too many attempts": {func(shop string) call {
 			return call{method: "POST", path: login(shop), contentType: jsonType, body: loginBody,
-				loginErr: oautherr.ErrSlowDown.WithRetryAfter(42)}
+				loginErr: refusal.ErrThrottled.WithRetryAfter(42 * time.Second)}
 		}},
 		"unknown route under `/api/v1/`": {
 			func(shop string) call { return call{method: "POST", path: "/api/v1/" + shop + "/customers/register"} },
@@ -286,11 +287,12 @@ func TestCoreErrors(t *testing.T) {
 		wantRetry   string
 		wantLogged  bool
 	}{
-		{"rate limited", oautherr.ErrSlowDown.WithRetryAfter(60), 429, "Demasiados intentos, inténtelo más tarde", "60", false},
-		{"hashing saturated", oautherr.ErrTemporarilyUnavailable.WithRetryAfter(2), 503, "Servicio no disponible temporalmente, inténtelo más tarde", "2", false},
-		{"not verified", oautherr.ErrInvalidGrant.WithCause(customers.ErrNotVerified), 403, "Cuenta no verificada", "", false},
-		{"wrong credentials", oautherr.ErrInvalidGrant, 401, "Email o contraseña incorrectos", "", false},
-		{"misconfigured client", oautherr.ErrUnauthorizedClient, 500, "Error interno del servidor", "", true},
+		{"rate limited", refusal.ErrThrottled.WithRetryAfter(60 * time.Second), 429, "Demasiados intentos, inténtelo más tarde", "60", false},
+		{"hashing saturated", refusal.ErrUnavailable.WithRetryAfter(2 * time.Second), 503, "Servicio no disponible temporalmente, inténtelo más tarde", "2", false},
+		{"not verified", refusal.ErrNotVerified, 403, "Cuenta no verificada", "", false},
+		{"wrong credentials", refusal.ErrBadCredentials, 401, "Email o contraseña incorrectos", "", false},
+		{"misconfigured client", refusal.ErrUnauthorizedClient, 500, "Error interno del servidor", "", true},
+		{"database away", fmt.Errorf("load customer: %w", storage.ErrUnavailable), 503, "Servicio no disponible temporalmente, inténtelo más tarde", "1", false},
 		{"fault", errors.New("database on fire"), 500, "Error interno del servidor", "", true},
 	}
 	for _, tt := range tests {

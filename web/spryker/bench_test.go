@@ -47,7 +47,7 @@ func BenchmarkAccessTokens(b *testing.B) {
 		AccessToken: strings.Repeat("a", 780), TokenType: "Bearer", ExpiresIn: 28800,
 		RefreshToken: strings.Repeat("r", 64),
 	}}
-	h, err := New(Config{Grants: core, Sessions: core, ClientID: "spryker-glue", ShopKey: "acme12aa"})
+	h, err := New(Config{Grants: core, AccessTokens: core, Revocations: core, ClientID: "spryker-glue", ShopKey: "acme12aa"})
 	if err != nil {
 		b.Fatal(err)
 	}

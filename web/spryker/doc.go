@@ -4,9 +4,9 @@
 // POST /token, as a Spryker storefront or app sends and expects them.
 //
 // It only translates: each request becomes a password or refresh_token grant
-// of the configured client, run by the same server.Authority (and so the same
-// go-oauth2 server) as /oauth2/token, and the answer is written back in
-// Spryker's words. Rotation, reuse detection, lockout and hashing are the
+// of the configured client, run by the same token endpoint (grants.Endpoint)
+// as /oauth2/token, and the answer is written back in Spryker's words
+// (one table from the core's refusals, problemOf). Rotation, reuse detection, lockout and hashing are the
 // core's. The JSON decoder is hand-checked rather than bound with gin: member
 // names are case-sensitive, duplicate members are refused, and every way a
 // body can be wrong maps to one of the documented JSON:API errors.

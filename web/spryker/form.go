@@ -1,7 +1,6 @@
 package spryker
 
 import (
-	"errors"
 	"net/http"
 	"strconv"
 
@@ -9,6 +8,7 @@ import (
 
 	"github.com/shopauth/shopauth/server"
 	"github.com/shopauth/shopauth/server/oautherr"
+	"github.com/shopauth/shopauth/server/refusal"
 	"github.com/shopauth/shopauth/web"
 )
 
@@ -72,26 +72,23 @@ func (h *Handler) formToken(c *gin.Context) {
 	}{resp.AccessToken, "Bearer", resp.ExpiresIn, resp.RefreshToken})
 }
 
-// formGrantError translates a core error of a grant: every refusal is 400
-// with league's words; throttling keeps 429/503 and its Retry-After (a
-// client cannot back off from a 400), and faults stay faults.
+// formGrantError is the /token endpoint's one table from the core's
+// refusals to league's answers: every refusal is 400 with league's words;
+// throttling keeps 429/503 and its Retry-After (a client cannot back off
+// from a 400), and faults stay faults.
 func formGrantError(err error, failed *oautherr.Error) *oautherr.Error {
-	var oe *oautherr.Error
-	if !errors.As(err, &oe) {
-		return oautherr.ErrServerError
-	}
-	switch {
-	case errors.Is(err, oautherr.ErrInvalidGrant):
+	switch refusal.KindOf(err) {
+	case refusal.BadCredentials, refusal.NotVerified, refusal.UnknownShop, refusal.InvalidGrant:
 		return failed
-	case errors.Is(err, oautherr.ErrInvalidScope):
+	case refusal.InvalidScope:
 		return oautherr.ErrInvalidScope
-	case errors.Is(err, oautherr.ErrInvalidRequest):
+	case refusal.InvalidRequest:
 		return formInvalidRequest
-	case errors.Is(err, oautherr.ErrSlowDown), errors.Is(err, oautherr.ErrTemporarilyUnavailable):
-		return oe
+	case refusal.Throttled, refusal.Unavailable:
+		return oautherr.From(err)
 	}
-	// invalid_client, unauthorized_client: the adapter's client is
-	// misconfigured, which the caller cannot fix.
+	// InvalidClient, UnauthorizedClient: the adapter's client is
+	// misconfigured, which the caller cannot fix; faults.
 	return oautherr.ErrServerError
 }
 

@@ -3,16 +3,14 @@ package spryker
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
-	"fmt"
+		"fmt"
 	"net/http"
 	"strconv"
 
 	"github.com/gin-gonic/gin"
 
 	"github.com/shopauth/shopauth/server"
-	"github.com/shopauth/shopauth/server/customers"
-	"github.com/shopauth/shopauth/server/oautherr"
+	"github.com/shopauth/shopauth/server/refusal"
 	"github.com/shopauth/shopauth/web"
 )
 
@@ -81,29 +79,26 @@ func validationError(field, message string) apiError {
 	return apiError{Code: codeValidation, Status: http.StatusUnprocessableEntity, Detail: field + " => " + message}
 }
 
-// grantProblem translates a core error of a grant into Glue's words.
-// failed is the problem of a refused grant (003 for a login, 004 for a
-// refresh). ok is false for faults, which are not the caller's to see.
-func grantProblem(err error, failed *problem) (p *problem, ok bool) {
-	var oe *oautherr.Error
-	if !errors.As(err, &oe) {
-		return errServer, false
-	}
-	switch {
-	case errors.Is(err, customers.ErrNotVerified):
+// problemOf is the dialect's one table from the core's refusals to Glue's
+// JSON:API errors. refused is what a refused credential is called where
+// err arose: 003 for a login, 004 for a refresh, 001 for a Bearer token.
+// ok is false for faults, which are not the caller's to see.
+func problemOf(err error, refused *problem) (p *problem, ok bool) {
+	switch r := refusal.Of(err); r.Kind {
+	case refusal.NotVerified:
 		// The seed's 403: the right password, an unconfirmed address.
 		return newProblem(http.StatusForbidden, codeAuthenticationFails, detailAuthenticationFails), true
-	case errors.Is(err, oautherr.ErrInvalidGrant):
-		return failed, true
-	case errors.Is(err, oautherr.ErrSlowDown):
-		return tooManyLogins(oe.RetryAfter), true
-	case errors.Is(err, oautherr.ErrTemporarilyUnavailable):
+	case refusal.BadCredentials, refusal.UnknownShop, refusal.InvalidGrant, refusal.InvalidToken:
+		return refused, true
+	case refusal.Throttled:
+		return tooManyLogins(r.RetryAfterSeconds()), true
+	case refusal.Unavailable:
 		p := newProblem(http.StatusServiceUnavailable, "", detailUnavailable)
-		p.retryAfter = oe.RetryAfter
+		p.retryAfter = r.RetryAfterSeconds()
 		return p, true
 	}
-	// invalid_client, unauthorized_client, invalid_scope: the adapter's
-	// client is misconfigured, which the caller cannot fix.
+	// InvalidClient, UnauthorizedClient, InvalidScope: the adapter's
+	// client is misconfigured, which the caller cannot fix; faults.
 	return errServer, false
 }
 

@@ -10,6 +10,8 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/shopauth/shopauth/server"
+	"github.com/shopauth/shopauth/server/grants"
+	"github.com/shopauth/shopauth/server/revocation"
 	"github.com/shopauth/shopauth/server/tokens"
 )
 
@@ -28,30 +30,37 @@ const (
 	typeRefreshTokens = "refresh-tokens"
 )
 
-// Grants runs grants for the adapter's client; *server.Authority
+// Grants runs grants for the adapter's client; *grants.Endpoint
 // implements it.
 type Grants interface {
 	AdapterToken(ctx context.Context, clientID string, req server.TokenRequest) (*server.TokenResponse, error)
 	Issuer() string
 }
 
-// Sessions verifies a customer's access token and revokes their refresh
-// tokens; *server.Authority implements it.
-type Sessions interface {
+// AccessTokens verifies a customer's access token; *tokens.Verifier
+// implements it.
+type AccessTokens interface {
 	VerifyAccessToken(ctx context.Context, raw string) (tokens.AccessClaims, error)
+}
+
+// Revocations revokes a customer's refresh tokens at their request;
+// *revocation.Customer implements it.
+type Revocations interface {
 	RevokeCustomerRefreshToken(ctx context.Context, customerID uint64, shopKey, refreshToken string) error
 	RevokeAllCustomerRefreshTokens(ctx context.Context, customerID uint64, shopKey string) error
 }
 
 var (
-	_ Grants   = (*server.Authority)(nil)
-	_ Sessions = (*server.Authority)(nil)
+	_ Grants       = (*grants.Endpoint)(nil)
+	_ AccessTokens = (*tokens.Verifier)(nil)
+	_ Revocations  = (*revocation.Customer)(nil)
 )
 
 // Config holds the dialect's dependencies.
 type Config struct {
-	Grants   Grants
-	Sessions Sessions
+	Grants       Grants
+	AccessTokens AccessTokens
+	Revocations  Revocations
 	// ClientID is the client every grant runs for (SHOPAUTH_SPRYKER_CLIENT).
 	ClientID string
 	// ShopKey is the shop whose customers sign in (SHOPAUTH_SPRYKER_SHOP).
@@ -61,10 +70,11 @@ type Config struct {
 
 // Handler serves the dialect's routes.
 type Handler struct {
-	grants   Grants
-	sessions Sessions
-	clientID string
-	shopKey  string
+	grants      Grants
+	accessToken AccessTokens
+	revocations Revocations
+	clientID    string
+	shopKey     string
 	// selfBase is the issuer without a trailing slash: links.self is built
 	// on it.
 	selfBase string
@@ -73,14 +83,15 @@ type Handler struct {
 
 // New checks cfg and returns a Handler.
 func New(cfg Config) (*Handler, error) {
-	if cfg.Grants == nil || cfg.Sessions == nil || cfg.ClientID == "" || cfg.ShopKey == "" {
-		return nil, errors.New("spryker: Grants, Sessions, ClientID and ShopKey are required")
+	if cfg.Grants == nil || cfg.AccessTokens == nil || cfg.Revocations == nil || cfg.ClientID == "" || cfg.ShopKey == "" {
+		return nil, errors.New("spryker: Grants, AccessTokens, Revocations, ClientID and ShopKey are required")
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	return &Handler{
-		grants: cfg.Grants, sessions: cfg.Sessions, clientID: cfg.ClientID, shopKey: cfg.ShopKey,
+		grants: cfg.Grants, accessToken: cfg.AccessTokens, revocations: cfg.Revocations,
+		clientID: cfg.ClientID, shopKey: cfg.ShopKey,
 		selfBase: strings.TrimRight(cfg.Grants.Issuer(), "/"), logger: cfg.Logger,
 	}, nil
 }

@@ -12,13 +12,13 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/gin-gonic/gin"
 	"github.com/stretchr/testify/require"
 
 	"github.com/shopauth/shopauth/server"
-	"github.com/shopauth/shopauth/server/customers"
-	"github.com/shopauth/shopauth/server/oautherr"
+	"github.com/shopauth/shopauth/server/refusal"
 	"github.com/shopauth/shopauth/server/tokens"
 	"github.com/shopauth/shopauth/storage"
 )
@@ -39,8 +39,9 @@ type fakeCore struct {
 }
 
 var (
-	_ Grants   = (*fakeCore)(nil)
-	_ Sessions = (*fakeCore)(nil)
+	_ Grants       = (*fakeCore)(nil)
+	_ AccessTokens = (*fakeCore)(nil)
+	_ Revocations  = (*fakeCore)(nil)
 )
 
 func (f *fakeCore) Issuer() string { return "https://auth.example.com/" }
@@ -89,7 +90,7 @@ func newEngine(t testing.TB, core *fakeCore, logs *bytes.Buffer) *gin.Engine {
 	if logs != nil {
 		logger = slog.New(slog.NewTextHandler(logs, nil))
 	}
-	h, err := New(Config{Grants: core, Sessions: core, ClientID: "spryker-glue", ShopKey: "acme12aa", Logger: logger})
+	h, err := New(Config{Grants: core, AccessTokens: core, Revocations: core, ClientID: "spryker-glue", ShopKey: "acme12aa", Logger: logger})
 	require.NoError(t, err)
 	e := gin.New()
 	e.Use(func(c *gin.Context) {
@@ -121,10 +122,11 @@ const (
 func TestNewRequiresDependencies(t *testing.T) {
 	core := &fakeCore{}
 	for _, cfg := range []Config{
-		{Sessions: core, ClientID: "c", ShopKey: "s"},
-		{Grants: core, ClientID: "c", ShopKey: "s"},
-		{Grants: core, Sessions: core, ShopKey: "s"},
-		{Grants: core, Sessions: core, ClientID: "c"},
+		{AccessTokens: core, Revocations: core, ClientID: "c", ShopKey: "s"},
+		{Grants: core, Revocations: core, ClientID: "c", ShopKey: "s"},
+		{Grants: core, AccessTokens: core, ClientID: "c", ShopKey: "s"},
+		{Grants: core, AccessTokens: core, Revocations: core, ShopKey: "s"},
+		{Grants: core, AccessTokens: core, Revocations: core, ClientID: "c"},
 	} {
 		_, err := New(cfg)
 		require.Error(t, err)
@@ -191,8 +193,8 @@ func TestTokenDocument(t *testing.T) {
 // throttling answers (429, 503) the core gives for lockouts, rate limits and
 // a saturated hashing pool included.
 func TestGrantErrors(t *testing.T) {
-	notVerified := oautherr.ErrInvalidGrant.WithDescription("not verified").WithCause(customers.ErrNotVerified)
-	wrongPassword := oautherr.ErrInvalidGrant.WithCause(customers.ErrInvalidCredentials)
+	notVerified := refusal.ErrNotVerified.WithCause(errors.New("not verified"))
+	wrongPassword := refusal.ErrBadCredentials.WithCause(errors.New("wrong password"))
 	tests := []struct {
 		name       string
 		path, body string
@@ -206,23 +208,25 @@ func TestGrantErrors(t *testing.T) {
 			`{"errors":[{"code":"003","status":401,"detail":"Failed to authenticate user."}]}`, false},
 		{"not verified", PathAccessTokens, loginJSON, notVerified, 403, "",
 			`{"errors":[{"code":"003","status":403,"detail":"Failed to authenticate user."}]}`, false},
-		{"refresh refused", PathRefreshTokens, refreshJSON, oautherr.ErrInvalidGrant, 401, "",
+		{"refresh refused", PathRefreshTokens, refreshJSON, refusal.ErrInvalidGrant, 401, "",
 			`{"errors":[{"code":"004","status":401,"detail":"Failed to refresh token."}]}`, false},
-		{"locked out, 90 s", PathAccessTokens, loginJSON, oautherr.ErrSlowDown.WithRetryAfter(90), 429, "90",
+		{"locked out, 90 s", PathAccessTokens, loginJSON, refusal.ErrThrottled.WithRetryAfter(90 * time.Second), 429, "90",
 			`{"errors":[{"code":"4401","status":429,"detail":"Too many log in attempts from your address. Please wait 2 minutes before trying again."}]}`, false},
-		{"rate limited, 1 s", PathAccessTokens, loginJSON, oautherr.ErrSlowDown.WithRetryAfter(1), 429, "1",
+		{"rate limited, 1 s", PathAccessTokens, loginJSON, refusal.ErrThrottled.WithRetryAfter(1 * time.Second), 429, "1",
 			`{"errors":[{"code":"4401","status":429,"detail":"Too many log in attempts from your address. Please wait 1 minutes before trying again."}]}`, false},
-		{"rate limited, exactly 15 min", PathAccessTokens, loginJSON, oautherr.ErrSlowDown.WithRetryAfter(900), 429, "900",
+		{"rate limited, exactly 15 min", PathAccessTokens, loginJSON, refusal.ErrThrottled.WithRetryAfter(900 * time.Second), 429, "900",
 			`{"errors":[{"code":"4401","status":429,"detail":"Too many log in attempts from your address. Please wait 15 minutes before trying again."}]}`, false},
-		{"rate limited, no Retry-After from the core", PathAccessTokens, loginJSON, oautherr.ErrSlowDown, 429, "60",
+		{"rate limited, no Retry-After from the core", PathAccessTokens, loginJSON, refusal.ErrThrottled, 429, "60",
 			`{"errors":[{"code":"4401","status":429,"detail":"Too many log in attempts from your address. Please wait 1 minutes before trying again."}]}`, false},
-		{"rate limited on refresh", PathRefreshTokens, refreshJSON, oautherr.ErrSlowDown.WithRetryAfter(61), 429, "61",
+		{"rate limited on refresh", PathRefreshTokens, refreshJSON, refusal.ErrThrottled.WithRetryAfter(61 * time.Second), 429, "61",
 			`{"errors":[{"code":"4401","status":429,"detail":"Too many log in attempts from your address. Please wait 2 minutes before trying again."}]}`, false},
-		{"hashing pool saturated", PathAccessTokens, loginJSON, oautherr.ErrTemporarilyUnavailable.WithRetryAfter(2), 503, "2",
+		{"hashing pool saturated", PathAccessTokens, loginJSON, refusal.ErrUnavailable.WithRetryAfter(2 * time.Second), 503, "2",
+			`{"errors":[{"status":503,"detail":"Service temporarily unavailable. Please try again later."}]}`, false},
+		{"database away", PathRefreshTokens, refreshJSON, fmt.Errorf("load refresh token: %w", storage.ErrUnavailable), 503, "1",
 			`{"errors":[{"status":503,"detail":"Service temporarily unavailable. Please try again later."}]}`, false},
 		{"fault", PathAccessTokens, loginJSON, errors.New("database on fire"), 500, "",
 			`{"errors":[{"status":500,"detail":"Internal Server Error"}]}`, true},
-		{"misconfigured client", PathRefreshTokens, refreshJSON, oautherr.ErrUnauthorizedClient, 500, "",
+		{"misconfigured client", PathRefreshTokens, refreshJSON, refusal.ErrUnauthorizedClient, 500, "",
 			`{"errors":[{"status":500,"detail":"Internal Server Error"}]}`, true},
 	}
 	for _, tt := range tests {
@@ -251,15 +255,17 @@ func TestFormErrors(t *testing.T) {
 		retryAfter string
 		want       string
 	}{
-		{"wrong credentials", form, oautherr.ErrInvalidGrant, 400, "",
+		{"wrong credentials", form, refusal.ErrBadCredentials, 400, "",
 			`{"error":"invalid_grant","error_description":"The user credentials were incorrect."}`},
-		{"bad refresh token", refresh, oautherr.ErrInvalidGrant, 400, "",
+		{"bad refresh token", refresh, refusal.ErrInvalidGrant, 400, "",
 			`{"error":"invalid_request","error_description":"The refresh token is invalid."}`},
-		{"scope not allowed", form, oautherr.ErrInvalidScope, 400, "",
+		{"scope not allowed", form, refusal.ErrInvalidScope, 400, "",
 			`{"error":"invalid_scope","error_description":"The requested scope is invalid, unknown, or exceeds the scope granted."}`},
-		{"throttled", form, oautherr.ErrSlowDown.WithRetryAfter(30), 429, "30",
+		{"throttled", form, refusal.ErrThrottled.WithRetryAfter(30 * time.Second), 429, "30",
 			`{"error":"slow_down","error_description":"Too many requests. Retry later."}`},
-		{"saturated", form, oautherr.ErrTemporarilyUnavailable.WithRetryAfter(2), 503, "2",
+		{"saturated", form, refusal.ErrUnavailable.WithRetryAfter(2 * time.Second), 503, "2",
+			`{"error":"temporarily_unavailable","error_description":"The authorization server is temporarily unable to handle the request."}`},
+		{"database away", refresh, fmt.Errorf("load refresh token: %w", storage.ErrUnavailable), 503, "1",
 			`{"error":"temporarily_unavailable","error_description":"The authorization server is temporarily unable to handle the request."}`},
 		{"fault", refresh, errors.New("database on fire"), 500, "",
 			`{"error":"server_error","error_description":"The authorization server encountered an unexpected condition."}`},
@@ -298,6 +304,8 @@ func TestDelete(t *testing.T) {
 		{"two tokens", "/refresh-tokens/mine", "Bearer good good", claims, nil, nil, 401, nil},
 		{"scheme only", "/refresh-tokens/mine", "Bearer", claims, nil, nil, 401, nil},
 		{"verifier fault", "/refresh-tokens/mine", "Bearer good", claims, errors.New("db down"), nil, 500, nil},
+		{"revocation list away", "/refresh-tokens/mine", "Bearer good", claims, fmt.Errorf("check revocation: %w", storage.ErrUnavailable), nil, 503, nil},
+		{"database away on revoke", "/refresh-tokens/rt", "Bearer good", claims, nil, storage.ErrUnavailable, 503, []string{"one:21:acme12aa:rt"}},
 		{"revocation fault", "/refresh-tokens/rt", "Bearer good", claims, nil, errors.New("db down"), 500, []string{"one:21:acme12aa:rt"}},
 		{"no id", "/refresh-tokens/", "Bearer good", claims, nil, nil, 400, nil},
 	}

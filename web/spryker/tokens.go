@@ -1,14 +1,12 @@
 package spryker
 
 import (
-	"errors"
 	"net/http"
-	"strings"
 
 	"github.com/gin-gonic/gin"
 
 	"github.com/shopauth/shopauth/server"
-	"github.com/shopauth/shopauth/server/tokens"
+	"github.com/shopauth/shopauth/web"
 )
 
 // Attribute names of the JSON:API requests, in the order their errors are
@@ -83,7 +81,7 @@ func (h *Handler) decode(c *gin.Context, resourceType string, names ...string) (
 func (h *Handler) grant(c *gin.Context, resourceType, path string, failed *problem, req server.TokenRequest) {
 	resp, err := h.adapterToken(c, req)
 	if err != nil {
-		p, _ := grantProblem(err, failed)
+		p, _ := problemOf(err, failed)
 		h.writeProblem(c, p, err)
 		return
 	}
@@ -110,12 +108,13 @@ func (h *Handler) deleteRefreshToken(c *gin.Context) {
 	ctx := c.Request.Context()
 	var err error
 	if id := c.Param("refreshToken"); id == Mine {
-		err = h.sessions.RevokeAllCustomerRefreshTokens(ctx, customerID, h.shopKey)
+		err = h.revocations.RevokeAllCustomerRefreshTokens(ctx, customerID, h.shopKey)
 	} else {
-		err = h.sessions.RevokeCustomerRefreshToken(ctx, customerID, h.shopKey, id)
+		err = h.revocations.RevokeCustomerRefreshToken(ctx, customerID, h.shopKey, id)
 	}
 	if err != nil {
-		h.writeProblem(c, errServer, err)
+		p, _ := problemOf(err, errServer)
+		h.writeProblem(c, p, err)
 		return
 	}
 	c.Status(http.StatusNoContent)
@@ -138,15 +137,12 @@ func (h *Handler) authenticate(c *gin.Context) (uint64, bool) {
 		h.writeProblem(c, p, nil)
 		return 0, false
 	}
-	claims, err := h.sessions.VerifyAccessToken(c.Request.Context(), raw)
+	claims, err := h.accessToken.VerifyAccessToken(c.Request.Context(), raw)
 	if err != nil {
 		// A verifier fault (the revocation list unreachable) must not look
 		// like a bad token to the caller, who would discard a good one.
-		if !errors.Is(err, tokens.ErrInvalidToken) {
-			h.writeProblem(c, errServer, err)
-			return 0, false
-		}
-		h.writeProblem(c, errInvalidToken, nil)
+		p, _ := problemOf(err, errInvalidToken)
+		h.writeProblem(c, p, err)
 		return 0, false
 	}
 	customerID, ok := claims.CustomerID()
@@ -158,18 +154,16 @@ func (h *Handler) authenticate(c *gin.Context) (uint64, bool) {
 	return customerID, true
 }
 
-// bearerToken extracts the token of an RFC 6750 §2.1 Authorization header.
-// No header (or an empty one) is Glue's 403 "Missing access token."; any
-// other scheme or shape is 401 "Invalid access token.".
+// bearerToken extracts the token of an RFC 6750 §2.1 Authorization header
+// (web.ParseBearerHeader's rules). No header (or an empty one) is Glue's
+// 403 "Missing access token."; any other scheme or shape is 401 "Invalid
+// access token.".
 func bearerToken(header string) (string, *problem) {
-	header = strings.TrimSpace(header)
-	if header == "" {
+	switch token, p := web.ParseBearerHeader(header); p {
+	case web.BearerOK:
+		return token, nil
+	case web.BearerAbsent:
 		return "", errMissingToken
 	}
-	scheme, token, ok := strings.Cut(header, " ")
-	token = strings.TrimSpace(token)
-	if !ok || !strings.EqualFold(scheme, "Bearer") || token == "" || strings.ContainsAny(token, " \t") {
-		return "", errInvalidToken
-	}
-	return token, nil
+	return "", errInvalidToken
 }

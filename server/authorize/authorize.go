@@ -1,4 +1,4 @@
-package server
+package authorize
 
 import (
 	"context"
@@ -12,29 +12,24 @@ import (
 	"strings"
 	"time"
 
+	"github.com/shopauth/shopauth/server"
 	"github.com/shopauth/shopauth/server/clients"
 	"github.com/shopauth/shopauth/server/customers"
+	"github.com/shopauth/shopauth/server/grants"
 	"github.com/shopauth/shopauth/server/oautherr"
+	"github.com/shopauth/shopauth/server/refusal"
 	"github.com/shopauth/shopauth/server/tokens"
 	"github.com/shopauth/shopauth/storage"
 )
-
-// CodeTTL is how long an authorization code can be redeemed: FAPI 2.0's
-// 60 s, well under RFC 6749 §4.1.2's 10 minutes.
-const CodeTTL = 60 * time.Second
 
 // maxParamBytes bounds state, nonce and login_hint: they are echoed or
 // stored, and no honest client needs more.
 const maxParamBytes = 1024
 
-// AuthorizationCodeStore keeps authorization codes. Redemption is one
-// storage-owned atomic operation; so is recording the tokens issued from a
-// code against a concurrent revocation.
-type AuthorizationCodeStore interface {
+// CodeStore stores the codes the endpoint issues; the token endpoint
+// redeems them (grants.AuthorizationCode).
+type CodeStore interface {
 	CreateAuthorizationCode(ctx context.Context, c storage.AuthorizationCode) error
-	RedeemAuthorizationCode(ctx context.Context, codeHash string, now time.Time) (storage.AuthorizationCode, error)
-	IssueCodeTokens(ctx context.Context, codeHash string, now time.Time, refresh *storage.RefreshToken, access storage.IssuedAccessToken) error
-	RevokeAuthorizationCode(ctx context.Context, codeHash string, now time.Time) (int64, error)
 }
 
 // ConsentStore remembers which scopes a customer granted a client.
@@ -43,11 +38,59 @@ type ConsentStore interface {
 	GetConsent(ctx context.Context, customerID uint64, clientID string) (storage.Consent, error)
 }
 
-// BrowserSessionStore keeps the hosted login page's sessions.
-type BrowserSessionStore interface {
+// SessionStore keeps the hosted login page's browser sessions.
+type SessionStore interface {
 	CreateBrowserSession(ctx context.Context, s storage.BrowserSession) error
 	GetBrowserSession(ctx context.Context, idHash string) (storage.BrowserSession, error)
 	DeleteBrowserSession(ctx context.Context, idHash string) error
+}
+
+// ShopStore reads shops.
+type ShopStore interface {
+	GetShop(ctx context.Context, key string) (storage.Shop, error)
+}
+
+// LoginChecker is the one password check of every login surface;
+// *login.Checker implements it.
+type LoginChecker interface {
+	Allow(clientIP string) error
+	Authenticate(ctx context.Context, shopKey, email, password string) (storage.Customer, error)
+}
+
+// Config holds the endpoint's dependencies.
+type Config struct {
+	Issuer    string
+	Clients   clients.Store
+	Shops     ShopStore
+	Customers customers.Reader
+	Login     LoginChecker
+	Codes     CodeStore
+	Consents  ConsentStore
+	Sessions  SessionStore
+	// SessionTTL is how long a browser session lasts.
+	SessionTTL time.Duration
+	Now        func() time.Time
+}
+
+// Endpoint is the authorization endpoint and the hosted login and consent
+// pages' core.
+type Endpoint struct {
+	cfg Config
+}
+
+// New checks cfg and returns an Endpoint.
+func New(cfg Config) (*Endpoint, error) {
+	if cfg.Issuer == "" || cfg.Clients == nil || cfg.Shops == nil || cfg.Customers == nil || cfg.Login == nil ||
+		cfg.Codes == nil || cfg.Consents == nil || cfg.Sessions == nil {
+		return nil, errors.New("authorize: Issuer, Clients, Shops, Customers, Login, Codes, Consents and Sessions are required")
+	}
+	if cfg.SessionTTL <= 0 {
+		return nil, errors.New("authorize: the session TTL must be positive")
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	return &Endpoint{cfg: cfg}, nil
 }
 
 // Prompt values (OIDC Core §3.1.2.1).
@@ -58,9 +101,9 @@ const (
 	PromptSelectAccount = "select_account"
 )
 
-// AuthorizeRequest is an authorization request (RFC 6749 §4.1.1, OIDC Core
+// Request is an authorization request (RFC 6749 §4.1.1, OIDC Core
 // §3.1.2.1) as a dialect decoded it. Empty strings mean absent.
-type AuthorizeRequest struct {
+type Request struct {
 	ClientID            string
 	RedirectURI         string
 	ResponseType        string
@@ -73,13 +116,13 @@ type AuthorizeRequest struct {
 	MaxAge              string // decimal seconds, as sent
 	LoginHint           string
 	// Repeated names a parameter the request carried more than once, which
-	// RFC 6749 §3.1 forbids; the Authority decides how to answer.
+	// RFC 6749 §3.1 forbids; the endpoint decides how to answer.
 	Repeated string
 }
 
 // Values encodes the request as query parameters, so a page can carry it
 // to the next step; absent members are left out.
-func (r AuthorizeRequest) Values() url.Values {
+func (r Request) Values() url.Values {
 	v := url.Values{}
 	for _, p := range [][2]string{
 		{"client_id", r.ClientID}, {"redirect_uri", r.RedirectURI}, {"response_type", r.ResponseType},
@@ -94,14 +137,14 @@ func (r AuthorizeRequest) Values() url.Values {
 	return v
 }
 
-// AuthorizeStep is what the dialect does next.
-type AuthorizeStep int
+// Step is what the dialect does next.
+type Step int
 
 // Steps of an authorization.
 const (
 	// StepError: show Error on a page of the server, never redirect: the
 	// client or its redirect URI is not trusted (RFC 6749 §4.1.2.1).
-	StepError AuthorizeStep = iota + 1
+	StepError Step = iota + 1
 	// StepRedirect: send the browser to RedirectURL (a code or an error
 	// for the client).
 	StepRedirect
@@ -111,30 +154,17 @@ const (
 	StepConsent
 )
 
-// LoginProblem is why a login attempt failed, in words a page can show.
-type LoginProblem int
-
-// Login problems.
-const (
-	LoginOK LoginProblem = iota
-	// LoginInvalidCredentials: unknown e-mail, wrong password, disabled or
-	// locked account alike, so the page tells no one which.
-	LoginInvalidCredentials
-	LoginNotVerified
-	LoginTooManyAttempts
-	LoginUnavailable
-)
-
-// AuthorizeOutcome is the answer to every step of an authorization.
-type AuthorizeOutcome struct {
-	Step        AuthorizeStep
+// Outcome is the answer to every step of an authorization.
+type Outcome struct {
+	Step        Step
 	RedirectURL string
-	// Error is the reason of a StepError (or of the error in RedirectURL);
-	// Problem the reason a StepLogin repeats.
-	Error   *oautherr.Error
-	Problem LoginProblem
+	// Error is the reason of a StepError (or of the error in RedirectURL).
+	Error *refusal.Error
+	// Problem is why a StepLogin repeats (BadCredentials, NotVerified,
+	// Throttled, Unavailable); nil for a first showing.
+	Problem *refusal.Error
 	// Request is the validated request, for the page to carry on.
-	Request AuthorizeRequest
+	Request Request
 	Client  storage.Client
 	Shop    storage.Shop
 	// Scopes are the scopes a consent page asks for.
@@ -162,7 +192,7 @@ const (
 
 // authzRequest is a validated request and what it resolved to.
 type authzRequest struct {
-	raw       AuthorizeRequest
+	raw       Request
 	client    *clients.Info
 	shop      storage.Shop
 	scopes    []string
@@ -183,25 +213,25 @@ type session struct {
 // §3.1.2): it validates the request and, when the browser's session (the
 // cookie value sessionToken, "" for none) and a remembered consent allow,
 // answers with a code at once.
-func (a *Authority) Authorize(ctx context.Context, req AuthorizeRequest, sessionToken string) (*AuthorizeOutcome, error) {
-	ar, out, err := a.validateAuthorize(ctx, req)
+func (e *Endpoint) Authorize(ctx context.Context, req Request, sessionToken string) (*Outcome, error) {
+	ar, out, err := e.validateAuthorize(ctx, req)
 	if out != nil || err != nil {
 		return out, err
 	}
-	sess, err := a.session(ctx, sessionToken, ar.shop.Key)
+	sess, err := e.session(ctx, sessionToken, ar.shop.Key)
 	if err != nil {
 		return nil, err
 	}
-	return a.proceed(ctx, ar, sess, false)
+	return e.proceed(ctx, ar, sess, false)
 }
 
 // LoginPage validates a request for showing the login page.
-func (a *Authority) LoginPage(ctx context.Context, req AuthorizeRequest) (*AuthorizeOutcome, error) {
-	ar, out, err := a.validateAuthorize(ctx, req)
+func (e *Endpoint) LoginPage(ctx context.Context, req Request) (*Outcome, error) {
+	ar, out, err := e.validateAuthorize(ctx, req)
 	if out != nil || err != nil {
 		return out, err
 	}
-	return a.page(ar, StepLogin), nil
+	return e.page(ar, StepLogin), nil
 }
 
 // LoginAttempt is what a customer typed into the login page.
@@ -216,102 +246,96 @@ type LoginAttempt struct {
 // authentication as the password grant, starts a browser session and
 // proceeds with the authorization. The customer's previous session
 // (previousToken) ends: every login gets a new session id.
-func (a *Authority) Login(ctx context.Context, req AuthorizeRequest, previousToken string, attempt LoginAttempt) (*AuthorizeOutcome, error) {
-	ar, out, err := a.validateAuthorize(ctx, req)
+func (e *Endpoint) Login(ctx context.Context, req Request, previousToken string, attempt LoginAttempt) (*Outcome, error) {
+	ar, out, err := e.validateAuthorize(ctx, req)
 	if out != nil || err != nil {
 		return out, err
 	}
 	var customer storage.Customer
-	err = a.allowLogin(attempt.ClientIP)
+	err = e.cfg.Login.Allow(attempt.ClientIP)
 	if err == nil {
-		customer, err = a.authenticateCustomer(ctx, ar.shop.Key, attempt.Email, attempt.Password)
+		customer, err = e.cfg.Login.Authenticate(ctx, ar.shop.Key, attempt.Email, attempt.Password)
 	}
 	if err != nil {
 		problem := loginProblem(err)
-		if problem == LoginOK {
+		if problem == nil {
 			return nil, err
 		}
-		out := a.page(ar, StepLogin)
+		out := e.page(ar, StepLogin)
 		out.Problem = problem
 		return out, nil
 	}
 	if previousToken != "" {
-		if err := a.sessions.DeleteBrowserSession(ctx, tokens.HashToken(previousToken)); err != nil {
+		if err := e.cfg.Sessions.DeleteBrowserSession(ctx, tokens.HashToken(previousToken)); err != nil {
 			return nil, fmt.Errorf("end previous session: %w", err)
 		}
 	}
-	now := a.clock()
+	now := e.clock()
 	token, err := randomToken()
 	if err != nil {
 		return nil, err
 	}
 	row := storage.BrowserSession{
 		IDHash: tokens.HashToken(token), ShopKey: ar.shop.Key, CustomerID: customer.ID,
-		AuthTime: now, ExpiresAt: now.Add(a.sessionTTL),
+		AuthTime: now, ExpiresAt: now.Add(e.cfg.SessionTTL),
 	}
-	if err := a.sessions.CreateBrowserSession(ctx, row); err != nil {
+	if err := e.cfg.Sessions.CreateBrowserSession(ctx, row); err != nil {
 		return nil, fmt.Errorf("create browser session: %w", err)
 	}
-	out, err = a.proceed(ctx, ar, &session{row: row, customer: customer}, true)
+	out, err = e.proceed(ctx, ar, &session{row: row, customer: customer}, true)
 	if err != nil {
 		return nil, err
 	}
-	out.Session = &NewSession{Token: token, MaxAge: a.sessionTTL}
+	out.Session = &NewSession{Token: token, MaxAge: e.cfg.SessionTTL}
 	return out, nil
 }
 
-// loginProblem maps an authentication error to what the login page says;
-// LoginOK means the error is a fault.
-func loginProblem(err error) LoginProblem {
-	switch {
-	case errors.Is(err, customers.ErrNotVerified):
-		return LoginNotVerified
-	case errors.Is(err, oautherr.ErrInvalidGrant):
-		return LoginInvalidCredentials
-	case errors.Is(err, oautherr.ErrSlowDown):
-		return LoginTooManyAttempts
-	case errors.Is(err, oautherr.ErrTemporarilyUnavailable):
-		return LoginUnavailable
+// loginProblem is the refusal the login page shows again for err; nil
+// means err is a fault.
+func loginProblem(err error) *refusal.Error {
+	switch r := refusal.Of(err); r.Kind {
+	case refusal.BadCredentials, refusal.NotVerified, refusal.Throttled, refusal.Unavailable:
+		return r
 	}
-	return LoginOK
+	return nil
 }
 
 // Consent shows the consent page, or records the customer's decision and
 // answers the client (RFC 6749 §4.1.2, §4.1.2.1 access_denied). It needs a
 // live session; without one the login page comes first.
-func (a *Authority) Consent(ctx context.Context, req AuthorizeRequest, sessionToken string, decision ConsentDecision) (*AuthorizeOutcome, error) {
-	ar, out, err := a.validateAuthorize(ctx, req)
+func (e *Endpoint) Consent(ctx context.Context, req Request, sessionToken string, decision ConsentDecision) (*Outcome, error) {
+	ar, out, err := e.validateAuthorize(ctx, req)
 	if out != nil || err != nil {
 		return out, err
 	}
-	sess, err := a.session(ctx, sessionToken, ar.shop.Key)
+	sess, err := e.session(ctx, sessionToken, ar.shop.Key)
 	if err != nil {
 		return nil, err
 	}
-	if sess == nil || a.tooOld(ar, sess) {
-		return a.page(ar, StepLogin), nil
+	if sess == nil || e.tooOld(ar, sess) {
+		return e.page(ar, StepLogin), nil
 	}
 	if ar.client.FirstParty {
-		return a.issueCode(ctx, ar, sess)
+		return e.issueCode(ctx, ar, sess)
 	}
 	switch decision {
 	case ConsentDeny:
-		return a.redirectError(ar, oautherr.ErrAccessDenied.WithDescription("The customer denied the request.")), nil
+		return e.redirectError(ar, refusal.New(refusal.AccessDenied, "The customer denied the request.")), nil
 	case ConsentAllow:
 		granted := ar.scopes
-		if prev, err := a.consents.GetConsent(ctx, sess.customer.ID, ar.client.ID); err == nil {
+		if prev, err := e.cfg.Consents.GetConsent(ctx, sess.customer.ID, ar.client.ID); err == nil {
 			granted = union(prev.Scopes, ar.scopes)
 		} else if !errors.Is(err, storage.ErrNotFound) {
 			return nil, fmt.Errorf("load consent: %w", err)
 		}
-		if err := a.consents.SaveConsent(ctx, storage.Consent{
-			CustomerID: sess.customer.ID, ClientID: ar.client.ID, Scopes: granted, GrantedAt: a.clock(),
+		if err := e.cfg.Consents.SaveConsent(ctx, storage.Consent{
+			CustomerID: sess.customer.ID, ClientID: ar.client.ID, Scopes: granted, GrantedAt: e.clock(),
 		}); err != nil {
 			return nil, fmt.Errorf("save consent: %w", err)
 		}
-		return a.issueCode(ctx, ar, sess)
+		return e.issueCode(ctx, ar, sess)
 	default:
-		out := a.page(ar, StepConsent)
+		out := e.page(ar, StepConsent)
 		out.Scopes = ar.scopes
 		return out, nil
 	}
@@ -321,23 +345,23 @@ func (a *Authority) Consent(ctx context.Context, req AuthorizeRequest, sessionTo
 // the consent page, or the code (OIDC Core §3.1.2.3–§3.1.2.4).
 // justLoggedIn says the customer authenticated in this very step, which
 // satisfies prompt=login and max_age.
-func (a *Authority) proceed(ctx context.Context, ar *authzRequest, sess *session, justLoggedIn bool) (*AuthorizeOutcome, error) {
-	needLogin := sess == nil || (!justLoggedIn && (ar.prompt(PromptLogin) || ar.prompt(PromptSelectAccount) || a.tooOld(ar, sess)))
+func (e *Endpoint) proceed(ctx context.Context, ar *authzRequest, sess *session, justLoggedIn bool) (*Outcome, error) {
+	needLogin := sess == nil || (!justLoggedIn && (ar.prompt(PromptLogin) || ar.prompt(PromptSelectAccount) || e.tooOld(ar, sess)))
 	if needLogin {
 		if ar.prompt(PromptNone) {
-			return a.redirectError(ar, &oautherr.Error{Code: "login_required", Description: "The customer is not signed in."}), nil
+			return e.redirectError(ar, refusal.ErrLoginRequired), nil
 		}
-		return a.page(ar, StepLogin), nil
+		return e.page(ar, StepLogin), nil
 	}
-	consented, err := a.consented(ctx, ar, sess)
+	consented, err := e.consented(ctx, ar, sess)
 	if err != nil {
 		return nil, err
 	}
 	if !consented {
 		if ar.prompt(PromptNone) {
-			return a.redirectError(ar, &oautherr.Error{Code: "consent_required", Description: "The customer has not consented."}), nil
+			return e.redirectError(ar, refusal.ErrConsentRequired), nil
 		}
-		out := a.page(ar, StepConsent)
+		out := e.page(ar, StepConsent)
 		out.Scopes = ar.scopes
 		// The login that led here satisfied prompt=login; the consent page
 		// must not ask for it again.
@@ -346,20 +370,20 @@ func (a *Authority) proceed(ctx context.Context, ar *authzRequest, sess *session
 		}), " ")
 		return out, nil
 	}
-	return a.issueCode(ctx, ar, sess)
+	return e.issueCode(ctx, ar, sess)
 }
 
 // consented reports whether the request may skip the consent page: the
 // client is first-party, or the customer granted these scopes before and
 // the client did not ask to be asked again.
-func (a *Authority) consented(ctx context.Context, ar *authzRequest, sess *session) (bool, error) {
+func (e *Endpoint) consented(ctx context.Context, ar *authzRequest, sess *session) (bool, error) {
 	if ar.client.FirstParty {
 		return true, nil
 	}
 	if ar.prompt(PromptConsent) {
 		return false, nil
 	}
-	c, err := a.consents.GetConsent(ctx, sess.customer.ID, ar.client.ID)
+	c, err := e.cfg.Consents.GetConsent(ctx, sess.customer.ID, ar.client.ID)
 	if errors.Is(err, storage.ErrNotFound) {
 		return false, nil
 	}
@@ -376,33 +400,33 @@ func (a *Authority) consented(ctx context.Context, ar *authzRequest, sess *sessi
 
 // tooOld reports whether the session's authentication is older than the
 // request's max_age (OIDC Core §3.1.2.1).
-func (a *Authority) tooOld(ar *authzRequest, sess *session) bool {
-	return ar.maxAge >= 0 && a.clock().Sub(sess.row.AuthTime) > time.Duration(ar.maxAge)*time.Second
+func (e *Endpoint) tooOld(ar *authzRequest, sess *session) bool {
+	return ar.maxAge >= 0 && e.clock().Sub(sess.row.AuthTime) > time.Duration(ar.maxAge)*time.Second
 }
 
 // issueCode stores a new code bound to the request and redirects to the
 // client with it (RFC 6749 §4.1.2).
-func (a *Authority) issueCode(ctx context.Context, ar *authzRequest, sess *session) (*AuthorizeOutcome, error) {
+func (e *Endpoint) issueCode(ctx context.Context, ar *authzRequest, sess *session) (*Outcome, error) {
 	code, err := randomToken()
 	if err != nil {
 		return nil, err
 	}
-	family, err := newFamilyID()
+	family, err := grants.NewFamilyID()
 	if err != nil {
 		return nil, err
 	}
-	now := a.clock()
-	if err := a.codes.CreateAuthorizationCode(ctx, storage.AuthorizationCode{
+	now := e.clock()
+	if err := e.cfg.Codes.CreateAuthorizationCode(ctx, storage.AuthorizationCode{
 		CodeHash: tokens.HashToken(code), ClientID: ar.client.ID, CustomerID: sess.customer.ID,
 		ShopKey: sess.customer.ShopKey, RedirectURI: ar.raw.RedirectURI, Scope: strings.Join(ar.scopes, " "),
 		Nonce: ar.raw.Nonce, CodeChallenge: ar.challenge, AuthTime: sess.row.AuthTime, FamilyID: family,
-		IssuedAt: now, ExpiresAt: now.Add(CodeTTL),
+		IssuedAt: now, ExpiresAt: now.Add(server.CodeTTL),
 	}); err != nil {
 		return nil, fmt.Errorf("store authorization code: %w", err)
 	}
-	return &AuthorizeOutcome{
+	return &Outcome{
 		Step: StepRedirect, Request: ar.raw, Client: ar.client.Client, Shop: ar.shop,
-		RedirectURL: a.clientRedirect(ar.raw.RedirectURI, url.Values{"code": {code}}, ar.raw.State),
+		RedirectURL: e.clientRedirect(ar.raw.RedirectURI, url.Values{"code": {code}}, ar.raw.State),
 	}, nil
 }
 
@@ -410,9 +434,9 @@ func (a *Authority) issueCode(ctx context.Context, ar *authzRequest, sess *sessi
 // while the client or its redirect URI is in doubt, errors are shown on
 // a page; after that they go to the client. A nil outcome and error mean
 // valid.
-func (a *Authority) validateAuthorize(ctx context.Context, req AuthorizeRequest) (*authzRequest, *AuthorizeOutcome, error) {
-	showError := func(desc string) (*authzRequest, *AuthorizeOutcome, error) {
-		return nil, &AuthorizeOutcome{Step: StepError, Request: req, Error: oautherr.ErrInvalidRequest.WithDescription(desc)}, nil
+func (e *Endpoint) validateAuthorize(ctx context.Context, req Request) (*authzRequest, *Outcome, error) {
+	showError := func(desc string) (*authzRequest, *Outcome, error) {
+		return nil, &Outcome{Step: StepError, Request: req, Error: refusal.New(refusal.InvalidRequest, desc)}, nil
 	}
 	if req.Repeated == "client_id" || req.Repeated == "redirect_uri" {
 		return showError("The parameter " + req.Repeated + " is repeated.")
@@ -420,7 +444,7 @@ func (a *Authority) validateAuthorize(ctx context.Context, req AuthorizeRequest)
 	if req.ClientID == "" {
 		return showError("The client_id parameter is required.")
 	}
-	c, err := a.clients.GetClient(ctx, req.ClientID)
+	c, err := e.cfg.Clients.GetClient(ctx, req.ClientID)
 	if errors.Is(err, storage.ErrNotFound) {
 		return showError("The client is unknown.")
 	}
@@ -437,21 +461,21 @@ func (a *Authority) validateAuthorize(ctx context.Context, req AuthorizeRequest)
 		return showError("The redirect_uri is not registered for this client.")
 	}
 	ar := &authzRequest{raw: req, client: client, maxAge: -1}
-	fail := func(e *oautherr.Error) (*authzRequest, *AuthorizeOutcome, error) {
-		return nil, a.redirectError(ar, e), nil
+	fail := func(r *refusal.Error) (*authzRequest, *Outcome, error) {
+		return nil, e.redirectError(ar, r), nil
 	}
-	invalid := func(desc string) (*authzRequest, *AuthorizeOutcome, error) {
-		return fail(oautherr.ErrInvalidRequest.WithDescription(desc))
+	invalid := func(desc string) (*authzRequest, *Outcome, error) {
+		return fail(refusal.New(refusal.InvalidRequest, desc))
 	}
 	switch {
 	case req.Repeated != "":
 		return invalid("The parameter " + req.Repeated + " is repeated.")
 	case req.ResponseType == "":
 		return invalid("The response_type parameter is required.")
-	case req.ResponseType != ResponseTypeCode:
-		return fail(&oautherr.Error{Code: "unsupported_response_type", Description: "Only response_type=code is supported."})
-	case !client.AllowsGrant(GrantAuthorizationCode):
-		return fail(oautherr.ErrUnauthorizedClient)
+	case req.ResponseType != server.ResponseTypeCode:
+		return fail(refusal.New(refusal.UnsupportedResponseType, "Only response_type=code is supported."))
+	case !client.AllowsGrant(server.GrantAuthorizationCode):
+		return fail(refusal.ErrUnauthorizedClient)
 	case len(req.State) > maxParamBytes || len(req.Nonce) > maxParamBytes || len(req.LoginHint) > maxParamBytes:
 		return invalid("A parameter is too long.")
 	}
@@ -462,9 +486,9 @@ func (a *Authority) validateAuthorize(ctx context.Context, req AuthorizeRequest)
 		return invalid("code_challenge_method without code_challenge.")
 	case req.CodeChallenge == "" && client.IsPublic():
 		return invalid("PKCE (code_challenge with S256) is required for public clients.")
-	case req.CodeChallenge != "" && req.CodeChallengeMethod != PKCEMethodS256:
+	case req.CodeChallenge != "" && req.CodeChallengeMethod != server.PKCEMethodS256:
 		return invalid("Only code_challenge_method=S256 is supported.")
-	case req.CodeChallenge != "" && !validPKCEValue(req.CodeChallenge):
+	case req.CodeChallenge != "" && !server.ValidPKCEValue(req.CodeChallenge):
 		return invalid("The code_challenge is malformed.")
 	}
 	ar.challenge = req.CodeChallenge
@@ -486,16 +510,16 @@ func (a *Authority) validateAuthorize(ctx context.Context, req AuthorizeRequest)
 	}
 	scopes, ok := client.GrantScope(req.Scope)
 	if !ok {
-		return fail(oautherr.ErrInvalidScope)
+		return fail(refusal.ErrInvalidScope)
 	}
 	ar.scopes = scopes
 	if c.ShopKey == "" {
 		// A client serving several shops has no login page to show.
-		return fail(oautherr.ErrUnauthorizedClient.WithDescription("This client is bound to no shop."))
+		return fail(refusal.New(refusal.UnauthorizedClient, "This client is bound to no shop."))
 	}
-	shop, err := a.shops.GetShop(ctx, c.ShopKey)
+	shop, err := e.cfg.Shops.GetShop(ctx, c.ShopKey)
 	if errors.Is(err, storage.ErrNotFound) || (err == nil && !shop.Active) {
-		return fail(&oautherr.Error{Code: "temporarily_unavailable", Description: "The shop is not available."})
+		return fail(refusal.New(refusal.Unavailable, "The shop is not available."))
 	}
 	if err != nil {
 		return nil, nil, fmt.Errorf("load shop: %w", err)
@@ -505,43 +529,41 @@ func (a *Authority) validateAuthorize(ctx context.Context, req AuthorizeRequest)
 }
 
 // session returns the live session of sessionToken in shopKey, or nil.
-func (a *Authority) session(ctx context.Context, sessionToken, shopKey string) (*session, error) {
-	row, err := a.anySession(ctx, sessionToken)
-	if err != nil || row == nil || row.ShopKey != shopKey || !a.clock().Before(row.ExpiresAt) {
+func (e *Endpoint) session(ctx context.Context, sessionToken, shopKey string) (*session, error) {
+	row, err := findSession(ctx, e.cfg.Sessions, sessionToken)
+	if err != nil || row == nil || row.ShopKey != shopKey || !e.clock().Before(row.ExpiresAt) {
 		return nil, err
 	}
-	customer, err := a.customers.GetCustomer(ctx, row.ShopKey, row.CustomerID)
-	if errors.Is(err, storage.ErrNotFound) {
+	customer, err := customers.Live(ctx, e.cfg.Customers, row.ShopKey, row.CustomerID)
+	if errors.Is(err, customers.ErrGone) {
 		return nil, nil
 	}
 	if err != nil {
-		return nil, fmt.Errorf("load customer: %w", err)
-	}
-	if customer.Disabled() || !customer.Verified() {
-		return nil, nil
+		return nil, err
 	}
 	return &session{row: *row, customer: customer}, nil
 }
 
-func (a *Authority) page(ar *authzRequest, step AuthorizeStep) *AuthorizeOutcome {
-	return &AuthorizeOutcome{Step: step, Request: ar.raw, Client: ar.client.Client, Shop: ar.shop}
+func (e *Endpoint) page(ar *authzRequest, step Step) *Outcome {
+	return &Outcome{Step: step, Request: ar.raw, Client: ar.client.Client, Shop: ar.shop}
 }
 
 // redirectError answers the client with an error (RFC 6749 §4.1.2.1).
-func (a *Authority) redirectError(ar *authzRequest, e *oautherr.Error) *AuthorizeOutcome {
-	params := url.Values{"error": {e.Code}}
-	if d := oautherr.Sanitize(e.Description); d != "" {
-		params.Set("error_description", d)
+func (e *Endpoint) redirectError(ar *authzRequest, r *refusal.Error) *Outcome {
+	wire := oautherr.From(r)
+	params := url.Values{"error": {wire.Code}}
+	if wire.Description != "" {
+		params.Set("error_description", wire.Description)
 	}
-	return &AuthorizeOutcome{
-		Step: StepRedirect, Request: ar.raw, Client: ar.client.Client, Shop: ar.shop, Error: e,
-		RedirectURL: a.clientRedirect(ar.raw.RedirectURI, params, ar.raw.State),
+	return &Outcome{
+		Step: StepRedirect, Request: ar.raw, Client: ar.client.Client, Shop: ar.shop, Error: r,
+		RedirectURL: e.clientRedirect(ar.raw.RedirectURI, params, ar.raw.State),
 	}
 }
 
 // clientRedirect adds params, state and iss (RFC 9207 §2, against mix-up)
 // to the client's registered redirect URI, keeping its own query.
-func (a *Authority) clientRedirect(redirectURI string, params url.Values, state string) string {
+func (e *Endpoint) clientRedirect(redirectURI string, params url.Values, state string) string {
 	u, err := url.Parse(redirectURI)
 	if err != nil {
 		// Registered URIs are validated when the client is added; one that
@@ -555,12 +577,12 @@ func (a *Authority) clientRedirect(redirectURI string, params url.Values, state 
 	if state != "" {
 		q.Set("state", state)
 	}
-	q.Set("iss", a.issuer)
+	q.Set("iss", e.cfg.Issuer)
 	u.RawQuery = q.Encode()
 	return u.String()
 }
 
-func (a *Authority) clock() time.Time { return a.now().UTC().Truncate(time.Second) }
+func (e *Endpoint) clock() time.Time { return e.cfg.Now().UTC().Truncate(time.Second) }
 
 // randomToken returns 256 random bits, base64url: codes and session ids.
 func randomToken() (string, error) {

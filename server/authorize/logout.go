@@ -1,4 +1,4 @@
-package server
+package authorize
 
 import (
 	"context"
@@ -7,10 +7,39 @@ import (
 	"net/url"
 	"slices"
 
-	"github.com/shopauth/shopauth/server/oautherr"
+	"github.com/shopauth/shopauth/server/clients"
+	"github.com/shopauth/shopauth/server/refusal"
 	"github.com/shopauth/shopauth/server/tokens"
 	"github.com/shopauth/shopauth/storage"
 )
+
+// IDTokenHints checks id_token_hint values; *tokens.Verifier implements it.
+type IDTokenHints interface {
+	ParseIDTokenHint(raw string) (tokens.IDTokenHint, error)
+}
+
+var _ IDTokenHints = (*tokens.Verifier)(nil)
+
+// LogoutConfig holds the end-session endpoint's dependencies.
+type LogoutConfig struct {
+	Hints    IDTokenHints
+	Clients  clients.Store
+	Shops    ShopStore
+	Sessions SessionStore
+}
+
+// Logout is the end-session endpoint (RP-Initiated Logout 1.0).
+type Logout struct {
+	cfg LogoutConfig
+}
+
+// NewLogout checks cfg and returns a Logout.
+func NewLogout(cfg LogoutConfig) (*Logout, error) {
+	if cfg.Hints == nil || cfg.Clients == nil || cfg.Shops == nil || cfg.Sessions == nil {
+		return nil, errors.New("authorize: Hints, Clients, Shops and Sessions are required")
+	}
+	return &Logout{cfg: cfg}, nil
+}
 
 // LogoutRequest is an RP-initiated logout request (RP-Initiated Logout 1.0
 // §2). Empty strings mean absent.
@@ -44,7 +73,7 @@ const (
 type LogoutOutcome struct {
 	Step        LogoutStep
 	RedirectURL string
-	Error       *oautherr.Error
+	Error       *refusal.Error
 	// Shop is the shop of the session or of the hint's client, for the
 	// page's name and language; zero when neither is known.
 	Shop storage.Shop
@@ -54,9 +83,9 @@ type LogoutOutcome struct {
 // the session's customer ends the session at once and may redirect to a
 // registered post_logout_redirect_uri; anything less asks the customer
 // (confirmed reports they said yes) and never redirects (§3).
-func (a *Authority) EndSession(ctx context.Context, req LogoutRequest, sessionToken string, confirmed bool) (*LogoutOutcome, error) {
+func (l *Logout) EndSession(ctx context.Context, req LogoutRequest, sessionToken string, confirmed bool) (*LogoutOutcome, error) {
 	fail := func(desc string) (*LogoutOutcome, error) {
-		return &LogoutOutcome{Step: LogoutError, Error: oautherr.ErrInvalidRequest.WithDescription(desc)}, nil
+		return &LogoutOutcome{Step: LogoutError, Error: refusal.New(refusal.InvalidRequest, desc)}, nil
 	}
 	if req.Repeated != "" {
 		return fail("The parameter " + req.Repeated + " is repeated.")
@@ -65,7 +94,7 @@ func (a *Authority) EndSession(ctx context.Context, req LogoutRequest, sessionTo
 	var redirect string
 	var shop storage.Shop
 	if req.IDTokenHint != "" {
-		h, err := a.verifier.ParseIDTokenHint(req.IDTokenHint)
+		h, err := l.cfg.Hints.ParseIDTokenHint(req.IDTokenHint)
 		if err != nil {
 			return fail("The id_token_hint is not an ID token of this server.")
 		}
@@ -74,7 +103,7 @@ func (a *Authority) EndSession(ctx context.Context, req LogoutRequest, sessionTo
 			return fail("The client_id does not match the id_token_hint.")
 		}
 		hint = &h
-		c, err := a.clients.GetClient(ctx, h.Audience[0])
+		c, err := l.cfg.Clients.GetClient(ctx, h.Audience[0])
 		if errors.Is(err, storage.ErrNotFound) {
 			return fail("The id_token_hint names an unknown client.")
 		}
@@ -88,27 +117,27 @@ func (a *Authority) EndSession(ctx context.Context, req LogoutRequest, sessionTo
 			}
 			redirect = req.PostLogoutRedirectURI
 		}
-		if s, err := a.shops.GetShop(ctx, c.ShopKey); err == nil {
+		if s, err := l.cfg.Shops.GetShop(ctx, c.ShopKey); err == nil {
 			shop = s
 		}
 	}
-	sess, err := a.anySession(ctx, sessionToken)
+	sess, err := findSession(ctx, l.cfg.Sessions, sessionToken)
 	if err != nil {
 		return nil, err
 	}
 	if sess != nil {
-		if s, err := a.shops.GetShop(ctx, sess.ShopKey); err == nil {
+		if s, err := l.cfg.Shops.GetShop(ctx, sess.ShopKey); err == nil {
 			shop = s
 		}
 	}
 	// The hint proves the request comes from the customer's relying party
 	// only if it names the signed-in customer.
-	proven := hint != nil && (sess == nil || hint.Subject == customerSubject(sess.CustomerID))
+	proven := hint != nil && (sess == nil || hint.Subject == tokens.CustomerSubject(sess.CustomerID))
 	if sess != nil && !proven && !confirmed {
 		return &LogoutOutcome{Step: LogoutConfirm, Shop: shop}, nil
 	}
 	if sess != nil {
-		if err := a.sessions.DeleteBrowserSession(ctx, sess.IDHash); err != nil {
+		if err := l.cfg.Sessions.DeleteBrowserSession(ctx, sess.IDHash); err != nil {
 			return nil, fmt.Errorf("end browser session: %w", err)
 		}
 	}
@@ -127,13 +156,13 @@ func (a *Authority) EndSession(ctx context.Context, req LogoutRequest, sessionTo
 	return &LogoutOutcome{Step: LogoutRedirect, RedirectURL: u.String(), Shop: shop}, nil
 }
 
-// anySession returns the browser session of sessionToken in whatever shop,
-// expired or not (ending an expired session is harmless), or nil.
-func (a *Authority) anySession(ctx context.Context, sessionToken string) (*storage.BrowserSession, error) {
+// findSession returns the browser session of sessionToken in whatever
+// shop, expired or not (ending an expired session is harmless), or nil.
+func findSession(ctx context.Context, sessions SessionStore, sessionToken string) (*storage.BrowserSession, error) {
 	if sessionToken == "" {
 		return nil, nil
 	}
-	row, err := a.sessions.GetBrowserSession(ctx, tokens.HashToken(sessionToken))
+	row, err := sessions.GetBrowserSession(ctx, tokens.HashToken(sessionToken))
 	if errors.Is(err, storage.ErrNotFound) {
 		return nil, nil
 	}

@@ -1,0 +1,132 @@
+package revocation
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/shopauth/shopauth/server"
+	"github.com/shopauth/shopauth/server/clients"
+	"github.com/shopauth/shopauth/server/refusal"
+	"github.com/shopauth/shopauth/server/tokens"
+	"github.com/shopauth/shopauth/storage"
+)
+
+// ClientAuthenticator is the shared client-authentication step;
+// *clients.Authenticator implements it.
+type ClientAuthenticator interface {
+	Authenticate(ctx context.Context, creds server.ClientCredentials) (*clients.Info, error)
+}
+
+// AccessTokenParser checks an access token's signature, type, issuer and
+// time claims; *tokens.Verifier implements it.
+type AccessTokenParser interface {
+	ParseAccessToken(raw string) (tokens.AccessClaims, error)
+}
+
+// RefreshStore finds refresh tokens and revokes their families.
+type RefreshStore interface {
+	GetRefreshToken(ctx context.Context, tokenHash string) (storage.RefreshToken, error)
+	RevokeRefreshFamily(ctx context.Context, familyID string, now time.Time) (int64, error)
+}
+
+// AccessTokenRevoker records revoked access-token jtis until the tokens
+// expire.
+type AccessTokenRevoker interface {
+	RevokeAccessToken(ctx context.Context, t storage.RevokedAccessToken) error
+}
+
+var (
+	_ ClientAuthenticator = (*clients.Authenticator)(nil)
+	_ AccessTokenParser   = (*tokens.Verifier)(nil)
+)
+
+// Config holds the endpoint's dependencies.
+type Config struct {
+	Clients      ClientAuthenticator
+	AccessTokens AccessTokenParser
+	Refresh      RefreshStore
+	Revoker      AccessTokenRevoker
+	Now          func() time.Time
+	Logger       *slog.Logger
+}
+
+// Endpoint is the revocation endpoint (RFC 7009).
+type Endpoint struct {
+	cfg Config
+}
+
+// New checks cfg and returns an Endpoint.
+func New(cfg Config) (*Endpoint, error) {
+	if cfg.Clients == nil || cfg.AccessTokens == nil || cfg.Refresh == nil || cfg.Revoker == nil {
+		return nil, errors.New("revocation: Clients, AccessTokens, Refresh and Revoker are required")
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	return &Endpoint{cfg: cfg}, nil
+}
+
+// errForeignToken answers a client that tries to revoke another client's
+// token. RFC 7009 §2.1 has the server refuse the request and inform the
+// client of the error, naming no code; unauthorized_client is what Fosite
+// answers. Unknown, expired and already revoked tokens still answer 200
+// (RFC 7009 §2.2), so the refusal only tells a caller who already holds a
+// live token that it is not theirs.
+var errForeignToken = refusal.New(refusal.UnauthorizedClient, "The token was not issued to this client.")
+
+// Revoke revokes a token of the authenticated client (RFC 7009 §2.1). A
+// refresh token revokes its whole family and every access token issued from
+// it that has not expired; an access token revokes its jti until it
+// expires. An unknown, malformed, expired or already revoked token is not an
+// error (RFC 7009 §2.2). The hint only decides which kind is looked up
+// first.
+func (e *Endpoint) Revoke(ctx context.Context, q server.TokenQuery) error {
+	client, err := e.cfg.Clients.Authenticate(ctx, q.Client)
+	if err != nil {
+		return err
+	}
+	if q.Token == "" {
+		return refusal.New(refusal.InvalidRequest, "The token parameter is required.")
+	}
+	for _, kind := range server.LookupOrder(q.TokenTypeHint) {
+		switch kind {
+		case server.TokenTypeHintAccessToken:
+			// Parsed without the revocation list: revoking twice is fine.
+			claims, err := e.cfg.AccessTokens.ParseAccessToken(q.Token)
+			if err != nil {
+				continue
+			}
+			if claims.ClientID != client.ID {
+				return errForeignToken
+			}
+			if err := e.cfg.Revoker.RevokeAccessToken(ctx, claims.Revocation()); err != nil {
+				return fmt.Errorf("revoke access token: %w", err)
+			}
+			return nil
+		case server.TokenTypeHintRefreshToken:
+			row, err := e.cfg.Refresh.GetRefreshToken(ctx, tokens.HashToken(q.Token))
+			if errors.Is(err, storage.ErrNotFound) {
+				continue
+			}
+			if err != nil {
+				return fmt.Errorf("load refresh token: %w", err)
+			}
+			if row.ClientID != client.ID {
+				return errForeignToken
+			}
+			// Spent tokens too: presenting any token of a family is
+			// asking to end the family.
+			if _, err := e.cfg.Refresh.RevokeRefreshFamily(ctx, row.FamilyID, e.cfg.Now().UTC()); err != nil {
+				return fmt.Errorf("revoke refresh family: %w", err)
+			}
+			return nil
+		}
+	}
+	return nil
+}

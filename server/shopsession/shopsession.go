@@ -1,0 +1,174 @@
+package shopsession
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/shopauth/shopauth/server"
+	"github.com/shopauth/shopauth/server/clients"
+	"github.com/shopauth/shopauth/server/customers"
+	"github.com/shopauth/shopauth/server/refusal"
+	"github.com/shopauth/shopauth/server/tokens"
+	"github.com/shopauth/shopauth/storage"
+)
+
+// ShopStore reads shops.
+type ShopStore interface {
+	GetShop(ctx context.Context, key string) (storage.Shop, error)
+}
+
+// AccessTokens verifies access tokens; *tokens.Verifier implements it.
+type AccessTokens interface {
+	VerifyAccessToken(ctx context.Context, raw string) (tokens.AccessClaims, error)
+}
+
+// Revoker records revoked access-token jtis until the tokens expire.
+type Revoker interface {
+	RevokeAccessToken(ctx context.Context, t storage.RevokedAccessToken) error
+	// SpendAccessToken revokes like RevokeAccessToken but fails with
+	// storage.ErrConflict when the jti is revoked already.
+	SpendAccessToken(ctx context.Context, t storage.RevokedAccessToken) error
+}
+
+// Minter mints access tokens; *tokens.Minter implements it.
+type Minter interface {
+	Mint(ctx context.Context, g tokens.Grant) (tokens.Minted, error)
+}
+
+var (
+	_ AccessTokens = (*tokens.Verifier)(nil)
+	_ Minter       = (*tokens.Minter)(nil)
+)
+
+// Config holds the sessions' dependencies.
+type Config struct {
+	Shops        ShopStore
+	AccessTokens AccessTokens
+	Customers    customers.Reader
+	Clients      clients.Store
+	Revoker      Revoker
+	Minter       Minter
+	Now          func() time.Time
+}
+
+// Sessions serves the shopKey dialect's shop and token questions.
+type Sessions struct {
+	cfg Config
+}
+
+// New checks cfg and returns Sessions.
+func New(cfg Config) (*Sessions, error) {
+	if cfg.Shops == nil || cfg.AccessTokens == nil || cfg.Customers == nil || cfg.Clients == nil || cfg.Revoker == nil || cfg.Minter == nil {
+		return nil, errors.New("shopsession: Shops, AccessTokens, Customers, Clients, Revoker and Minter are required")
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	return &Sessions{cfg: cfg}, nil
+}
+
+// maxShopKeyLength is the width of shops.shop_key: a longer key names no
+// shop, so it is refused without a database round trip.
+const maxShopKeyLength = 64
+
+// Shop returns the active shop with this key, or an UnknownShop refusal.
+// Callers that sign customers in ask it before any password work.
+func (s *Sessions) Shop(ctx context.Context, key string) (storage.Shop, error) {
+	if key == "" || len(key) > maxShopKeyLength {
+		return storage.Shop{}, refusal.ErrUnknownShop
+	}
+	shop, err := s.cfg.Shops.GetShop(ctx, key)
+	if errors.Is(err, storage.ErrNotFound) || (err == nil && !shop.Active) {
+		return storage.Shop{}, refusal.ErrUnknownShop
+	}
+	if err != nil {
+		return storage.Shop{}, fmt.Errorf("load shop: %w", err)
+	}
+	return shop, nil
+}
+
+// VerifyShopAccessToken returns the claims of a live access token of this
+// issuer that was issued for a customer of shopKey (RFC 6750 §3.1: any
+// failure is InvalidToken). A token of another shop is invalid here even
+// though its signature is good: the shop is the tenant.
+func (s *Sessions) VerifyShopAccessToken(ctx context.Context, shopKey, raw string) (tokens.AccessClaims, error) {
+	if raw == "" {
+		return tokens.AccessClaims{}, refusal.ErrInvalidToken
+	}
+	c, err := s.cfg.AccessTokens.VerifyAccessToken(ctx, raw)
+	if errors.Is(err, tokens.ErrInvalidToken) {
+		return tokens.AccessClaims{}, refusal.ErrInvalidToken.WithCause(err)
+	}
+	if err != nil {
+		return tokens.AccessClaims{}, err
+	}
+	if _, ok := c.CustomerID(); !ok || c.Shop == "" || c.Shop != shopKey {
+		return tokens.AccessClaims{}, refusal.ErrInvalidToken
+	}
+	return c, nil
+}
+
+// TokenCustomer returns the customer a verified access token speaks for,
+// who must still be allowed to sign in: a disabled account's tokens stop
+// working for customer data at once (InvalidToken).
+func (s *Sessions) TokenCustomer(ctx context.Context, c tokens.AccessClaims) (storage.Customer, error) {
+	customer, err := customers.LiveOf(ctx, s.cfg.Customers, c)
+	if errors.Is(err, customers.ErrGone) {
+		return storage.Customer{}, refusal.ErrInvalidToken
+	}
+	return customer, err
+}
+
+// RevokeAccessToken revokes one verified access token by its jti; it stays
+// on the revocation list until it would have expired anyway.
+func (s *Sessions) RevokeAccessToken(ctx context.Context, c tokens.AccessClaims) error {
+	if err := s.cfg.Revoker.RevokeAccessToken(ctx, c.Revocation()); err != nil {
+		return fmt.Errorf("revoke access token: %w", err)
+	}
+	return nil
+}
+
+var errExchanged = refusal.New(refusal.InvalidToken, "The access token was already exchanged or revoked.")
+
+// ExchangeAccessToken trades a verified, still-live access token of
+// clientID for a new one with the same customer, scope and auth_time, and
+// revokes the old token's jti: the dialect's `refresh`, which has no
+// refresh tokens. The customer must still be allowed to sign in.
+func (s *Sessions) ExchangeAccessToken(ctx context.Context, clientID string, old tokens.AccessClaims) (*server.TokenResponse, error) {
+	// A token issued to another client is not this dialect's to renew.
+	if old.ClientID != clientID {
+		return nil, refusal.ErrInvalidToken
+	}
+	client, err := s.cfg.Clients.GetClient(ctx, clientID)
+	if err != nil {
+		return nil, err
+	}
+	customer, err := s.TokenCustomer(ctx, old)
+	if err != nil {
+		return nil, err
+	}
+	// Spend the old token first, atomically: of concurrent exchanges of one
+	// token exactly one gets a new one (the others find it revoked), and
+	// should minting fail the caller signs in again rather than holding two
+	// live tokens.
+	err = s.cfg.Revoker.SpendAccessToken(ctx, old.Revocation())
+	if errors.Is(err, storage.ErrConflict) {
+		return nil, errExchanged
+	}
+	if err != nil {
+		return nil, fmt.Errorf("spend access token: %w", err)
+	}
+	minted, err := s.cfg.Minter.Mint(ctx, tokens.Grant{
+		Client: client, Customer: &customer, Scope: old.Scope,
+		AuthTime: time.Unix(old.AuthTime, 0).UTC(), IssuedAt: s.cfg.Now(),
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &server.TokenResponse{
+		AccessToken: minted.AccessToken, TokenType: "Bearer", ExpiresIn: minted.ExpiresIn(),
+		Scope: old.Scope, IDToken: minted.IDToken, Customer: customer, Client: client,
+	}, nil
+}
