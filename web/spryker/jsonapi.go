@@ -3,7 +3,7 @@ package spryker
 import (
 	"bytes"
 	"encoding/json"
-		"fmt"
+	"fmt"
 	"net/http"
 	"strconv"
 
