@@ -136,7 +136,7 @@ type specErrorRow struct {
 // so the tests check the spec's own words.
 func specErrorTable(t testing.TB) []specErrorRow {
 	t.Helper()
-	f, err := os.Open("../../testdata/shopkey.md")
+	f, err := os.Open("../../e2e/testdata/shopkey.md")
 	require.NoError(t, err)
 	defer f.Close()
 	var rows []specErrorRow
