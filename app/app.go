@@ -207,7 +207,8 @@ func Argon2Params(l config.Login) customers.Argon2Params {
 	}
 }
 
-// LockoutPolicy is DESIGN's lockout with the configured threshold.
+// LockoutPolicy is the lockout of docs/design.md with the configured
+// threshold.
 func LockoutPolicy(l config.Login) storage.LockoutPolicy {
 	p := storage.DefaultLockoutPolicy
 	p.Threshold = l.LockoutThreshold

@@ -13,7 +13,7 @@ import (
 	"github.com/shopauth/shopauth/storage"
 )
 
-// Demo data (DESIGN §2). The values are public: never use them in
+// Demo data (docs/design.md, "Demo data"). The values are public: never use them in
 // production.
 const (
 	DemoShop           = "acme12aa"
@@ -27,7 +27,8 @@ const (
 	DemoCartToken = "sadsdfuh3r4bibcjsdh8sdssd9hs78dh"
 )
 
-// Spryker's lifetimes (spec/spryker.md), used by `client add --preset spryker`.
+// Spryker's lifetimes (docs/spryker.md), used by `client add --preset
+// spryker`.
 const (
 	SprykerAccessTTL  = 28800 * time.Second
 	SprykerRefreshTTL = 2628000 * time.Second

@@ -14,15 +14,16 @@ import (
 // variable's name is EnvPrefix plus its file key upper-cased.
 const EnvPrefix = "SHOPAUTH_"
 
-// Database URL schemes (DESIGN §3).
+// Database URL schemes (docs/configuration.md).
 const (
 	sqliteScheme = "sqlite://"
 	mysqlScheme  = "mysql://"
 )
 
-// Config is every setting of shopauth (DESIGN §3), grouped by the part of
-// the program that consumes it. Each field's comment names its environment
-// variable; the file key is that name lower-cased without SHOPAUTH_.
+// Config is every setting of shopauth (docs/configuration.md), grouped by
+// the part of the program that consumes it. Each field's comment names its
+// environment variable; the file key is that name lower-cased without
+// SHOPAUTH_.
 type Config struct {
 	// Issuer is the `iss` of every token and the base of the discovery
 	// URLs, without a trailing slash. SHOPAUTH_ISSUER.
@@ -204,7 +205,7 @@ type Adapters struct {
 }
 
 // Defaults returns the settings used where neither the file nor the
-// environment says otherwise (DESIGN §3).
+// environment says otherwise (docs/configuration.md).
 func Defaults() Config {
 	return Config{
 		Issuer: "http://localhost:8080",

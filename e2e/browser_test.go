@@ -260,15 +260,15 @@ func TestBrowserCodeFlow(t *testing.T) {
 	require.Equal(t, webClientID+" signed in as 21 ("+app.DemoCustomerEmail+")", text("#result"))
 }
 
-// saveScreenshot writes the login page's picture: into docs/ for the
-// README when SHOPAUTH_UPDATE_SCREENSHOTS=1, else into a temporary
+// saveScreenshot writes the login page's picture: into ../docs/ for
+// docs/oauth.md when SHOPAUTH_UPDATE_SCREENSHOTS=1, else into a temporary
 // directory, so that a normal run leaves the work tree alone.
 func saveScreenshot(t *testing.T, png []byte) {
 	t.Helper()
 	require.True(t, len(png) > 8 && string(png[1:4]) == "PNG", "a PNG screenshot")
 	dir := t.TempDir()
 	if os.Getenv("SHOPAUTH_UPDATE_SCREENSHOTS") == "1" {
-		dir = "docs"
+		dir = "../docs"
 	}
 	require.NoError(t, os.MkdirAll(dir, 0o755))
 	err := os.WriteFile(filepath.Join(dir, "login-page.png"), png, 0o644)

@@ -76,7 +76,7 @@ func TestEndToEndWithRealClientLibraries(t *testing.T) {
 	}
 }
 
-// TestAccessTokenShape checks the JOSE header and claims of DESIGN §5 /
+// TestAccessTokenShape checks the JOSE header and claims of docs/oauth.md /
 // RFC 9068.
 func TestAccessTokenShape(t *testing.T) {
 	ts := harness.NewTestServer(t)

@@ -52,7 +52,7 @@ func requireGolden(t *testing.T, name string, r harness.GlueResponse) {
 	require.Equal(t, string(want), string(got))
 }
 
-// TestSprykerErrorGolden answers every row of spec/spryker.md's error
+// TestSprykerErrorGolden answers every row of docs/spryker.md's error
 // tables (the 429 row needs the core's throttling and is covered in
 // web/spryker with a fake core), and the transport errors, against golden
 // files. Rows with several causes (wrong password, unknown user, disabled

@@ -178,7 +178,7 @@ func TestSprykerSeedRequest(t *testing.T) {
 }
 
 // TestSprykerTokenProfile: a client with token_profile spryker gets the
-// claims Spryker's Glue resource side reads (spec/spryker.md), verifiable
+// claims Spryker's Glue resource side reads (docs/spryker.md), verifiable
 // through the JWKS, and its tokens work on the dialect's DELETE routes.
 func TestSprykerTokenProfile(t *testing.T) {
 	const clientID = "glue-backend"

@@ -125,7 +125,8 @@ func (f *fixture) do(method, path, contentType, body string, header ...string) *
 
 const loginBody = `{"email":"sonia@spryker.com","password":"change123"}`
 
-// specErrorRow is one row of spec/shopkey.md's error table.
+// specErrorRow is one row of the legacy error table (a copy of the
+// original document is kept in e2e/testdata/shopkey.md; docs/shopkey.md).
 type specErrorRow struct {
 	Case     string
 	Status   int
