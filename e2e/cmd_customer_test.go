@@ -27,25 +27,25 @@ const (
 	testPHPass = "$P$BlKZy/8a5XSdK6.8pAgdZhCvkv6h6w0"                           // password
 )
 
-// customerCLI is a command line against one SQLite database file.
+// customerCLI is a command line against one SQLite database file, with
+// cheap argon2id parameters and a directory for input files.
 type customerCLI struct {
-	dbURL string
-	dir   string
+	*harness.CLI
+	dir string
 }
 
 func newCustomerCLI(t *testing.T) *customerCLI {
 	t.Helper()
-	e := &customerCLI{dbURL: sqlstoretest.SQLiteDatabaseURL(t), dir: t.TempDir()}
+	c := harness.NewCLI(t)
+	c.Environ = append(c.Environ, "SHOPAUTH_ARGON2_MEMORY_KIB=64", "SHOPAUTH_ARGON2_ITERATIONS=1")
+	e := &customerCLI{CLI: c, dir: t.TempDir()}
 	e.ok(t, "", "shop", "add", "--key", "shop1", "--name", "Shop One")
 	return e
 }
 
 func (e *customerCLI) run(t *testing.T, stdin string, args ...string) (code int, stdout, stderr string) {
 	t.Helper()
-	var out, errOut bytes.Buffer
-	environ := []string{"SHOPAUTH_DATABASE_URL=" + e.dbURL, "SHOPAUTH_ARGON2_MEMORY_KIB=64", "SHOPAUTH_ARGON2_ITERATIONS=1", "SHOPAUTH_LOG_LEVEL=error"}
-	code = cli.Run(context.Background(), args, strings.NewReader(stdin), &out, &errOut, environ)
-	return code, out.String(), errOut.String()
+	return e.Run(stdin, args...)
 }
 
 func (e *customerCLI) ok(t *testing.T, stdin string, args ...string) string {
@@ -62,13 +62,7 @@ func (e *customerCLI) file(t *testing.T, name, content string) string {
 	return p
 }
 
-func (e *customerCLI) store(t *testing.T) *sqlstore.Store {
-	t.Helper()
-	s, err := sqlstore.Open(context.Background(), e.dbURL, sqlstore.Options{})
-	require.NoError(t, err)
-	t.Cleanup(func() { s.Close() })
-	return s
-}
+func (e *customerCLI) store(t *testing.T) *sqlstore.Store { return e.Store(t) }
 
 func TestCustomerImportCommand(t *testing.T) {
 	e := newCustomerCLI(t)

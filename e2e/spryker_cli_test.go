@@ -1,16 +1,12 @@
 package e2e
 
 import (
-	"bytes"
 	"context"
-	"path/filepath"
-	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
 
 	"github.com/shopauth/shopauth/app"
-	"github.com/shopauth/shopauth/cli"
 	"github.com/shopauth/shopauth/config"
 	"github.com/shopauth/shopauth/e2e/harness"
 	"github.com/shopauth/shopauth/server/tokens"
@@ -18,30 +14,17 @@ import (
 )
 
 // shopauthCLI runs command lines against one SQLite database file.
-type shopauthCLI struct {
-	environ []string
-	dbURL   string
-}
+type shopauthCLI struct{ *harness.CLI }
 
-func newShopauthCLI(t *testing.T) *shopauthCLI {
-	dbURL := "sqlite://" + filepath.Join(t.TempDir(), "shopauth.db")
-	return &shopauthCLI{dbURL: dbURL, environ: []string{"SHOPAUTH_DATABASE_URL=" + dbURL, "SHOPAUTH_LOG_LEVEL=error"}}
-}
+func newShopauthCLI(t *testing.T) *shopauthCLI { return &shopauthCLI{harness.NewCLI(t)} }
 
 func (c *shopauthCLI) run(t *testing.T, args ...string) (stdout, stderr string, code int) {
 	t.Helper()
-	var out, errOut bytes.Buffer
-	code = cli.Run(context.Background(), args, strings.NewReader(""), &out, &errOut, c.environ)
-	return out.String(), errOut.String(), code
+	code, stdout, stderr = c.Run("", args...)
+	return stdout, stderr, code
 }
 
-func (c *shopauthCLI) store(t *testing.T) *sqlstore.Store {
-	t.Helper()
-	s, err := sqlstore.Open(context.Background(), c.dbURL, sqlstore.Options{})
-	require.NoError(t, err)
-	t.Cleanup(func() { s.Close() })
-	return s
-}
+func (c *shopauthCLI) store(t *testing.T) *sqlstore.Store { return c.Store(t) }
 
 // TestClientAddPresetSpryker: `client add --preset spryker` makes the client
 // the Spryker dialect needs, with the same settings as the demo's
