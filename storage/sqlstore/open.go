@@ -13,6 +13,8 @@ import (
 	gomysql "github.com/go-sql-driver/mysql"
 	"gorm.io/driver/mysql"
 	"gorm.io/gorm"
+
+	"github.com/shopauth/shopauth/storage"
 )
 
 // Options tunes a Store. The zero value is ready to use.
@@ -26,8 +28,9 @@ type Options struct {
 	MaxOpenConns int
 }
 
-// Store is the gorm-backed implementation of shopauth's storage. It is safe
-// for concurrent use, also by several processes sharing one database.
+// Store is the gorm-backed implementation of shopauth's storage contract
+// (storage.Store). It is safe for concurrent use, also by several
+// processes sharing one database.
 type Store struct {
 	db *gorm.DB
 	// sql is db's pool, for the hot reads that bypass gorm (hotpath.go).
@@ -35,6 +38,8 @@ type Store struct {
 	dialect string // "sqlite" or "mysql"
 	log     *slog.Logger
 }
+
+var _ storage.Store = (*Store)(nil)
 
 const (
 	dialectSQLite = "sqlite"

@@ -11,15 +11,6 @@ import (
 	"github.com/shopauth/shopauth/storage"
 )
 
-// CartStore is the cart part of Store (the shopKey anonymous-cart
-// hand-over).
-type CartStore interface {
-	CreateCart(ctx context.Context, c *storage.Cart) error
-	GetCustomerCart(ctx context.Context, shopKey string, customerID uint64) (storage.Cart, error)
-	GetAnonymousCart(ctx context.Context, shopKey, token string) (storage.Cart, error)
-	ClaimAnonymousCart(ctx context.Context, shopKey, token string, customerID uint64) (storage.Cart, error)
-}
-
 // cartToken returns a 32-character token made from name.
 func cartToken(name string) string {
 	return (name + strings.Repeat("x", storage.CartTokenLength))[:storage.CartTokenLength]
