@@ -64,7 +64,7 @@ func newCore(d coreDeps) (*core, error) {
 		return nil, err
 	}
 	issuance := grants.Issuance{
-		Minter: minter, Secrets: secrets, Now: now,
+		Minter: minter, Secrets: secrets, Now: now, Logger: logger,
 		Policy: grants.RefreshPolicy{
 			TTL: cfg.Tokens.RefreshTokenTTL, IdleTTL: cfg.Tokens.RefreshIdleTTL, ReuseGrace: cfg.Tokens.RefreshReuseGrace,
 		},
@@ -73,11 +73,11 @@ func newCore(d coreDeps) (*core, error) {
 	if err != nil {
 		return nil, err
 	}
-	refresh, err := grants.NewRefresh(grants.RefreshConfig{Issuance: issuance, Store: store, Customers: store, Logger: logger})
+	refresh, err := grants.NewRefresh(grants.RefreshConfig{Issuance: issuance, Store: store, Customers: store})
 	if err != nil {
 		return nil, err
 	}
-	code, err := grants.NewAuthorizationCode(grants.AuthorizationCodeConfig{Issuance: issuance, Codes: store, Customers: store, Logger: logger})
+	code, err := grants.NewAuthorizationCode(grants.AuthorizationCodeConfig{Issuance: issuance, Codes: store, Customers: store})
 	if err != nil {
 		return nil, err
 	}
@@ -93,7 +93,7 @@ func newCore(d coreDeps) (*core, error) {
 		return nil, err
 	}
 	if c.revocation, err = revocation.New(revocation.Config{
-		Clients: clientAuth, AccessTokens: d.verifier, Refresh: store, Revoker: store, Now: now, Logger: logger,
+		Clients: clientAuth, AccessTokens: d.verifier, Refresh: store, Revoker: store, Customers: store, Now: now, Logger: logger,
 	}); err != nil {
 		return nil, err
 	}

@@ -12,22 +12,10 @@ import (
 	"github.com/shopauth/shopauth/storage"
 )
 
-// SweepStore deletes what no longer protects anything, in small batches,
-// and leases the job to one replica at a time.
-type SweepStore interface {
-	AcquireLease(ctx context.Context, name, holder string, now time.Time, ttl time.Duration) (bool, error)
-	SweepRevokedAccessTokens(ctx context.Context, before time.Time, limit int) (int64, error)
-	SweepIssuedAccessTokens(ctx context.Context, before time.Time, limit int) (int64, error)
-	SweepRefreshTokens(ctx context.Context, expiredBefore, settledBefore time.Time, limit int) (int64, error)
-	SweepLoginFailures(ctx context.Context, before time.Time, limit int) (int64, error)
-	SweepAuthorizationCodes(ctx context.Context, expiredBefore, settledBefore time.Time, limit int) (int64, error)
-	SweepBrowserSessions(ctx context.Context, before time.Time, limit int) (int64, error)
-	SweepSigningKeys(ctx context.Context, before time.Time, limit int) (int64, error)
-}
-
 // SweeperConfig holds the sweeper's dependencies and policy.
 type SweeperConfig struct {
-	Store SweepStore
+	// Store deletes in small batches and leases the job to one replica.
+	Store storage.SweepStore
 	// Interval between sweeps.
 	Interval time.Duration
 	// BatchSize bounds the rows one DELETE removes, so no statement holds

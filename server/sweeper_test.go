@@ -73,10 +73,10 @@ func (f *fakeSweepStore) SweepSigningKeys(_ context.Context, before time.Time, l
 	return f.take(tSigningKeys, limit, before)
 }
 
-var _ SweepStore = (*fakeSweepStore)(nil)
+var _ storage.SweepStore = (*fakeSweepStore)(nil)
 
 // testSweeperConfig is a valid config over store.
-func testSweeperConfig(store SweepStore) SweeperConfig {
+func testSweeperConfig(store storage.SweepStore) SweeperConfig {
 	return SweeperConfig{
 		Store: store, Interval: time.Minute, BatchSize: 2, SettledRetention: time.Hour,
 		Lockout: storage.DefaultLockoutPolicy,

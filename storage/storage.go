@@ -119,12 +119,19 @@ type RefreshToken struct {
 	// FamilyExpiresAt is the absolute end of the family (client refresh TTL
 	// from the login); a successor never outlives it.
 	FamilyExpiresAt time.Time
-	SpentAt         *time.Time
-	RevokedAt       *time.Time
+	// SpentAt is when the token was exchanged for its successor, to the
+	// microsecond: the reuse grace is measured from it.
+	SpentAt   *time.Time
+	RevokedAt *time.Time
 	// SuccessorHash is set when the token is spent: the hash of the token
 	// issued in exchange, so a retry inside the grace window can be told
 	// apart from reuse.
 	SuccessorHash string
+	// PredecessorSeal is this token encrypted under a key only the token it
+	// replaced yields (tokens.RefreshSecrets.Seal), so that a retry of the
+	// predecessor is answered with it on any replica; nil for a family's
+	// first token and for tokens stored before the seal existed.
+	PredecessorSeal []byte
 }
 
 // IssuedAccessToken records the jti of an access token minted from a

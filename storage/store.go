@@ -83,15 +83,23 @@ type RefreshTokenStore interface {
 	// token minted with it, in one transaction.
 	CreateRefreshToken(ctx context.Context, rt RefreshToken, access IssuedAccessToken) error
 	GetRefreshToken(ctx context.Context, tokenHash string) (RefreshToken, error)
-	// RotateRefreshToken spends oldHash (one conditional update: a token
-	// of next's client and family, neither spent, revoked nor expired at
-	// now) and stores next and access with it; anything else is
-	// ErrConflict and writes nothing. Of concurrent rotations exactly one
-	// succeeds.
+	// RotateRefreshToken spends oldHash at now, kept to the microsecond
+	// (one conditional update: a token of next's client and family,
+	// neither spent, revoked nor expired at now) and stores next and access
+	// with it; anything else is ErrConflict and writes nothing. Of
+	// concurrent rotations exactly one succeeds.
 	RotateRefreshToken(ctx context.Context, oldHash string, now time.Time, next RefreshToken, access IssuedAccessToken) error
 	// RecordIssuedAccessToken remembers an access token minted from a
-	// family, so that revoking the family revokes it.
+	// family, unconditionally (tools and tests); a grant that must not race
+	// a revocation uses AttachAccessToken.
 	RecordIssuedAccessToken(ctx context.Context, access IssuedAccessToken) error
+	// AttachAccessToken records an access token minted from the family of
+	// the refresh token liveHash only while that token is live at now
+	// (neither spent, revoked nor expired), in one step that serializes
+	// with RevokeRefreshFamily: the revocation either sees the access token
+	// or has happened before, and then the result is ErrConflict and
+	// nothing is recorded.
+	AttachAccessToken(ctx context.Context, liveHash string, now time.Time, access IssuedAccessToken) error
 	// RevokeRefreshFamily revokes every token of the family and lists
 	// every access token issued from it that is still live, in one
 	// transaction; it reports how many refresh tokens it revoked.

@@ -65,6 +65,7 @@ type testServerOptions struct {
 	openStore func(t testing.TB) *sqlstore.Store
 	configure []func(*config.Config)
 	noDemo    bool
+	kek       []byte
 }
 
 // TestOption adjusts how NewTestServer builds the server.
@@ -85,6 +86,11 @@ func WithStore(s *sqlstore.Store) TestOption {
 func WithConfig(f func(*config.Config)) TestOption {
 	return func(o *testServerOptions) { o.configure = append(o.configure, f) }
 }
+
+// WithKEK runs the server with another key encryption key than TestKEK (a
+// replica during a key change; set the previous one with WithConfig,
+// Keys.PreviousEncryptionKey).
+func WithKEK(kek []byte) TestOption { return func(o *testServerOptions) { o.kek = kek } }
 
 // WithoutDemo starts on an empty database.
 func WithoutDemo() TestOption { return func(o *testServerOptions) { o.noDemo = true } }
@@ -114,14 +120,18 @@ func NewTestServer(t testing.TB, opts ...TestOption) *TestServer {
 	for _, f := range o.configure {
 		f(&cfg)
 	}
-	kc, err := app.KeysConfig(cfg, store, TestKEK, logger, clock.Now)
+	kek := TestKEK
+	if o.kek != nil {
+		kek = o.kek
+	}
+	kc, err := app.KeysConfig(cfg, store, kek, logger, clock.Now)
 	require.NoError(t, err)
 	km, err := keys.New(ctx, kc)
 	require.NoError(t, err)
 	if !o.noDemo {
 		require.NoError(t, app.SeedDemo(ctx, store, io.Discard, cfg, TestHashParams))
 	}
-	a, err := app.New(app.Deps{Config: cfg, Store: store, Keys: km, KEK: TestKEK, Logger: logger, Now: clock.Now, HashParams: TestHashParams})
+	a, err := app.New(app.Deps{Config: cfg, Store: store, Keys: km, KEK: kek, Logger: logger, Now: clock.Now, HashParams: TestHashParams})
 	require.NoError(t, err)
 	hs.Config.Handler = a.Handler
 	hs.Start()

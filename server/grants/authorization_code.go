@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"time"
 
 	"github.com/shopauth/shopauth/server"
@@ -30,7 +29,6 @@ type AuthorizationCodeConfig struct {
 	Issuance
 	Codes     CodeStore
 	Customers customers.Reader
-	Logger    *slog.Logger
 }
 
 // AuthorizationCode redeems a code the authorization endpoint issued (RFC
@@ -42,14 +40,11 @@ type AuthorizationCode struct {
 
 // NewAuthorizationCode checks cfg and returns the grant.
 func NewAuthorizationCode(cfg AuthorizationCodeConfig) (*AuthorizationCode, error) {
-	if err := cfg.check(); err != nil {
+	if err := cfg.prepare(); err != nil {
 		return nil, err
 	}
 	if cfg.Codes == nil || cfg.Customers == nil {
 		return nil, errors.New("grants: the authorization_code grant needs Codes and Customers")
-	}
-	if cfg.Logger == nil {
-		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	return &AuthorizationCode{cfg: cfg}, nil
 }

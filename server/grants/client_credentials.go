@@ -22,7 +22,7 @@ type ClientCredentials struct {
 
 // NewClientCredentials checks is and returns the grant.
 func NewClientCredentials(is Issuance) (*ClientCredentials, error) {
-	if err := is.check(); err != nil {
+	if err := is.prepare(); err != nil {
 		return nil, err
 	}
 	return &ClientCredentials{issuance: is}, nil

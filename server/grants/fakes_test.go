@@ -100,9 +100,13 @@ func (s *fakeStore) RotateRefreshToken(_ context.Context, oldHash string, now ti
 	return nil
 }
 
-func (s *fakeStore) RecordIssuedAccessToken(_ context.Context, access storage.IssuedAccessToken) error {
+func (s *fakeStore) AttachAccessToken(_ context.Context, liveHash string, now time.Time, access storage.IssuedAccessToken) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	rt, ok := s.refresh[liveHash]
+	if !ok || rt.FamilyID != access.FamilyID || rt.SpentAt != nil || rt.RevokedAt != nil || !rt.ExpiresAt.After(now) {
+		return storage.ErrConflict
+	}
 	s.issued[access.JTI] = access
 	return nil
 }

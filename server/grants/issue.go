@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"log/slog"
 	"slices"
 	"strings"
 	"time"
@@ -27,31 +28,39 @@ var _ Minter = (*tokens.Minter)(nil)
 
 // Issuance is what every grant makes tokens with: the Minter for access
 // and ID tokens, RefreshSecrets for refresh tokens, the RefreshPolicy for
-// their rows, and the clock.
+// their rows, the clock and the logger.
 type Issuance struct {
 	Minter  Minter
 	Secrets *tokens.RefreshSecrets
 	Policy  RefreshPolicy
 	Now     func() time.Time
+	Logger  *slog.Logger
 }
 
-func (is Issuance) check() error {
+// prepare checks is and fills in the defaults: the system clock, a
+// discarding logger.
+func (is *Issuance) prepare() error {
 	if is.Minter == nil || is.Secrets == nil {
 		return errors.New("grants: Issuance needs a Minter and RefreshSecrets")
 	}
 	if is.Policy.TTL <= 0 {
 		return errors.New("grants: the refresh TTL must be positive")
 	}
+	if is.Now == nil {
+		is.Now = time.Now
+	}
+	if is.Logger == nil {
+		is.Logger = slog.New(slog.DiscardHandler)
+	}
 	return nil
 }
 
+// now is the clock's time in UTC, to its full precision: what a refresh
+// measures its reuse grace with.
+func (is Issuance) now() time.Time { return is.Now().UTC() }
+
 // clock is now in whole seconds: every time a grant writes is one.
-func (is Issuance) clock() time.Time {
-	if is.Now == nil {
-		return time.Now().UTC().Truncate(time.Second)
-	}
-	return is.Now().UTC().Truncate(time.Second)
-}
+func (is Issuance) clock() time.Time { return is.now().Truncate(time.Second) }
 
 // mint makes the access (and ID) token of a grant for client at now.
 func (is Issuance) mint(ctx context.Context, client *clients.Info, customer *storage.Customer, scope string, authTime time.Time, nonce string, now time.Time) (tokens.Minted, error) {

@@ -51,7 +51,7 @@ type Password struct {
 
 // NewPassword checks cfg and returns the grant.
 func NewPassword(cfg PasswordConfig) (*Password, error) {
-	if err := cfg.check(); err != nil {
+	if err := cfg.prepare(); err != nil {
 		return nil, err
 	}
 	if cfg.Login == nil || cfg.Shops == nil || cfg.Families == nil {

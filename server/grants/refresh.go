@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"time"
 
 	"github.com/shopauth/shopauth/server"
@@ -21,7 +20,7 @@ import (
 type RefreshStore interface {
 	GetRefreshToken(ctx context.Context, tokenHash string) (storage.RefreshToken, error)
 	RotateRefreshToken(ctx context.Context, oldHash string, now time.Time, next storage.RefreshToken, access storage.IssuedAccessToken) error
-	RecordIssuedAccessToken(ctx context.Context, access storage.IssuedAccessToken) error
+	AttachAccessToken(ctx context.Context, liveHash string, now time.Time, access storage.IssuedAccessToken) error
 	RevokeRefreshFamily(ctx context.Context, familyID string, now time.Time) (int64, error)
 }
 
@@ -30,7 +29,6 @@ type RefreshConfig struct {
 	Issuance
 	Store     RefreshStore
 	Customers customers.Reader
-	Logger    *slog.Logger
 }
 
 // Refresh is the refresh_token grant (RFC 6749 §6) with rotation and reuse
@@ -41,14 +39,11 @@ type Refresh struct {
 
 // NewRefresh checks cfg and returns the grant.
 func NewRefresh(cfg RefreshConfig) (*Refresh, error) {
-	if err := cfg.check(); err != nil {
+	if err := cfg.prepare(); err != nil {
 		return nil, err
 	}
 	if cfg.Store == nil || cfg.Customers == nil {
 		return nil, errors.New("grants: the refresh grant needs Store and Customers")
-	}
-	if cfg.Logger == nil {
-		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	return &Refresh{cfg: cfg}, nil
 }
@@ -63,7 +58,11 @@ func (g *Refresh) Run(ctx context.Context, client *clients.Info, req server.Toke
 	if req.RefreshToken == "" {
 		return nil, refusal.New(refusal.InvalidRequest, "The refresh_token parameter is required.")
 	}
-	now := g.cfg.clock()
+	// The spend and the grace are measured to the clock's precision (the
+	// store keeps microseconds); what is written and minted is in whole
+	// seconds.
+	now := g.cfg.now()
+	sec := now.Truncate(time.Second)
 	hash := tokens.HashToken(req.RefreshToken)
 	// Two attempts: a lost race is re-read once and then judged as a retry.
 	for range 2 {
@@ -92,12 +91,17 @@ func (g *Refresh) Run(ctx context.Context, client *clients.Info, req server.Toke
 		if err != nil {
 			return nil, err
 		}
-		minted, err := g.cfg.mint(ctx, client, &customer, scope, row.AuthTime, "", now)
+		minted, err := g.cfg.mint(ctx, client, &customer, scope, row.AuthTime, "", sec)
 		if err != nil {
 			return nil, err
 		}
 		successor := g.cfg.Secrets.Successor(req.RefreshToken)
-		next := g.cfg.Policy.Row(FamilyOf(row), tokens.HashToken(successor), now)
+		next := g.cfg.Policy.Row(FamilyOf(row), tokens.HashToken(successor), sec)
+		// Sealed under the presented token, so a retry on a replica that
+		// derives successors with another key gets this one.
+		if next.PredecessorSeal, err = g.cfg.Secrets.Seal(req.RefreshToken, successor); err != nil {
+			return nil, err
+		}
 		err = g.cfg.Store.RotateRefreshToken(ctx, hash, now, next, issued(minted, row.FamilyID))
 		if errors.Is(err, storage.ErrConflict) {
 			continue // someone spent it first: judge again as a retry
@@ -111,14 +115,23 @@ func (g *Refresh) Run(ctx context.Context, client *clients.Info, req server.Toke
 }
 
 // retry answers a spent token presented within the grace with its
-// successor, if the successor is still live; otherwise it is reuse.
+// successor, if the successor is still live; otherwise it is reuse. The
+// successor is opened from its seal with the presented token, so a retry
+// on any replica gets it (rows spent before the seal existed: derived
+// again). A storage error is a fault, never a revocation. The new access
+// token is attached to the family only while the successor is live, in one
+// step with that check: a revocation racing the retry either takes the
+// token with it or refuses the retry.
 func (g *Refresh) retry(ctx context.Context, client *clients.Info, row storage.RefreshToken, req server.TokenRequest, now time.Time) (*server.TokenResponse, error) {
-	successor := g.cfg.Secrets.Successor(req.RefreshToken)
-	if tokens.HashToken(successor) != row.SuccessorHash {
+	next, err := g.cfg.Store.GetRefreshToken(ctx, row.SuccessorHash)
+	if errors.Is(err, storage.ErrNotFound) {
 		return nil, g.reuse(ctx, client, row, now)
 	}
-	next, err := g.cfg.Store.GetRefreshToken(ctx, row.SuccessorHash)
-	if err != nil || next.SpentAt != nil || next.RevokedAt != nil || !now.Before(next.ExpiresAt) {
+	if err != nil {
+		return nil, fmt.Errorf("load successor: %w", err)
+	}
+	successor, ok := g.successorOf(req.RefreshToken, row, next)
+	if !ok || next.SpentAt != nil || next.RevokedAt != nil || !now.Before(next.ExpiresAt) {
 		return nil, g.reuse(ctx, client, row, now)
 	}
 	scope, ok := g.cfg.Policy.NarrowScope(req.Scope, next.Scope)
@@ -129,14 +142,31 @@ func (g *Refresh) retry(ctx context.Context, client *clients.Info, row storage.R
 	if err != nil {
 		return nil, err
 	}
-	minted, err := g.cfg.mint(ctx, client, &customer, scope, next.AuthTime, "", now)
+	minted, err := g.cfg.mint(ctx, client, &customer, scope, next.AuthTime, "", now.Truncate(time.Second))
 	if err != nil {
 		return nil, err
 	}
-	if err := g.cfg.Store.RecordIssuedAccessToken(ctx, issued(minted, next.FamilyID)); err != nil {
-		return nil, fmt.Errorf("record access token: %w", err)
+	err = g.cfg.Store.AttachAccessToken(ctx, next.TokenHash, now, issued(minted, next.FamilyID))
+	if errors.Is(err, storage.ErrConflict) {
+		// Revoked, spent or expired since it was read: as if it had been
+		// then.
+		return nil, g.reuse(ctx, client, row, now)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("attach access token: %w", err)
 	}
 	return response(client, customer, minted, successor, scope), nil
+}
+
+// successorOf is the successor of presented, recorded as row's: opened
+// from next's seal, or, for rows sealed by no one, derived again.
+func (g *Refresh) successorOf(presented string, row, next storage.RefreshToken) (string, bool) {
+	if len(next.PredecessorSeal) > 0 {
+		successor, err := g.cfg.Secrets.Open(presented, next.PredecessorSeal, row.SuccessorHash)
+		return successor, err == nil
+	}
+	successor := g.cfg.Secrets.Successor(presented)
+	return successor, tokens.HashToken(successor) == row.SuccessorHash
 }
 
 // reuse revokes the family of a token presented again outside the grace:

@@ -9,6 +9,7 @@ import (
 
 	"github.com/shopauth/shopauth/server"
 	"github.com/shopauth/shopauth/server/clients"
+	"github.com/shopauth/shopauth/server/customers"
 	"github.com/shopauth/shopauth/server/refusal"
 	"github.com/shopauth/shopauth/server/tokens"
 	"github.com/shopauth/shopauth/storage"
@@ -21,9 +22,11 @@ type ClientAuthenticator interface {
 }
 
 // AccessTokenParser checks an access token's signature, type, issuer and
-// time claims; *tokens.Verifier implements it.
+// time claims, and, apart, the revocation list; *tokens.Verifier
+// implements it.
 type AccessTokenParser interface {
 	ParseAccessToken(raw string) (tokens.AccessClaims, error)
+	CheckRevocation(ctx context.Context, jti string) error
 }
 
 // RefreshStore finds refresh tokens and revokes their families.
@@ -49,8 +52,11 @@ type Config struct {
 	AccessTokens AccessTokenParser
 	Refresh      RefreshStore
 	Revoker      AccessTokenRevoker
-	Now          func() time.Time
-	Logger       *slog.Logger
+	// Customers tells whether a token's customer may still use tokens: a
+	// token of one who may not is dead.
+	Customers customers.Reader
+	Now       func() time.Time
+	Logger    *slog.Logger
 }
 
 // Endpoint is the revocation endpoint (RFC 7009).
@@ -60,8 +66,8 @@ type Endpoint struct {
 
 // New checks cfg and returns an Endpoint.
 func New(cfg Config) (*Endpoint, error) {
-	if cfg.Clients == nil || cfg.AccessTokens == nil || cfg.Refresh == nil || cfg.Revoker == nil {
-		return nil, errors.New("revocation: Clients, AccessTokens, Refresh and Revoker are required")
+	if cfg.Clients == nil || cfg.AccessTokens == nil || cfg.Refresh == nil || cfg.Revoker == nil || cfg.Customers == nil {
+		return nil, errors.New("revocation: Clients, AccessTokens, Refresh, Revoker and Customers are required")
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
@@ -73,19 +79,20 @@ func New(cfg Config) (*Endpoint, error) {
 }
 
 // errForeignToken answers a client that tries to revoke another client's
-// token. RFC 7009 §2.1 has the server refuse the request and inform the
-// client of the error, naming no code; unauthorized_client is what Fosite
-// answers. Unknown, expired and already revoked tokens still answer 200
-// (RFC 7009 §2.2), so the refusal only tells a caller who already holds a
-// live token that it is not theirs.
+// live token. RFC 7009 §2.1 has the server refuse the request and inform
+// the client of the error, naming no code; unauthorized_client is what
+// Fosite answers. Every token that is not live — unknown, expired, spent,
+// revoked, its customer gone — answers 200 whoever it was issued to (RFC
+// 7009 §2.2), so the refusal only tells a caller who already holds a live
+// token that it is not theirs.
 var errForeignToken = refusal.New(refusal.UnauthorizedClient, "The token was not issued to this client.")
 
 // Revoke revokes a token of the authenticated client (RFC 7009 §2.1). A
 // refresh token revokes its whole family and every access token issued from
 // it that has not expired; an access token revokes its jti until it
-// expires. An unknown, malformed, expired or already revoked token is not an
-// error (RFC 7009 §2.2). The hint only decides which kind is looked up
-// first.
+// expires. A token that is not live, whoever it was issued to, is not an
+// error and changes nothing (RFC 7009 §2.2); only another client's live
+// token is refused. The hint only decides which kind is looked up first.
 func (e *Endpoint) Revoke(ctx context.Context, q server.TokenQuery) error {
 	client, err := e.cfg.Clients.Authenticate(ctx, q.Client)
 	if err != nil {
@@ -103,7 +110,7 @@ func (e *Endpoint) Revoke(ctx context.Context, q server.TokenQuery) error {
 				continue
 			}
 			if claims.ClientID != client.ID {
-				return errForeignToken
+				return e.foreign(e.accessLive(ctx, claims))
 			}
 			if err := e.cfg.Revoker.RevokeAccessToken(ctx, claims.Revocation()); err != nil {
 				return fmt.Errorf("revoke access token: %w", err)
@@ -118,7 +125,7 @@ func (e *Endpoint) Revoke(ctx context.Context, q server.TokenQuery) error {
 				return fmt.Errorf("load refresh token: %w", err)
 			}
 			if row.ClientID != client.ID {
-				return errForeignToken
+				return e.foreign(e.refreshLive(ctx, row))
 			}
 			// Spent tokens too: presenting any token of a family is
 			// asking to end the family.
@@ -129,4 +136,48 @@ func (e *Endpoint) Revoke(ctx context.Context, q server.TokenQuery) error {
 		}
 	}
 	return nil
+}
+
+// foreign answers a request about another client's token: refused while
+// the token is live, nothing to do once it is dead.
+func (e *Endpoint) foreign(live bool, err error) error {
+	switch {
+	case err != nil:
+		return err
+	case live:
+		return errForeignToken
+	}
+	return nil
+}
+
+// accessLive reports whether a parsed (signed, unexpired) access token is
+// still honoured: not revoked, and its customer, if any, still allowed in.
+func (e *Endpoint) accessLive(ctx context.Context, c tokens.AccessClaims) (bool, error) {
+	err := e.cfg.AccessTokens.CheckRevocation(ctx, c.JTI)
+	if errors.Is(err, tokens.ErrInvalidToken) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	if _, forCustomer := c.CustomerID(); !forCustomer {
+		return true, nil
+	}
+	return e.customerLive(customers.LiveOf(ctx, e.cfg.Customers, c))
+}
+
+// refreshLive reports whether a refresh token can still be used: neither
+// spent, revoked nor expired, and its customer still allowed in.
+func (e *Endpoint) refreshLive(ctx context.Context, row storage.RefreshToken) (bool, error) {
+	if row.SpentAt != nil || row.RevokedAt != nil || !e.cfg.Now().Before(row.ExpiresAt) {
+		return false, nil
+	}
+	return e.customerLive(customers.Live(ctx, e.cfg.Customers, row.ShopKey, row.CustomerID))
+}
+
+func (e *Endpoint) customerLive(_ storage.Customer, err error) (bool, error) {
+	if errors.Is(err, customers.ErrGone) {
+		return false, nil
+	}
+	return err == nil, err
 }

@@ -58,3 +58,37 @@ func TestCustomerIDOfBothProfiles(t *testing.T) {
 	_, ok = AccessClaims{Subject: "storefront"}.CustomerID()
 	require.False(t, ok)
 }
+
+// TestSealOpensOnlyWithThePredecessor: any replica opens a successor's seal
+// with the token it replaced, whatever its own key; nothing else opens it,
+// and a seal moved to another row does not open there.
+func TestSealOpensOnlyWithThePredecessor(t *testing.T) {
+	a, err := NewRefreshSecrets(make([]byte, 32))
+	require.NoError(t, err)
+	other := make([]byte, 32)
+	other[0] = 1
+	b, err := NewRefreshSecrets(other)
+	require.NoError(t, err)
+	old, err := a.New()
+	require.NoError(t, err)
+	next := a.Successor(old)
+	seal, err := a.Seal(old, next)
+	require.NoError(t, err)
+	require.NotContains(t, string(seal), next, "the successor is not stored readable")
+
+	got, err := b.Open(old, seal, HashToken(next))
+	require.NoError(t, err, "another replica's key does not matter")
+	require.Equal(t, next, got)
+
+	stranger, err := a.New()
+	require.NoError(t, err)
+	_, err = a.Open(stranger, seal, HashToken(next))
+	require.ErrorIs(t, err, ErrSealMismatch, "another token does not open it")
+	_, err = a.Open(old, seal, HashToken(stranger))
+	require.ErrorIs(t, err, ErrSealMismatch, "bound to its row's hash")
+	_, err = a.Open(old, seal[:5], HashToken(next))
+	require.ErrorIs(t, err, ErrSealMismatch)
+	again, err := a.Seal(old, next)
+	require.NoError(t, err)
+	require.NotEqual(t, seal, again, "a fresh nonce each time")
+}

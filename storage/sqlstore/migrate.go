@@ -50,6 +50,8 @@ func migrations() []migration {
 		{version: 4, name: "leases; refresh token sweep indexes", up: migrateV4},
 		{version: 6, name: "authorization codes, consents, browser sessions", up: migrateV6},
 		{version: 7, name: "login failures sweep index", up: migrateV7},
+		{version: 20, name: "refresh_tokens.spent_at in microseconds", up: migrateV20},
+		{version: 21, name: "refresh_tokens.predecessor_seal", up: migrateV21},
 	}
 }
 

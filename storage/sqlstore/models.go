@@ -81,6 +81,7 @@ type refreshTokenModel struct {
 	SpentAt         *time.Time
 	RevokedAt       *time.Time
 	SuccessorHash   string `gorm:"column:successor_hash"`
+	PredecessorSeal []byte `gorm:"column:predecessor_seal"`
 }
 
 func (refreshTokenModel) TableName() string { return "refresh_tokens" }
@@ -119,6 +120,22 @@ func (signingKeyModel) TableName() string { return "signing_keys" }
 // text, which compares correctly in SQL only when every value has the same
 // offset and no fraction; MySQL datetime would round a fraction instead.
 func dbTime(t time.Time) time.Time { return t.UTC().Truncate(time.Second) }
+
+// dbFineTime is the form of the few times that decide something below a
+// second (refresh_tokens.spent_at, from which the reuse grace is
+// measured): UTC, whole microseconds, which MySQL's DATETIME(6) holds
+// exactly and SQLite's text keeps. Their text still compares correctly
+// with whole-second values in SQL: "05:06:07.5+00:00" sorts after
+// "05:06:07+00:00" and before "05:06:08+00:00".
+func dbFineTime(t time.Time) time.Time { return t.UTC().Truncate(time.Microsecond) }
+
+func dbFineTimePtr(t *time.Time) *time.Time {
+	if t == nil {
+		return nil
+	}
+	v := dbFineTime(*t)
+	return &v
+}
 
 // dbTimePtr converts an optional time; nil stays NULL.
 func dbTimePtr(t *time.Time) *time.Time {
@@ -329,9 +346,10 @@ func fromRefreshToken(rt storage.RefreshToken) refreshTokenModel {
 		IssuedAt:        dbTimeOrNull(rt.IssuedAt),
 		ExpiresAt:       dbTimeOrNull(rt.ExpiresAt),
 		FamilyExpiresAt: dbTimeOrNull(rt.FamilyExpiresAt),
-		SpentAt:         dbTimePtr(rt.SpentAt),
+		SpentAt:         dbFineTimePtr(rt.SpentAt),
 		RevokedAt:       dbTimePtr(rt.RevokedAt),
 		SuccessorHash:   rt.SuccessorHash,
+		PredecessorSeal: rt.PredecessorSeal,
 	}
 }
 
@@ -350,6 +368,7 @@ func (m refreshTokenModel) toStorage() storage.RefreshToken {
 		SpentAt:         fromDBPtr(m.SpentAt),
 		RevokedAt:       fromDBPtr(m.RevokedAt),
 		SuccessorHash:   m.SuccessorHash,
+		PredecessorSeal: m.PredecessorSeal,
 	}
 }
 

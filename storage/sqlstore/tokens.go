@@ -60,14 +60,14 @@ func (s *Store) GetRefreshToken(ctx context.Context, tokenHash string) (storage.
 // that is neither spent, revoked nor expired at now; unless it matches
 // exactly one row nothing is written and the result is storage.ErrConflict.
 // Of concurrent rotations of one token — in one process or several —
-// exactly one succeeds.
+// exactly one succeeds. spent_at keeps microseconds: the reuse grace is
+// measured from it.
 func (s *Store) RotateRefreshToken(ctx context.Context, oldHash string, now time.Time, next storage.RefreshToken, access storage.IssuedAccessToken) error {
-	now = dbTime(now)
 	err := s.transaction(ctx, func(tx *gorm.DB) error {
 		res := tx.Model(&refreshTokenModel{}).
 			Where("token_hash = ? AND client_id = ? AND family_id = ?", oldHash, next.ClientID, next.FamilyID).
-			Where("spent_at IS NULL AND revoked_at IS NULL AND expires_at > ?", now).
-			Updates(map[string]any{"spent_at": now, "successor_hash": next.TokenHash})
+			Where("spent_at IS NULL AND revoked_at IS NULL AND expires_at > ?", dbTime(now)).
+			Updates(map[string]any{"spent_at": dbFineTime(now), "successor_hash": next.TokenHash})
 		if res.Error != nil {
 			return res.Error
 		}
@@ -88,6 +88,33 @@ func (s *Store) RecordIssuedAccessToken(ctx context.Context, t storage.IssuedAcc
 	m := fromIssuedAccessToken(t)
 	if err := s.db.WithContext(ctx).Create(&m).Error; err != nil {
 		return fmt.Errorf("record issued access token: %w", convertErr(err))
+	}
+	return nil
+}
+
+// AttachAccessToken records an access token of the family of the refresh
+// token liveHash while that token is live at now. The token's row is read
+// with FOR UPDATE (SQLite's writers are serialized anyway): a concurrent
+// RevokeRefreshFamily, whose UPDATE takes the same row lock, either waits
+// for this transaction and then lists the new jti, or has committed first,
+// and then the locking read finds the row revoked and nothing is recorded
+// (storage.ErrConflict).
+func (s *Store) AttachAccessToken(ctx context.Context, liveHash string, now time.Time, access storage.IssuedAccessToken) error {
+	err := s.transaction(ctx, func(tx *gorm.DB) error {
+		var live []string
+		if err := tx.Model(&refreshTokenModel{}).Clauses(clause.Locking{Strength: "UPDATE"}).
+			Where("token_hash = ? AND family_id = ?", liveHash, access.FamilyID).
+			Where("spent_at IS NULL AND revoked_at IS NULL AND expires_at > ?", dbTime(now)).
+			Pluck("token_hash", &live).Error; err != nil {
+			return err
+		}
+		if len(live) != 1 {
+			return storage.ErrConflict
+		}
+		return insertAccessToken(tx, access)
+	})
+	if err != nil {
+		return fmt.Errorf("attach access token: %w", convertErr(err))
 	}
 	return nil
 }

@@ -128,3 +128,42 @@ func testConcurrentRekey(t *testing.T, open func(t *testing.T) Store) {
 	require.NoError(t, err)
 	require.Equal(t, fmt.Sprintf("new-%d", winner), string(keys[0].EncryptedPrivateKey))
 }
+
+// testConcurrentAttachAndRevoke races attaching access tokens to a family
+// (grace retries) against the family's revocation: whatever the
+// interleaving, every token that was attached is revoked in the end, and
+// none is attached after the revocation (issue 13 item 4).
+func testConcurrentAttachAndRevoke(t *testing.T, open func(t *testing.T) Store) {
+	s := open(t)
+	ctx := context.Background()
+	now := baseTime()
+	for round := range 4 {
+		family := fmt.Sprintf("race-attach-%d", round)
+		live := newToken(family+"/live", family, now)
+		require.NoError(t, s.CreateRefreshToken(ctx, live, storage.IssuedAccessToken{}))
+		revoker := racers / 2
+		errs := race(func(i int) error {
+			if i == revoker {
+				_, err := s.RevokeRefreshFamily(ctx, family, now)
+				return err
+			}
+			return s.AttachAccessToken(ctx, live.TokenHash, now, newAccess(fmt.Sprintf("%s/%d", family, i), family, now.Add(time.Hour)))
+		})
+		require.NoError(t, errs[revoker])
+		for i, err := range errs {
+			if i == revoker {
+				continue
+			}
+			jti := fmt.Sprintf("%s/%d", family, i)
+			revoked, rerr := s.IsAccessTokenRevoked(ctx, jti)
+			require.NoError(t, rerr)
+			if err == nil {
+				require.True(t, revoked, "attached %s escaped the revocation", jti)
+				continue
+			}
+			require.ErrorIs(t, err, storage.ErrConflict, jti)
+			require.False(t, revoked)
+			requireRecorded(t, s, jti, false)
+		}
+	}
+}

@@ -175,7 +175,9 @@ func testRotateRefreshToken(t *testing.T, open func(t *testing.T) Store) {
 				return
 			}
 			require.NoError(t, err)
-			require.Equal(t, ptr(stored(now.Add(time.Second))), after.SpentAt)
+			// Microseconds kept: the reuse grace is measured from the spend
+			// (issue 13 item 10; whole seconds before).
+			require.Equal(t, ptr(now.Add(time.Second).UTC().Truncate(time.Microsecond)), after.SpentAt)
 			require.Equal(t, next.TokenHash, after.SuccessorHash)
 			require.Nil(t, after.RevokedAt)
 			got, err := s.GetRefreshToken(ctx, next.TokenHash)
@@ -313,4 +315,86 @@ func testConcurrentAccessTokenSpend(t *testing.T, open func(t *testing.T) Store)
 	require.ErrorIs(t, s.SpendAccessToken(ctx, storage.RevokedAccessToken{JTI: "logged-out", ExpiresAt: now}), storage.ErrConflict)
 	require.NoError(t, s.RevokeAccessToken(ctx, storage.RevokedAccessToken{JTI: "raced", ExpiresAt: now}),
 		"revoking a spent token again is harmless")
+}
+
+// testPredecessorSeal: a successor's seal round-trips through the rotation
+// byte for byte; a first token has none.
+func testPredecessorSeal(t *testing.T, open func(t *testing.T) Store) {
+	s := open(t)
+	ctx := context.Background()
+	now := baseTime()
+	first := newToken("seal/first", "sf", now)
+	require.NoError(t, s.CreateRefreshToken(ctx, first, newAccess("seal/a0", "sf", now.Add(time.Hour))))
+	next := newToken("seal/next", "sf", now)
+	next.PredecessorSeal = []byte{0, 1, 2, 0xfe, 0xff, 'x'}
+	require.NoError(t, s.RotateRefreshToken(ctx, first.TokenHash, now, next, newAccess("seal/a1", "sf", now.Add(time.Hour))))
+
+	got, err := s.GetRefreshToken(ctx, next.TokenHash)
+	require.NoError(t, err)
+	require.Equal(t, next.PredecessorSeal, got.PredecessorSeal)
+	got, err = s.GetRefreshToken(ctx, first.TokenHash)
+	require.NoError(t, err)
+	require.Empty(t, got.PredecessorSeal)
+}
+
+// testAttachAccessToken: an access token is attached to a family only
+// while the named refresh token is live, and a family revocation that
+// comes after it revokes it (issue 13 item 4: a retry's access token
+// recorded with a plain insert after the revocation outlived it).
+func testAttachAccessToken(t *testing.T, open func(t *testing.T) Store) {
+	s := open(t)
+	ctx := context.Background()
+	now := baseTime()
+	tests := []struct {
+		name    string
+		prepare func(t *testing.T, family string, live storage.RefreshToken)
+		hash    func(live storage.RefreshToken) string
+		wantErr bool
+	}{
+		{name: "live token"},
+		{name: "family revoked before", wantErr: true, prepare: func(t *testing.T, family string, _ storage.RefreshToken) {
+			_, err := s.RevokeRefreshFamily(ctx, family, now)
+			require.NoError(t, err)
+		}},
+		{name: "token spent", wantErr: true, prepare: func(t *testing.T, family string, live storage.RefreshToken) {
+			require.NoError(t, s.RotateRefreshToken(ctx, live.TokenHash, now, newToken(family+"/after", family, now), storage.IssuedAccessToken{}))
+		}},
+		{name: "token expired", wantErr: true, hash: func(storage.RefreshToken) string { return "" }},
+		{name: "unknown token", wantErr: true, hash: func(storage.RefreshToken) string { return hashOf("unknown") }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			family := "attach/" + tt.name
+			live := newToken(family+"/live", family, now)
+			if tt.name == "token expired" {
+				live.ExpiresAt = now
+			}
+			require.NoError(t, s.CreateRefreshToken(ctx, live, newAccess(family+"/a0", family, now.Add(time.Hour))))
+			if tt.prepare != nil {
+				tt.prepare(t, family, live)
+			}
+			hash := live.TokenHash
+			if tt.hash != nil && tt.hash(live) != "" {
+				hash = tt.hash(live)
+			}
+			err := s.AttachAccessToken(ctx, hash, now, newAccess(family+"/retry", family, now.Add(time.Hour)))
+			if tt.wantErr {
+				require.ErrorIs(t, err, storage.ErrConflict)
+				requireRecorded(t, s, family+"/retry", false)
+				return
+			}
+			require.NoError(t, err)
+			_, err = s.RevokeRefreshFamily(ctx, family, now.Add(time.Minute))
+			require.NoError(t, err)
+			revoked, err := s.IsAccessTokenRevoked(ctx, family+"/retry")
+			require.NoError(t, err)
+			require.True(t, revoked, "the family's revocation takes the attached token")
+		})
+	}
+	t.Run("another family's token", func(t *testing.T) {
+		live := newToken("attach/mine", "attach-mine", now)
+		require.NoError(t, s.CreateRefreshToken(ctx, live, storage.IssuedAccessToken{}))
+		err := s.AttachAccessToken(ctx, live.TokenHash, now, newAccess("attach/theirs", "attach-theirs", now.Add(time.Hour)))
+		require.ErrorIs(t, err, storage.ErrConflict)
+	})
 }
