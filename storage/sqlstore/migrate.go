@@ -56,6 +56,7 @@ func migrations() []migration {
 		{version: 4, name: "leases; refresh token sweep indexes", up: migrateV4},
 		{version: 6, name: "authorization codes, consents, browser sessions", up: migrateV6},
 		{version: 7, name: "login failures sweep index", up: migrateV7},
+		{version: 8, name: "customers import record", up: migrateV8},
 	}
 }
 

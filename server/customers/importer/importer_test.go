@@ -127,6 +127,8 @@ func TestBadRowsAreReportedByLine(t *testing.T) {
 		{"JSON unknown key", `{"email":"a@example.com","password":"x","password_hash":"` + phpassHash + `"}` + "\n", 1, `unknown key "password"`},
 		{"JSON not an object", "{\"email\":\"a@example.com\"}\n[1,2]\n", 2, "not a JSON object"},
 		{"JSON nested value", `{"email":{"x":1},"password_hash":"` + phpassHash + `"}` + "\n", 1, "email must be a string, number or boolean"},
+		{"JSON key twice", `{"email":"a@example.com","password_hash":"` + phpassHash + `","email":"b@example.com"}` + "\n", 1, `key "email" given twice`},
+		{"JSON key twice, same value", `{"email":"a@example.com","password_hash":"` + phpassHash + `","verified":true,"verified":true}` + "\n", 1, `key "verified" given twice`},
 		{"JSON two values", `{"email":"a@example.com","password_hash":"` + phpassHash + `"} {}` + "\n", 1, "more than one JSON value"},
 	}
 	for _, tt := range tests {
@@ -182,6 +184,8 @@ func FuzzReader(f *testing.F) {
 	f.Add("\xEF\xBB\xBFemail,name,password_hash,verified\r\n\"x@y.z\",\"a\"\"b\"," + bcryptHash + ",1\r\n")
 	f.Add(`{"email":"a@example.com","password_hash":"` + argonHash + `","customer_id":5}` + "\n")
 	f.Add("email,password_hash\n\"unterminated\n")
+	f.Add(`{"email":"a@example.com","email":"b@example.com","password_hash":"` + phpassHash + `"}` + "\n")
+	f.Add(`{"email":"a@example.com","password_hash":"` + phpassHash + `"}}` + "\n")
 	f.Fuzz(func(t *testing.T, input string) {
 		r, err := NewReader(strings.NewReader(input), testNow)
 		if err != nil {
