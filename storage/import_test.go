@@ -88,7 +88,9 @@ func TestMergeImport(t *testing.T) {
 			want: stored(func(c *Customer) { c.DisabledAt = &t0; c.Name = "Ann B" }), wantChanged: true},
 		{name: "identity and lockout are the store's",
 			stored: stored(func(c *Customer) { c.FailedLogins, c.LockedUntil = 3, &t1 }), last: &first,
-			row:  row(func(c *Customer) { c.ID, c.ShopKey, c.EmailNormalized, c.FailedLogins, c.CreatedAt = 99, "other", "b@example.com", 0, t1 }),
+			row: row(func(c *Customer) {
+				c.ID, c.ShopKey, c.EmailNormalized, c.FailedLogins, c.CreatedAt = 99, "other", "b@example.com", 0, t1
+			}),
 			want: stored(func(c *Customer) { c.FailedLogins, c.LockedUntil = 3, &t1 })},
 	}
 	for _, tt := range tests {
