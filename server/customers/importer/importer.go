@@ -57,6 +57,7 @@ type Row struct {
 type Reader struct {
 	next    func() (line int, fields map[string]string, err error)
 	seen    map[[16]byte]int // digest of the normalized e-mail → first line
+	ids     map[uint64]int   // customer_id → first line
 	now     time.Time
 	counter *countingReader
 }
@@ -77,7 +78,7 @@ func NewReader(r io.Reader, now time.Time) (*Reader, error) {
 	if err != nil {
 		return nil, err
 	}
-	rd := &Reader{seen: map[[16]byte]int{}, now: now, counter: counter}
+	rd := &Reader{seen: map[[16]byte]int{}, ids: map[uint64]int{}, now: now, counter: counter}
 	if first[0] == '{' {
 		rd.next = jsonLines(br)
 	} else if rd.next, err = csvRows(br); err != nil {
@@ -105,7 +106,13 @@ func (r *Reader) Next() (Row, error) {
 	if first, dup := r.seen[digest]; dup {
 		return Row{}, &RowError{Line: line, Reason: fmt.Sprintf("e-mail %s appears already on line %d", c.EmailNormalized, first)}
 	}
+	if first, dup := r.ids[c.ID]; dup && c.ID != 0 {
+		return Row{}, &RowError{Line: line, Reason: fmt.Sprintf("customer_id %d appears already on line %d", c.ID, first)}
+	}
 	r.seen[digest] = line
+	if c.ID != 0 {
+		r.ids[c.ID] = line
+	}
 	return Row{Line: line, Customer: c}, nil
 }
 

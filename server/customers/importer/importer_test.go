@@ -122,6 +122,7 @@ func TestBadRowsAreReportedByLine(t *testing.T) {
 		{"id over int64", header + "a@example.com,A," + phpassHash + ",,9223372036854775808\n", 2, "customer_id must be a positive whole number"},
 		{"short row", header + "a@example.com,A\n", 2, "2 fields, the header has 5"},
 		{"bare quote", header + "a@example.com,A\"x," + phpassHash + ",,\n", 2, "bare \" in non-quoted-field"},
+		{"duplicate customer_id", header + "a@example.com,A," + phpassHash + ",,21\n" + "b@example.com,B," + phpassHash + ",,21\n", 3, "customer_id 21 appears already on line 2"},
 		{"duplicate e-mail, other case", header + "a@example.com,A," + phpassHash + ",,\n" + "A@Example.COM,B," + phpassHash + ",,\n", 3, "appears already on line 2"},
 		{"bad UTF-8 in JSON", "{\"email\":\"a@example.com\",\"name\":\"Jos\xe9\",\"password_hash\":\"" + phpassHash + "\"}\n", 1, "not valid UTF-8"},
 		{"JSON unknown key", `{"email":"a@example.com","password":"x","password_hash":"` + phpassHash + `"}` + "\n", 1, `unknown key "password"`},
