@@ -35,6 +35,11 @@ type Config struct {
 	Login    Login
 	Log      Log
 	Adapters Adapters
+
+	// IgnoredVariables are the Kubernetes service-link variables Load found
+	// and ignored (SHOPAUTH_SERVICE_HOST, SHOPAUTH_PORT_8080_TCP, …), for
+	// the wiring to log at debug level. Not a setting.
+	IgnoredVariables []string
 }
 
 // HTTP is how the server listens and whom it believes about client addresses.
