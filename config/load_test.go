@@ -93,8 +93,9 @@ func TestLoadPrecedence(t *testing.T) {
 						TLSCertFile:    "/tls/cert.pem",
 						TLSKeyFile:     "/tls/key.pem",
 						TrustedProxies: []string{"10.0.0.0/8", "192.168.1.1"},
+						RequestTimeout: 7 * time.Second,
 					},
-					Database: Database{URL: "mysql://u:p@tcp(db:3306)/shopauth", MaxConnections: 24},
+					Database: Database{URL: "mysql://u:p@tcp(db:3306)/shopauth", MaxConnections: 24, StartupTimeout: 90 * time.Second},
 					Tokens: Tokens{
 						AccessTokenTTL:    2 * time.Minute,
 						RefreshTokenTTL:   48 * time.Hour,
@@ -155,6 +156,8 @@ func fullEnviron() []string {
 		"SHOPAUTH_TRUSTED_PROXIES=10.0.0.0/8, 192.168.1.1,",
 		"SHOPAUTH_DATABASE_URL=mysql://u:p@tcp(db:3306)/shopauth",
 		"SHOPAUTH_DATABASE_MAX_CONNECTIONS=24",
+		"SHOPAUTH_DATABASE_STARTUP_TIMEOUT=90s",
+		"SHOPAUTH_REQUEST_TIMEOUT=7s",
 		"SHOPAUTH_ACCESS_TOKEN_TTL=2m",
 		"SHOPAUTH_REFRESH_TOKEN_TTL=48h",
 		"SHOPAUTH_REFRESH_REUSE_GRACE=0",
@@ -195,6 +198,8 @@ trusted_proxies:
   - 192.168.1.1
 database_url: mysql://u:p@tcp(db:3306)/shopauth
 database_max_connections: 24
+database_startup_timeout: 90s
+request_timeout: 7s
 access_token_ttl: 2m
 refresh_token_ttl: 48h
 refresh_reuse_grace: 0

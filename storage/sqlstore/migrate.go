@@ -67,10 +67,13 @@ const migrationLockTimeout = 120 * time.Second
 // several replicas) are serialized: on SQLite by the write lock each
 // migration's transaction takes at BEGIN, on MySQL by GET_LOCK, which also
 // covers DDL that MySQL commits implicitly.
+// A database that cannot answer is storage.ErrUnavailable, so that serve
+// waits for it.
 func (s *Store) Migrate(ctx context.Context) (applied int, err error) {
 	db := s.db.WithContext(ctx)
 	if s.dialect != dialectMySQL {
-		return s.migrate(db)
+		applied, err = s.migrate(db)
+		return applied, convertErr(err)
 	}
 	err = db.Connection(func(conn *gorm.DB) error {
 		// Named per database, so test databases on one server do not wait
@@ -90,7 +93,7 @@ func (s *Store) Migrate(ctx context.Context) (applied int, err error) {
 		applied, err = s.migrate(conn.Session(&gorm.Session{NewDB: true}))
 		return err
 	})
-	return applied, err
+	return applied, convertErr(err)
 }
 
 func (s *Store) migrate(db *gorm.DB) (applied int, err error) {
