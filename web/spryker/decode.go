@@ -13,7 +13,7 @@ import (
 )
 
 // readBody returns the body of a JSON:API request. The media type may be
-// JSON:API's, plain JSON or absent (spec/spryker.md, "Transport"); anything
+// JSON:API's, plain JSON or absent (docs/spryker.md, "Transport"); anything
 // else is not a Glue request.
 func readBody(r *http.Request) ([]byte, *problem) {
 	if ct := r.Header.Get("Content-Type"); ct != "" {

@@ -13,7 +13,7 @@ import (
 	"github.com/shopauth/shopauth/server/tokens"
 )
 
-// Routes of the dialect (spec/spryker.md).
+// Routes of the dialect (docs/spryker.md).
 const (
 	PathAccessTokens  = "/access-tokens"
 	PathRefreshTokens = "/refresh-tokens"
