@@ -78,15 +78,18 @@ const migrationLockTimeout = 120 * time.Second
 // implicitly and holds on a Galera cluster. A migrator that crashed part
 // way leaves nothing the next one trips over: every step checks what
 // exists before it creates anything (migrate_ddl.go).
+// A database that cannot answer is storage.ErrUnavailable, so that serve
+// waits for it.
 func (s *Store) Migrate(ctx context.Context) (applied int, err error) {
 	if s.dialect != dialectMySQL {
-		return s.migrate(s.db.WithContext(ctx))
+		applied, err = s.migrate(s.db.WithContext(ctx))
+		return applied, convertErr(err)
 	}
 	err = s.withMigrationLock(ctx, func(_ context.Context, conn *gorm.DB) error {
 		applied, err = s.migrate(conn)
 		return err
 	})
-	return applied, err
+	return applied, convertErr(err)
 }
 
 func (s *Store) migrate(db *gorm.DB) (applied int, err error) {
