@@ -34,8 +34,8 @@ func TestParseRevocableAccessToken(t *testing.T) {
 	raw, err := json.Marshal(map[string]any{"iss": "https://as", "exp": exp.Unix(), "jti": "j1"})
 	require.NoError(t, err)
 	for _, tc := range []struct {
-		name             string
-		now              time.Time
+		name              string
+		now               time.Time
 		accept, revocable bool
 	}{
 		{"before exp", exp.Add(-time.Second), true, true},
