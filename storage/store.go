@@ -31,6 +31,7 @@ type Store interface {
 	ConsentStore
 	BrowserSessionStore
 	CartStore
+	AccountStore
 }
 
 // ShopStore keeps the tenants.
@@ -58,7 +59,14 @@ type CustomerStore interface {
 	UpdatePasswordHash(ctx context.Context, id uint64, oldHash, newHash string) error
 	SetEmailVerified(ctx context.Context, id uint64, at *time.Time) error
 	SetDisabled(ctx context.Context, id uint64, at *time.Time) error
-	UpsertCustomers(ctx context.Context, cs []Customer) (inserted, updated int, err error)
+	// UpsertCustomers imports cs in one transaction: new customers are
+	// created, known ones merged; an e-mail twice in cs, or a customer a
+	// concurrent writer created meanwhile, is ErrConflict and nothing is
+	// written.
+	UpsertCustomers(ctx context.Context, cs []Customer) (ImportResult, error)
+	// PlanUpsertCustomers reports what UpsertCustomers would do with cs
+	// now, writing nothing.
+	PlanUpsertCustomers(ctx context.Context, cs []Customer) (ImportResult, error)
 }
 
 // LoginFailureStore counts failed logins per shop and e-mail for the
@@ -185,4 +193,25 @@ type CartStore interface {
 	// exactly once (the others, and an unknown or claimed token, get
 	// ErrNotFound and change nothing).
 	ClaimAnonymousCart(ctx context.Context, shopKey, token string, customerID uint64) (Cart, error)
+}
+
+// AccountStore is what customers running their own accounts need: the
+// registration, its keys and the mail outbox.
+type AccountStore interface {
+	RegisterCustomer(ctx context.Context, r *Registration) error
+	IssueAccountKey(ctx context.Context, key AccountKey, mail OutboxMail) error
+	EnqueueMail(ctx context.Context, mail OutboxMail) error
+	GetAccountKey(ctx context.Context, keyHash string) (AccountKey, error)
+	ConfirmEmail(ctx context.Context, keyHash string, now time.Time) (AccountKey, error)
+	ResetPassword(ctx context.Context, keyHash, newHash string, now time.Time) (AccountKey, error)
+	ChangePassword(ctx context.Context, ch PasswordChange) error
+	GetCustomerProfile(ctx context.Context, customerID uint64) (CustomerProfile, error)
+
+	DueMail(ctx context.Context, now time.Time, limit int) ([]OutboxMail, error)
+	GetOutboxMail(ctx context.Context, id uint64) (OutboxMail, error)
+	MarkMailSent(ctx context.Context, id uint64, now time.Time) error
+	MarkMailRetry(ctx context.Context, id uint64, attempts int, next time.Time, lastErr string) error
+	MarkMailFailed(ctx context.Context, id uint64, now time.Time, lastErr string) error
+	SweepAccountKeys(ctx context.Context, before time.Time, limit int) (int64, error)
+	SweepOutbox(ctx context.Context, before time.Time, limit int) (int64, error)
 }

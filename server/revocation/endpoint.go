@@ -22,10 +22,10 @@ type ClientAuthenticator interface {
 }
 
 // AccessTokenParser checks an access token's signature, type, issuer and
-// time claims, and, apart, the revocation list; *tokens.Verifier
-// implements it.
+// time claims — for revocation, until no replica accepts it any more — and,
+// apart, the revocation list; *tokens.Verifier implements it.
 type AccessTokenParser interface {
-	ParseAccessToken(raw string) (tokens.AccessClaims, error)
+	ParseRevocableAccessToken(raw string) (tokens.AccessClaims, error)
 	CheckRevocation(ctx context.Context, jti string) error
 }
 
@@ -104,8 +104,10 @@ func (e *Endpoint) Revoke(ctx context.Context, q server.TokenQuery) error {
 	for _, kind := range server.LookupOrder(q.TokenTypeHint) {
 		switch kind {
 		case server.TokenTypeHintAccessToken:
-			// Parsed without the revocation list: revoking twice is fine.
-			claims, err := e.cfg.AccessTokens.ParseAccessToken(q.Token)
+			// Parsed without the revocation list (revoking twice is fine)
+			// and past this replica's leeway: a replica whose clock lags
+			// still accepts the token.
+			claims, err := e.cfg.AccessTokens.ParseRevocableAccessToken(q.Token)
 			if err != nil {
 				continue
 			}

@@ -34,7 +34,7 @@ func (w *world) GetClient(_ context.Context, id string) (storage.Client, error) 
 	return storage.Client{}, storage.ErrNotFound
 }
 
-func (w *world) ParseAccessToken(raw string) (tokens.AccessClaims, error) {
+func (w *world) ParseRevocableAccessToken(raw string) (tokens.AccessClaims, error) {
 	if c, ok := w.access[raw]; ok {
 		return c, nil
 	}

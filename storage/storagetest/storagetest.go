@@ -51,6 +51,10 @@ func Run(t *testing.T, open func(t *testing.T) Store) {
 		{"ConcurrentCustomers", testConcurrentCustomers},
 		{"LoginFailures", testLoginFailures},
 		{"UpsertCustomers", testUpsertCustomers},
+		{"ImportRerun", testImportRerun},
+		{"ImportRefusals", testImportRefusals},
+		{"ImportNewExport", testImportNewExport},
+		{"ConcurrentImportAndPasswordChange", testConcurrentImportAndPasswordChange},
 		{"ConcurrentLoginAttempts", testConcurrentLoginAttempts},
 		{"AuthorizationCodes", testAuthorizationCodes},
 		{"ConcurrentCodeRedemption", testConcurrentCodeRedemption},
@@ -59,6 +63,13 @@ func Run(t *testing.T, open func(t *testing.T) Store) {
 		{"Carts", testCarts},
 		{"ClaimAnonymousCart", testClaimAnonymousCart},
 		{"ConcurrentCartClaims", testConcurrentCartClaims},
+		{"RegisterCustomer", testRegisterCustomer},
+		{"AccountKeys", testAccountKeys},
+		{"ConfirmEmail", testConfirmEmail},
+		{"ResetPassword", testResetPassword},
+		{"ChangePassword", testChangePassword},
+		{"ConcurrentAccountKeys", testConcurrentAccountKeys},
+		{"MailOutbox", testMailOutbox},
 	}
 	for _, g := range groups {
 		t.Run(g.name, func(t *testing.T) {
