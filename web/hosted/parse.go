@@ -26,7 +26,7 @@ var authorizeParams = []string{
 // ParseAuthorizeRequest reads an authorization request from the query (GET)
 // or a form body (POST, OIDC Core §3.1.2.1). Empty parameters count as
 // absent and unknown ones are ignored; a repeated one is noted for the
-// Authority to refuse (RFC 6749 §3.1).
+// authorization endpoint to refuse (RFC 6749 §3.1).
 func ParseAuthorizeRequest(r *http.Request) (authorize.Request, error) {
 	values := r.URL.Query()
 	if r.Method == http.MethodPost {

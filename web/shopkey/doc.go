@@ -2,9 +2,10 @@
 // POST /api/v1/{shopKey}/customers/login, logout, me and refresh, where the
 // shop key selects the tenant and every answer is one envelope in the
 // shop's language. It translates only: logins run the core's password
-// grant for the configured client (the go-oauth2 path of /oauth2/token),
-// private routes the core's token checks, and the anonymous-cart hand-over
-// is server/carts'.
+// grant for the configured client (grants.Endpoint, as /oauth2/token
+// does), private routes server/shopsession's token checks, and the
+// anonymous-cart hand-over is server/carts'. Refusals are mapped to the
+// envelope in one place (Handler.fail).
 //
 // CORS is done here rather than with github.com/gin-contrib/cors: the
 // allowed origins are per shop, read from the database with the shop the

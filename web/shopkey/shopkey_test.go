@@ -32,7 +32,7 @@ const goodToken = "good.token"
 
 var sonia = storage.Customer{ID: 21, AccountID: 21, ShopKey: "acme12aa", Email: "sonia@spryker.com", Name: "Sonia"}
 
-// fakeCore stands for the Authority: the shops acme12aa (es) and
+// fakeCore stands for the core services: the shops acme12aa (es) and
 // london01 (en), one valid token of acme12aa, and a login error to answer
 // with.
 type fakeCore struct {
