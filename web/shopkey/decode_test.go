@@ -12,7 +12,7 @@ import (
 
 	"github.com/shopauth/shopauth/web"
 
-	"github.com/shopauth/shopauth/server/customers"
+	"github.com/shopauth/shopauth/server"
 )
 
 const (
@@ -204,7 +204,7 @@ func FuzzDecode(f *testing.F) {
 		require.NotEmpty(t, got.Email)
 		require.True(t, validEmail(got.Email))
 		require.NotEmpty(t, got.Password)
-		require.LessOrEqual(t, len(got.Password), customers.MaxPasswordBytes)
+		require.LessOrEqual(t, len(got.Password), server.MaxPasswordBytes)
 		require.True(t, utf8.ValidString(got.Password))
 		require.True(t, got.Token == "" || validCartToken(got.Token))
 		require.NoError(t, decodeBody(request(contentType, body)))
