@@ -14,7 +14,8 @@
 //	         password            grants/password.go   first-party only; login.Checker (rate limit, then
 //	                                                  password, customers.Authenticator); Families.CreateRefreshToken
 //	         refresh_token       grants/refresh.go    RefreshPolicy.Judge (policy.go); Store.RotateRefreshToken,
-//	                                                  a retry within the grace: Store.RecordIssuedAccessToken;
+//	                                                  a retry within the grace: successor opened from its seal,
+//	                                                  Store.AttachAccessToken (atomic with the family being live);
 //	                                                  reuse: Store.RevokeRefreshFamily
 //	         authorization_code  grants/authorization_code.go  Codes.RedeemAuthorizationCode (replay:
 //	                                                  RevokeAuthorizationCode), codeMatches (redirect URI, PKCE),
