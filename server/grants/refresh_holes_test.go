@@ -169,3 +169,22 @@ func TestGraceIsExact(t *testing.T) {
 		})
 	}
 }
+
+// TestRetryOfARowSpentBeforeTheSeal: a family rotated by a release without
+// the seal keeps working: a retry within the grace derives the successor
+// again, and a retry with another token is still reuse.
+func TestRetryOfARowSpentBeforeTheSeal(t *testing.T) {
+	f := newFixture(t, RefreshPolicy{ReuseGrace: time.Minute})
+	client, g := storefront(), newRefresh(t, f)
+	first := f.startFamily(t, client, "offline_access")
+	resp, err := g.Run(context.Background(), client, refreshReq(first, ""))
+	require.NoError(t, err)
+	next := f.store.row(t, resp.RefreshToken)
+	require.NotEmpty(t, next.PredecessorSeal, "new rotations seal the successor")
+	next.PredecessorSeal = nil
+	f.store.refresh[next.TokenHash] = next
+
+	retry, err := g.Run(context.Background(), client, refreshReq(first, ""))
+	require.NoError(t, err)
+	require.Equal(t, resp.RefreshToken, retry.RefreshToken)
+}
