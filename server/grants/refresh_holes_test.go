@@ -172,7 +172,7 @@ func TestGraceIsExact(t *testing.T) {
 
 // TestRetryOfARowSpentBeforeTheSeal: a family rotated by a release without
 // the seal keeps working: a retry within the grace derives the successor
-// again, and a retry with another token is still reuse.
+// again with the HMAC.
 func TestRetryOfARowSpentBeforeTheSeal(t *testing.T) {
 	f := newFixture(t, RefreshPolicy{ReuseGrace: time.Minute})
 	client, g := storefront(), newRefresh(t, f)
