@@ -62,6 +62,9 @@ type testServerOptions struct {
 	openStore func(t testing.TB) *sqlstore.Store
 	configure []func(*config.Config)
 	noDemo    bool
+	// hashParams are the argon2id costs of new hashes (testHashParams
+	// unless set).
+	hashParams customers.Argon2Params
 }
 
 type testOption func(*testServerOptions)
@@ -82,6 +85,12 @@ func withConfig(f func(*config.Config)) testOption {
 	return func(o *testServerOptions) { o.configure = append(o.configure, f) }
 }
 
+// withHashParams makes new password hashes with p (e.g. production
+// costs, for timing benchmarks).
+func withHashParams(p customers.Argon2Params) testOption {
+	return func(o *testServerOptions) { o.hashParams = p }
+}
+
 // withoutDemo starts on an empty database.
 func withoutDemo() testOption { return func(o *testServerOptions) { o.noDemo = true } }
 
@@ -91,7 +100,7 @@ var testKEK = func() []byte { k, _ := keys.GenerateKEK(); return k }()
 
 func newTestServer(t testing.TB, opts ...testOption) *testServer {
 	t.Helper()
-	o := testServerOptions{openStore: sqlstoretest.OpenSQLite}
+	o := testServerOptions{openStore: sqlstoretest.OpenSQLite, hashParams: testHashParams}
 	for _, opt := range opts {
 		opt(&o)
 	}
@@ -114,7 +123,7 @@ func newTestServer(t testing.TB, opts ...testOption) *testServer {
 	if !o.noDemo {
 		require.NoError(t, seedDemo(ctx, store, io.Discard, cfg, testHashParams))
 	}
-	a, err := newApp(appDeps{cfg: cfg, store: store, keys: km, kek: testKEK, logger: logger, now: clock.Now, hashParams: testHashParams})
+	a, err := newApp(appDeps{cfg: cfg, store: store, keys: km, kek: testKEK, logger: logger, now: clock.Now, hashParams: o.hashParams})
 	require.NoError(t, err)
 	hs.Config.Handler = a.handler
 	hs.Start()
