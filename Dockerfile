@@ -12,7 +12,7 @@ COPY . .
 ARG VERSION=dev
 RUN --mount=type=cache,target=/go/pkg/mod \
     --mount=type=cache,target=/root/.cache/go-build \
-    go build -trimpath -ldflags "-s -w -X main.version=${VERSION}" -o /out/shopauth .
+    go build -trimpath -ldflags "-s -w -X github.com/shopauth/shopauth/cli.version=${VERSION}" -o /out/shopauth .
 
 # Run stage: alpine rather than distroless, only for busybox wget in the
 # HEALTHCHECK (the binary has no health-check command of its own).

@@ -73,7 +73,7 @@ const (
 	ScenarioShopKey = "shopkey-login"
 )
 
-// Ceiling names, which package main measures.
+// Ceiling names: the machine limits Measure runs beside the scenarios.
 const (
 	CeilingHash = "argon2id-verify"
 	CeilingSign = "rs256-sign"

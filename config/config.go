@@ -14,15 +14,16 @@ import (
 // variable's name is EnvPrefix plus its file key upper-cased.
 const EnvPrefix = "SHOPAUTH_"
 
-// Database URL schemes (DESIGN §3).
+// Database URL schemes (docs/configuration.md).
 const (
 	sqliteScheme = "sqlite://"
 	mysqlScheme  = "mysql://"
 )
 
-// Config is every setting of shopauth (DESIGN §3), grouped by the part of
-// the program that consumes it. Each field's comment names its environment
-// variable; the file key is that name lower-cased without SHOPAUTH_.
+// Config is every setting of shopauth (docs/configuration.md), grouped by
+// the part of the program that consumes it. Each field's comment names its
+// environment variable; the file key is that name lower-cased without
+// SHOPAUTH_.
 type Config struct {
 	// Issuer is the `iss` of every token and the base of the discovery
 	// URLs, without a trailing slash. SHOPAUTH_ISSUER.
@@ -87,7 +88,8 @@ type Tokens struct {
 type Keys struct {
 	// EncryptionKey is base64 of 32 bytes that encrypts private keys at
 	// rest, as given (decode with keys.ParseKEK). Empty is allowed only with
-	// SQLite: main then keeps a generated one next to the database file.
+	// SQLite: package app then keeps a generated one next to the database
+	// file.
 	// SHOPAUTH_KEY_ENCRYPTION_KEY.
 	EncryptionKey string
 	// PreviousEncryptionKey is the key being replaced, read by
@@ -107,8 +109,8 @@ type Keys struct {
 // encryptionKeySize is the AES-256 key size the keys package encrypts with.
 const encryptionKeySize = 32
 
-// checkEncryptionKey accepts what keys.ParseKEK accepts (main decodes with
-// that): base64 of 32 bytes, standard or URL alphabet, padded or not, since
+// checkEncryptionKey accepts what keys.ParseKEK accepts (package app
+// decodes with that): base64 of 32 bytes, standard or URL alphabet, padded or not, since
 // operators paste keys from `openssl rand -base64 32` and from secret
 // managers that re-encode. The error never echoes the key: it is a secret.
 func checkEncryptionKey(s string) error {
@@ -203,7 +205,7 @@ type Adapters struct {
 }
 
 // Defaults returns the settings used where neither the file nor the
-// environment says otherwise (DESIGN §3).
+// environment says otherwise (docs/configuration.md).
 func Defaults() Config {
 	return Config{
 		Issuer: "http://localhost:8080",
@@ -276,7 +278,7 @@ func (c Config) MySQLDSN() string {
 	return strings.TrimPrefix(c.Database.URL, mysqlScheme)
 }
 
-// LogValue lets main log the effective configuration without leaking
+// LogValue lets the CLI log the effective configuration without leaking
 // secrets: the encryption keys show only whether they are set, and the
 // database password is masked.
 func (c Config) LogValue() slog.Value {

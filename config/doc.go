@@ -2,8 +2,9 @@
 // loading them from a YAML file and SHOPAUTH_* environment variables
 // (defaults < file < environment), and checking them before anything starts.
 //
-// Only main imports this package; it turns Config into each package's own
-// Config struct, so server/, keys/ and web/ never see where a value came from.
+// Only the wiring imports this package (app, and cli and bench, which hand
+// it a loaded Config): app turns Config into each package's own Config
+// struct, so server/, keys/ and web/ never see where a value came from.
 //
 // Loading uses koanf (github.com/knadh/koanf/v2) for reading the file,
 // parsing YAML and collecting the environment, but decodes every value

@@ -192,7 +192,7 @@ func validProxy(p string) bool {
 }
 
 // Warnings returns notes on settings that work but are probably not meant,
-// for main to log at start-up. Settings Validate rejects get no warning.
+// for the CLI to log at start-up. Settings Validate rejects get no warning.
 func (c Config) Warnings() []string {
 	var w []string
 	if u, err := url.Parse(c.Issuer); err == nil && u.Scheme == "http" && u.Host != "" && !isLoopback(u.Hostname()) {

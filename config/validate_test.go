@@ -165,7 +165,7 @@ func TestValidateNeverEchoesSecrets(t *testing.T) {
 }
 
 func TestLoadThenValidate(t *testing.T) {
-	// The way main uses the package: malformed input stops Load, and
+	// The way the CLI uses the package: malformed input stops Load, and
 	// values that parse but cannot work stop Validate.
 	c, err := Load("", []string{"SHOPAUTH_ACCESS_TOKEN_TTL=-1s", "SHOPAUTH_LOCKOUT_THRESHOLD=0"})
 	require.NoError(t, err)

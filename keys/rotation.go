@@ -11,8 +11,9 @@ import (
 )
 
 // policy is the rotation schedule. Every replica must use the same one
-// (README, scale-out): they all compute the same plan from the same rows,
-// so whichever replica acts first does what the others would have done.
+// (docs/operations.md, scale-out): they all compute the same plan from the
+// same rows, so whichever replica acts first does what the others would
+// have done.
 type policy struct {
 	period       time.Duration // a new key signs this often
 	publishAhead time.Duration // a new key is in the JWKS this long before it signs

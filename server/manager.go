@@ -41,7 +41,7 @@ type RefreshTokenStore interface {
 
 // Manager is shopauth's oauth2.Manager. It replaces go-oauth2's manage.Manager,
 // whose refresh path authenticates no client, rotates non-atomically and
-// lets a refresh widen scope (see notes/go-oauth2-v4.md). The Authority
+// lets a refresh widen scope (docs/oauth.md, standards notes). The Authority
 // authenticates the client before any Manager call and hands it over in the
 // context.
 type Manager struct {

@@ -3,7 +3,7 @@ package storage
 import "time"
 
 // CartTokenLength is the length of an anonymous cart's token: the storefront
-// makes it up before the customer signs in (seed 001, spec/shopkey.md).
+// makes it up before the customer signs in (seed 001, docs/shopkey.md).
 const CartTokenLength = 32
 
 // Cart is a shop's shopping cart: anonymous (CustomerID 0, found by its

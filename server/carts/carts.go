@@ -51,7 +51,7 @@ func New(backend HandOver, logger *slog.Logger) (*Service, error) {
 }
 
 // AfterLogin hands the anonymous cart over and returns the customer's cart.
-// The login has already succeeded and must stay so (spec/shopkey.md): a
+// The login has already succeeded and must stay so (docs/shopkey.md): a
 // failing cart store is logged as a warning and answered with no cart.
 func (s *Service) AfterLogin(ctx context.Context, req Request) *Cart {
 	cart, err := s.backend.HandOver(ctx, req)

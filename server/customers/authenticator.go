@@ -83,7 +83,6 @@ type Authenticator struct {
 	queued       atomic.Int64
 	observer     WaitObserver
 	pacer        *pacer
-	dummyClass   string
 	sleep        func(ctx context.Context, d time.Duration)
 	now          func() time.Time
 	logger       *slog.Logger
@@ -121,7 +120,7 @@ func NewAuthenticator(cfg Config) (*Authenticator, error) {
 	return &Authenticator{
 		store: cfg.Store, hasher: cfg.Hasher, lockout: cfg.Lockout,
 		slots: make(chan struct{}, cfg.HashConcurrency), queueTimeout: cfg.HashQueueTimeout,
-		pacer: newPacer(), dummyClass: hashClass(cfg.Hasher.dummy), sleep: cfg.Sleep,
+		pacer: newPacer(), sleep: cfg.Sleep,
 		now: cfg.Now, logger: cfg.Logger, observer: cfg.Observer,
 	}, nil
 }
@@ -216,7 +215,7 @@ func (a *Authenticator) Authenticate(ctx context.Context, shopKey, email, passwo
 func (a *Authenticator) verifyDummy(password string) (began time.Time) {
 	began = time.Now()
 	a.hasher.VerifyDummy(password)
-	a.pacer.observe(a.dummyClass, time.Since(began))
+	a.pacer.observe(dummyClass, time.Since(began))
 	return began
 }
 

@@ -44,6 +44,10 @@ const failureFloorMargin = 1.25
 // import) stands out rather than slowing every failed login down.
 const maxFailureFloor = 2 * time.Second
 
+// dummyClass is the class of the dummy verifications (unknown, locked and
+// impossible addresses): current argon2id parameters, averaged apart.
+const dummyClass = "dummy"
+
 // maxHashClasses bounds the classes tracked; beyond it they share one.
 const maxHashClasses = 64
 

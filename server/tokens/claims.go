@@ -20,7 +20,7 @@ const (
 )
 
 // AccessClaims are the claims of an access token (RFC 9068 §2.2 plus the
-// shop claims of DESIGN §5).
+// shop claims of docs/oauth.md, "Tokens").
 type AccessClaims struct {
 	Issuer            string   `json:"iss"`
 	Subject           string   `json:"sub"`

@@ -159,7 +159,7 @@ func (m *Minter) Token(_ context.Context, data *oauth2.GenerateBasic, _ bool) (s
 const scopeOfflineAccess = "offline_access"
 
 // sprykerShape rewrites claims the way Spryker's Glue resource side reads
-// them (spec/spryker.md): `sub` is a JSON document, `scopes` an array.
+// them (docs/spryker.md): `sub` is a JSON document, `scopes` an array.
 func (m *Minter) sprykerShape(c *AccessClaims, client *clients.Info) {
 	id, _ := strconv.ParseUint(c.Subject, 10, 64)
 	var company *string

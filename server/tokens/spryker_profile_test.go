@@ -47,7 +47,7 @@ func mintClaims(t *testing.T, client storage.Client, companyUserID, scope string
 	return claims
 }
 
-// TestSprykerProfile: spec/spryker.md's claims for token_profile spryker —
+// TestSprykerProfile: docs/spryker.md's claims for token_profile spryker —
 // sub a JSON-encoded string with Spryker's members in Spryker's order,
 // id_company_user and id_agent null when absent, aud the client id,
 // scopes an array — while the RFC 9068 claims stay.

@@ -50,6 +50,7 @@ func migrations() []migration {
 		{version: 4, name: "leases; refresh token sweep indexes", up: migrateV4},
 		{version: 6, name: "authorization codes, consents, browser sessions", up: migrateV6},
 		{version: 7, name: "login failures sweep index", up: migrateV7},
+		{version: 10, name: "account keys, customer profiles, mail outbox", up: migrateV10},
 	}
 }
 

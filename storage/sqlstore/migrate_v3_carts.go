@@ -7,7 +7,7 @@ import (
 )
 
 // Schema version 3, frozen: the carts of the shopKey anonymous-cart
-// hand-over (DESIGN §6). A cart is anonymous while customer_id is NULL and
+// hand-over (docs/design.md, "Data"). A cart is anonymous while customer_id is NULL and
 // is found by (shop_key, token); NULLs never collide in the unique index,
 // on SQLite or MySQL, so owned carts without a token are fine. Amounts are
 // minor units (cents). Lines are deleted with their cart by the store, in

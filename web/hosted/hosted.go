@@ -24,7 +24,7 @@ var templateFS embed.FS
 //go:embed assets/hosted.css
 var styleSheet []byte
 
-// Routes of the hosted pages (DESIGN §4).
+// Routes of the hosted pages (docs/oauth.md).
 const (
 	PathLogin   = "/login"
 	PathConsent = "/consent"

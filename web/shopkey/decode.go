@@ -17,7 +17,7 @@ import (
 	"github.com/shopauth/shopauth/storage"
 )
 
-// Field names of the login body (spec/shopkey.md).
+// Field names of the login body (docs/shopkey.md).
 const (
 	fieldNameMethod   = "_method"
 	fieldNameEmail    = "email"
@@ -170,7 +170,7 @@ func fieldOf(fields map[string]*bodyValue, key string) *bodyValue {
 }
 
 // checkMethod applies Laravel's method spoofing: `_method` may say POST
-// (in any case), anything else is 405 (spec/shopkey.md, Transport).
+// (in any case), anything else is 405 (docs/shopkey.md, Transport).
 func checkMethod(fields map[string]*bodyValue) error {
 	f, ok := fields[fieldNameMethod]
 	if !ok {

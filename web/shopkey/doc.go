@@ -1,4 +1,4 @@
-// Package shopkey is the storefront dialect of seed 001 (spec/shopkey.md):
+// Package shopkey is the storefront dialect of seed 001 (docs/shopkey.md):
 // POST /api/v1/{shopKey}/customers/login, logout, me and refresh, where the
 // shop key selects the tenant and every answer is one envelope in the
 // shop's language. It translates only: logins run the core's password

@@ -24,7 +24,7 @@ type envelope struct {
 }
 
 // loginEnvelope is the login's answer, which starts with the legacy
-// `authenticated` field (always 0, spec/shopkey.md).
+// `authenticated` field (always 0, docs/shopkey.md).
 type loginEnvelope struct {
 	Authenticated int `json:"authenticated"`
 	envelope

@@ -38,7 +38,7 @@ const (
 	localeEN = "en"
 )
 
-// catalog holds the texts of spec/shopkey.md; the ones it leaves open
+// catalog holds the texts of docs/shopkey.md; the ones it leaves open
 // (success texts other than the login's, 400/405/413/503/500, the token
 // and length rules) follow Laravel's wording, as the seed's API is Laravel.
 var catalog = map[string][messageCount]string{

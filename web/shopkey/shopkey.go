@@ -151,7 +151,7 @@ func (h *Handler) fallback(c *gin.Context, status int, m message) bool {
 	return true
 }
 
-// resolveShop loads the path's shop or answers 403 (spec/shopkey.md), and
+// resolveShop loads the path's shop or answers 403 (docs/shopkey.md), and
 // applies the shop's CORS policy.
 func (h *Handler) resolveShop(c *gin.Context) {
 	shop, err := h.shops.Shop(c.Request.Context(), c.Param("shopKey"))

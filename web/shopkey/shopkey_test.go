@@ -125,7 +125,8 @@ func (f *fixture) do(method, path, contentType, body string, header ...string) *
 
 const loginBody = `{"email":"sonia@spryker.com","password":"change123"}`
 
-// specErrorRow is one row of spec/shopkey.md's error table.
+// specErrorRow is one row of the legacy error table (a copy of the
+// original document is kept in e2e/testdata/shopkey.md; docs/shopkey.md).
 type specErrorRow struct {
 	Case     string
 	Status   int
@@ -136,7 +137,7 @@ type specErrorRow struct {
 // so the tests check the spec's own words.
 func specErrorTable(t testing.TB) []specErrorRow {
 	t.Helper()
-	f, err := os.Open("../../testdata/shopkey.md")
+	f, err := os.Open("../../e2e/testdata/shopkey.md")
 	require.NoError(t, err)
 	defer f.Close()
 	var rows []specErrorRow

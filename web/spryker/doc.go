@@ -1,4 +1,4 @@
-// Package spryker is the Spryker Glue dialect (spec/spryker.md): the JSON:API
+// Package spryker is the Spryker Glue dialect (docs/spryker.md): the JSON:API
 // routes POST /access-tokens, POST /refresh-tokens, DELETE
 // /refresh-tokens/{refreshToken|mine} and Spryker's OAuth form endpoint
 // POST /token, as a Spryker storefront or app sends and expects them.

@@ -19,7 +19,7 @@ import (
 // contentType is JSON:API's media type; every JSON:API answer carries it.
 const contentType = "application/vnd.api+json"
 
-// Glue error codes and details (spec/spryker.md, "Errors").
+// Glue error codes and details (docs/spryker.md, "Errors").
 const (
 	codeInvalidAccessToken  = "001"
 	codeMissingAccessToken  = "002"

@@ -20,7 +20,7 @@ import (
 )
 
 // Columns are the fields of an import row, in the order of the CSV header
-// DESIGN.md gives. Only email and password_hash are required.
+// docs/design.md gives. Only email and password_hash are required.
 var Columns = []string{"email", "name", "password_hash", "verified", "customer_id", "account_id", "customer_reference", "company_user_id"}
 
 // MaxLineBytes bounds one line (one JSON object, one CSV record), so a

@@ -1,0 +1,267 @@
+package app
+
+import (
+	"context"
+	"crypto/hkdf"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/shopauth/shopauth/config"
+	"github.com/shopauth/shopauth/keys"
+	"github.com/shopauth/shopauth/server"
+	"github.com/shopauth/shopauth/server/carts"
+	"github.com/shopauth/shopauth/server/clients"
+	"github.com/shopauth/shopauth/server/customers"
+	"github.com/shopauth/shopauth/server/ratelimit"
+	"github.com/shopauth/shopauth/server/tokens"
+	"github.com/shopauth/shopauth/storage"
+	"github.com/shopauth/shopauth/storage/sqlstore"
+	"github.com/shopauth/shopauth/web"
+	"github.com/shopauth/shopauth/web/hosted"
+	"github.com/shopauth/shopauth/web/metrics"
+	"github.com/shopauth/shopauth/web/shopkey"
+	"github.com/shopauth/shopauth/web/spryker"
+)
+
+// ClockSkew is how far apart replicas' and resource servers' clocks may be.
+const ClockSkew = 30 * time.Second
+
+// clientCacheTTL is how long a replica keeps a client registration: a
+// change made with the admin CLI reaches every replica within it.
+const clientCacheTTL = 5 * time.Second
+
+// The token sweeper's policy (server.SweeperConfig): a sweep every few
+// minutes, 500 rows per batch, and spent or revoked refresh tokens (and
+// redeemed authorization codes, after they expired) kept a week so that
+// reuse of a stolen one is still detected that long.
+const (
+	SweepInterval           = 5 * time.Minute
+	SweepBatch              = 500
+	SettledRefreshRetention = 7 * 24 * time.Hour
+)
+
+// App is one wired server: core, keys and HTTP engine over one store.
+type App struct {
+	Authority *server.Authority
+	Keys      *keys.Manager
+	Handler   http.Handler
+	Sweeper   *server.Sweeper
+}
+
+// Deps are what New wires together.
+type Deps struct {
+	Config config.Config
+	Store  *sqlstore.Store
+	Keys   *keys.Manager
+	KEK    []byte
+	Logger *slog.Logger
+	Now    func() time.Time
+	// HashParams are the argon2id parameters of new hashes (zero: defaults).
+	HashParams customers.Argon2Params
+}
+
+// New wires the packages together. This package is the only one that reads
+// config and turns it into each package's own Config.
+func New(d Deps) (*App, error) {
+	cfg, store, km, logger, now := d.Config, d.Store, d.Keys, d.Logger, d.Now
+	if now == nil {
+		now = time.Now
+	}
+	// A registry of our own, never Prometheus's global default: two apps in
+	// one process (tests) must not share counters. The hashing queue is
+	// read at scrape time from the authenticator made below.
+	var authn *customers.Authenticator
+	m, err := metrics.New(metrics.Config{
+		Registry: prometheus.NewRegistry(), DBStats: store.Stats, Keys: km, Now: now,
+		HashQueue: func() int { return authn.QueueLength() },
+	})
+	if err != nil {
+		return nil, err
+	}
+	// One lockout policy for the Authenticator that counts failed logins
+	// and the sweeper that forgets them.
+	lockout := LockoutPolicy(cfg.Login)
+	hasher, err := customers.NewHasher(d.HashParams)
+	if err != nil {
+		return nil, err
+	}
+	authn, err = customers.NewAuthenticator(customers.Config{
+		Store:            store,
+		Hasher:           hasher,
+		Lockout:          lockout,
+		HashConcurrency:  cfg.Login.HashConcurrency,
+		HashQueueTimeout: cfg.Login.HashQueueTimeout,
+		Now:              now,
+		Logger:           logger,
+		Observer:         m,
+	})
+	if err != nil {
+		return nil, err
+	}
+	loginLimiter, err := loginRateLimiter(cfg.Login, now)
+	if err != nil {
+		return nil, err
+	}
+	verifier, err := tokens.NewVerifier(cfg.Issuer, km, store, now, ClockSkew)
+	if err != nil {
+		return nil, err
+	}
+	rk, err := refreshKey(d.KEK)
+	if err != nil {
+		return nil, err
+	}
+	authority, err := server.New(server.Config{
+		Issuer:            cfg.Issuer,
+		Clients:           clients.NewCache(store, clientCacheTTL, now),
+		Shops:             store,
+		Customers:         store,
+		RefreshTokens:     store,
+		AccessTokens:      store,
+		CustomerTokens:    store,
+		Authenticator:     authn,
+		LoginLimiter:      loginLimiter,
+		Codes:             store,
+		Consents:          store,
+		Sessions:          store,
+		SessionTTL:        cfg.Login.SessionTTL,
+		Signer:            km,
+		Verifier:          verifier,
+		RefreshKey:        rk,
+		AccessTokenTTL:    cfg.Tokens.AccessTokenTTL,
+		RefreshTokenTTL:   cfg.Tokens.RefreshTokenTTL,
+		RefreshReuseGrace: cfg.Tokens.RefreshReuseGrace,
+		RefreshIdleTTL:    cfg.Tokens.RefreshIdleTTL,
+		Now:               now,
+		Logger:            logger,
+		Observer:          m,
+	})
+	if err != nil {
+		return nil, err
+	}
+	csrfKey, err := hkdf.Key(sha256.New, d.KEK, nil, "shopauth hosted-page csrf v1", 32)
+	if err != nil {
+		return nil, err
+	}
+	pages, err := hosted.New(hosted.Config{
+		Authorizer: authority,
+		// Cookies of an https issuer are Secure; a plain-http issuer is a
+		// local setup (config warns about any other).
+		SecureCookies: strings.HasPrefix(cfg.Issuer, "https://"),
+		CSRFKey:       csrfKey,
+		Logger:        logger,
+	})
+	if err != nil {
+		return nil, err
+	}
+	shopKeyAPI, err := newShopKeyAPI(cfg, store, authority, logger)
+	if err != nil {
+		return nil, err
+	}
+	// gin's mode is process-wide; release mode only silences its debug
+	// printing.
+	gin.SetMode(gin.ReleaseMode)
+	glue, err := spryker.New(spryker.Config{
+		Grants: authority, Sessions: authority, Logger: logger,
+		ClientID: cfg.Adapters.SprykerClientID, ShopKey: cfg.Adapters.SprykerShop,
+	})
+	if err != nil {
+		return nil, err
+	}
+	engine, err := web.New(web.Config{
+		Tokens:         authority,
+		Lifecycle:      authority,
+		Keys:           km,
+		Ready:          readiness(store, km),
+		Logger:         logger,
+		TrustedProxies: cfg.HTTP.TrustedProxies,
+		Metrics:        m,
+		Features:       []web.Mounter{pages, glue, shopKeyAPI},
+	})
+	if err != nil {
+		return nil, err
+	}
+	sweeper, err := server.NewSweeper(server.SweeperConfig{
+		Store: store, Interval: SweepInterval, BatchSize: SweepBatch,
+		SettledRetention: SettledRefreshRetention, Leeway: ClockSkew, Lockout: lockout, Now: now, Logger: logger,
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &App{Authority: authority, Keys: km, Handler: engine, Sweeper: sweeper}, nil
+}
+
+// Argon2Params are the configured argon2id costs of new password hashes.
+func Argon2Params(l config.Login) customers.Argon2Params {
+	return customers.Argon2Params{
+		MemoryKiB:   uint32(l.Argon2MemoryKiB),
+		Iterations:  uint32(l.Argon2Iterations),
+		Parallelism: uint8(l.Argon2Parallelism),
+	}
+}
+
+// LockoutPolicy is the lockout of docs/design.md with the configured
+// threshold.
+func LockoutPolicy(l config.Login) storage.LockoutPolicy {
+	p := storage.DefaultLockoutPolicy
+	p.Threshold = l.LockoutThreshold
+	return p
+}
+
+// loginRateLimiter is the per-address login limit, or nil when it is off
+// (a nil *ratelimit.Limiter must not become a non-nil interface).
+func loginRateLimiter(l config.Login, now func() time.Time) (server.LoginRateLimiter, error) {
+	if !l.RateLimited() {
+		return nil, nil
+	}
+	return ratelimit.New(ratelimit.Config{PerMinute: l.RatePerMinute, Burst: l.Burst, Now: now})
+}
+
+// newShopKeyAPI wires the shopKey dialect: its client, and where anonymous
+// carts are handed over (the webhook when SHOPAUTH_SHOPKEY_CART_URL is set,
+// the database otherwise).
+func newShopKeyAPI(cfg config.Config, store *sqlstore.Store, authority *server.Authority, logger *slog.Logger) (*shopkey.Handler, error) {
+	var backend carts.HandOver
+	if cfg.Adapters.ShopKeyCartURL != "" {
+		hook, err := carts.NewWebhook(cfg.Adapters.ShopKeyCartURL, carts.WebhookTimeout)
+		if err != nil {
+			return nil, err
+		}
+		backend = hook
+	} else {
+		db, err := carts.NewDatabase(store)
+		if err != nil {
+			return nil, err
+		}
+		backend = db
+	}
+	cartService, err := carts.New(backend, logger)
+	if err != nil {
+		return nil, err
+	}
+	return shopkey.New(shopkey.Config{
+		Shops: authority, Logins: authority, Sessions: authority, Carts: cartService,
+		ClientID: cfg.Adapters.ShopKeyClientID, Logger: logger,
+	})
+}
+
+func readiness(store *sqlstore.Store, km *keys.Manager) func(ctx context.Context) error {
+	return func(ctx context.Context) error {
+		ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		defer cancel()
+		if err := store.Ping(ctx); err != nil {
+			return errors.New("database unreachable")
+		}
+		if !km.Ready() {
+			return fmt.Errorf("no signing key loaded")
+		}
+		return nil
+	}
+}

@@ -1,0 +1,145 @@
+package cli
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/shopauth/shopauth/app"
+	"github.com/shopauth/shopauth/web"
+)
+
+// shutdownGrace is how long in-flight requests may finish after SIGTERM.
+const shutdownGrace = 25 * time.Second
+
+func (c *cli) serveCommand() *cobra.Command {
+	var demo bool
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Run the authorization server",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return c.serve(cmd.Context(), demo)
+		},
+	}
+	cmd.Flags().BoolVar(&demo, "demo", false, "on an empty database, create a demo shop, customers and clients")
+	return cmd
+}
+
+func (c *cli) serve(ctx context.Context, demo bool) error {
+	cfg, err := c.loadConfig()
+	if err != nil {
+		return err
+	}
+	logger := c.logger(cfg)
+	for _, w := range cfg.Warnings() {
+		logger.Warn(w)
+	}
+	store, err := app.OpenStore(ctx, cfg, logger)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	km, kek, err := app.OpenKeys(ctx, cfg, store, logger)
+	if err != nil {
+		return err
+	}
+	if demo {
+		if err := app.SeedDemo(ctx, store, c.stdout, cfg, app.Argon2Params(cfg.Login)); err != nil {
+			return fmt.Errorf("demo data: %w", err)
+		}
+	}
+	a, err := app.New(app.Deps{Config: cfg, Store: store, Keys: km, KEK: kek, Logger: logger, Now: time.Now, HashParams: app.Argon2Params(cfg.Login)})
+	if err != nil {
+		return err
+	}
+
+	ln, err := net.Listen("tcp", cfg.HTTP.Addr)
+	if err != nil {
+		return err
+	}
+	srv := web.NewHTTPServer(cfg.HTTP.Addr, a.Handler, logger)
+	if cfg.HTTP.TLSEnabled() {
+		reloader, err := newCertReloader(cfg.HTTP.TLSCertFile, cfg.HTTP.TLSKeyFile)
+		if err != nil {
+			return err
+		}
+		srv.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12, GetCertificate: reloader.get}
+		ln = tls.NewListener(ln, srv.TLSConfig)
+	}
+
+	syncCtx, stopSync := context.WithCancel(context.Background())
+	defer stopSync()
+	go func() { _ = km.Sync(syncCtx, cfg.Keys.SyncInterval) }()
+	// Every replica runs the rotator; the database lets exactly one of
+	// them create each key.
+	go func() { _ = km.RunRotator(syncCtx, cfg.Keys.SyncInterval) }()
+	// Every replica runs the sweeper; a lease lets one of them sweep.
+	go a.Sweeper.Run(syncCtx)
+
+	logger.Info("shopauth listening", "addr", ln.Addr().String(), "issuer", cfg.Issuer, "version", version)
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	logger.Info("shutting down: draining in-flight requests")
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
+	defer cancel()
+	if err := srv.Shutdown(shutdownCtx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	logger.Info("stopped")
+	return nil
+}
+
+// certReloader serves the certificate files' current contents, so a renewed
+// certificate is picked up without a restart.
+type certReloader struct {
+	certFile, keyFile string
+	mu                sync.Mutex
+	cert              *tls.Certificate
+	modTime           time.Time
+}
+
+func newCertReloader(certFile, keyFile string) (*certReloader, error) {
+	r := &certReloader{certFile: certFile, keyFile: keyFile}
+	if _, err := r.get(nil); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+func (r *certReloader) get(*tls.ClientHelloInfo) (*tls.Certificate, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	st, err := os.Stat(r.certFile)
+	if err == nil && r.cert != nil && !st.ModTime().After(r.modTime) {
+		return r.cert, nil
+	}
+	cert, loadErr := tls.LoadX509KeyPair(r.certFile, r.keyFile)
+	if loadErr != nil {
+		if r.cert != nil {
+			return r.cert, nil // keep serving the last good certificate
+		}
+		return nil, fmt.Errorf("load TLS certificate: %w", loadErr)
+	}
+	r.cert = &cert
+	if st != nil {
+		r.modTime = st.ModTime()
+	}
+	return r.cert, nil
+}
