@@ -57,7 +57,7 @@ func (c *cli) serve(ctx context.Context, demo bool) error {
 			return fmt.Errorf("demo data: %w", err)
 		}
 	}
-	a, err := app.New(app.Deps{Config: cfg, Store: store, Keys: km, KEK: kek, Logger: logger, Now: time.Now, HashParams: app.Argon2Params(cfg.Login)})
+	a, err := app.New(app.Deps{Config: cfg, Store: store, Keys: km, KEK: kek, Logger: logger, Now: time.Now, HashParams: app.Argon2Params(cfg.Login), Demo: demo})
 	if err != nil {
 		return err
 	}
@@ -84,6 +84,8 @@ func (c *cli) serve(ctx context.Context, demo bool) error {
 	go func() { _ = km.RunRotator(syncCtx, cfg.Keys.SyncInterval) }()
 	// Every replica runs the sweeper; a lease lets one of them sweep.
 	go a.Sweeper.Run(syncCtx)
+	// Every replica runs the mail sender; a lease lets one of them send.
+	go a.Mail.Run(syncCtx)
 
 	logger.Info("shopauth listening", "addr", ln.Addr().String(), "issuer", cfg.Issuer, "version", version)
 	errc := make(chan error, 1)

@@ -18,6 +18,7 @@ import (
 	"github.com/shopauth/shopauth/config"
 	"github.com/shopauth/shopauth/keys"
 	"github.com/shopauth/shopauth/server/customers"
+	"github.com/shopauth/shopauth/server/mail/mailtest"
 	"github.com/shopauth/shopauth/storage/sqlstore"
 	"github.com/shopauth/shopauth/storage/sqlstore/sqlstoretest"
 )
@@ -59,12 +60,16 @@ type TestServer struct {
 	App    *app.App
 	Config config.Config
 	Logs   *SyncBuffer
+	// Mail is the SMTP server the mail outbox delivers to (WithMailSink);
+	// nil without one.
+	Mail *mailtest.Sink
 }
 
 type testServerOptions struct {
 	openStore func(t testing.TB) *sqlstore.Store
 	configure []func(*config.Config)
 	noDemo    bool
+	mailSink  *mailtest.Options
 }
 
 // TestOption adjusts how NewTestServer builds the server.
@@ -84,6 +89,13 @@ func WithStore(s *sqlstore.Store) TestOption {
 // WithConfig adjusts the configuration before wiring.
 func WithConfig(f func(*config.Config)) TestOption {
 	return func(o *testServerOptions) { o.configure = append(o.configure, f) }
+}
+
+// WithMailSink starts a real SMTP server (package mailtest) for the
+// server's mails, points SHOPAUTH_SMTP_URL at it, and runs the outbox
+// sender until the test ends.
+func WithMailSink(opts mailtest.Options) TestOption {
+	return func(o *testServerOptions) { o.mailSink = &opts }
 }
 
 // WithoutDemo starts on an empty database.
@@ -111,6 +123,11 @@ func NewTestServer(t testing.TB, opts ...TestOption) *TestServer {
 	hs := httptest.NewUnstartedServer(nil)
 	cfg := config.Defaults()
 	cfg.Issuer = "http://" + hs.Listener.Addr().String()
+	var sink *mailtest.Sink
+	if o.mailSink != nil {
+		sink = mailtest.Start(t, *o.mailSink)
+		cfg.Mail.SMTPURL, cfg.Mail.From = sink.URL(), "ACME Shop <shop@acme.example>"
+	}
 	for _, f := range o.configure {
 		f(&cfg)
 	}
@@ -121,12 +138,22 @@ func NewTestServer(t testing.TB, opts ...TestOption) *TestServer {
 	if !o.noDemo {
 		require.NoError(t, app.SeedDemo(ctx, store, io.Discard, cfg, TestHashParams))
 	}
-	a, err := app.New(app.Deps{Config: cfg, Store: store, Keys: km, KEK: TestKEK, Logger: logger, Now: clock.Now, HashParams: TestHashParams})
+	deps := app.Deps{Config: cfg, Store: store, Keys: km, KEK: TestKEK, Logger: logger, Now: clock.Now, HashParams: TestHashParams}
+	if sink != nil {
+		deps.MailTLS = sink.TLSConfig
+	}
+	a, err := app.New(deps)
 	require.NoError(t, err)
 	hs.Config.Handler = a.Handler
 	hs.Start()
 	t.Cleanup(hs.Close)
-	return &TestServer{URL: hs.URL, Store: store, Keys: km, Clock: clock, App: a, Config: cfg, Logs: logs}
+	if sink != nil {
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan struct{})
+		go func() { a.Mail.Run(ctx); close(done) }()
+		t.Cleanup(func() { cancel(); <-done })
+	}
+	return &TestServer{URL: hs.URL, Store: store, Keys: km, Clock: clock, App: a, Config: cfg, Logs: logs, Mail: sink}
 }
 
 // PostForm posts a form to path, with optional HTTP Basic credentials.
