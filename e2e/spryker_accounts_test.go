@@ -175,8 +175,8 @@ func TestSprykerAccountBadInputWritesNothing(t *testing.T) {
 			long := strings.Repeat("a", 250) + "@example.com"
 			tests := []struct {
 				name, email, body string
-				status           int
-				code             string
+				status            int
+				code              string
 			}{
 				{"HTML in a name", "html@example.com", registerBody("html@example.com", "<script>alert(1)</script>", "good-Passw0rd"), 422, "901"},
 				{"a very long e-mail", long, registerBody(long, "Ann", "good-Passw0rd"), 422, "901"},
