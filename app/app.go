@@ -157,6 +157,14 @@ func New(d Deps) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
+	sender, err := newMailSender(d, m, now)
+	if err != nil {
+		return nil, err
+	}
+	accountService, err := newAccounts(cfg, store, authn, sender, d.KEK, now, logger)
+	if err != nil {
+		return nil, err
+	}
 	csrfKey, err := hkdf.Key(sha256.New, d.KEK, nil, "shopauth hosted-page csrf v1", 32)
 	if err != nil {
 		return nil, err
@@ -167,6 +175,7 @@ func New(d Deps) (*App, error) {
 		// local setup (config warns about any other).
 		SecureCookies: strings.HasPrefix(cfg.Issuer, "https://"),
 		CSRFKey:       csrfKey,
+		Accounts:      accountService,
 		Logger:        logger,
 	})
 	if err != nil {
@@ -179,14 +188,6 @@ func New(d Deps) (*App, error) {
 	// gin's mode is process-wide; release mode only silences its debug
 	// printing.
 	gin.SetMode(gin.ReleaseMode)
-	sender, err := newMailSender(d, m, now)
-	if err != nil {
-		return nil, err
-	}
-	accountService, err := newAccounts(cfg, store, authn, sender, d.KEK, now, logger)
-	if err != nil {
-		return nil, err
-	}
 	glue, err := spryker.New(spryker.Config{
 		Grants: authority, Sessions: authority, Logger: logger,
 		ClientID: cfg.Adapters.SprykerClientID, ShopKey: cfg.Adapters.SprykerShop,
@@ -269,7 +270,7 @@ func newAccounts(cfg config.Config, store *sqlstore.Store, authn *customers.Auth
 	}
 	return accounts.New(accounts.Config{
 		Shops: store, Customers: store, Outbox: store, Keys: store, Passwords: authn, Sealer: sealer,
-		Limiter: limiter, Notifier: sender, LinkBase: cfg.Issuer, ReferencePrefix: cfg.Accounts.ReferencePrefix,
+		Sessions: store, Limiter: limiter, Notifier: sender, LinkBase: cfg.Issuer, ReferencePrefix: cfg.Accounts.ReferencePrefix,
 		ConfirmKeyTTL: cfg.Accounts.ConfirmTTL, ResetKeyTTL: cfg.Accounts.ResetTTL, Now: now, Logger: logger,
 	})
 }

@@ -50,7 +50,10 @@ type Config struct {
 	SecureCookies bool
 	// CSRFKey signs the CSRF tokens; equal on every replica.
 	CSRFKey []byte
-	Logger  *slog.Logger
+	// Accounts, when set, serves the account pages (registration,
+	// recovery, password change) and the login page links to them.
+	Accounts Accounts
+	Logger   *slog.Logger
 }
 
 // Handler serves the authorization endpoint and the hosted pages.
@@ -61,6 +64,7 @@ type Handler struct {
 	sessionCookie string
 	secure        bool
 	logger        *slog.Logger
+	accounts      Accounts
 }
 
 // New checks cfg and parses the templates.
@@ -71,7 +75,7 @@ func New(cfg Config) (*Handler, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	pages, err := template.ParseFS(templateFS, "templates/*.html")
+	pages, err := template.New("pages").Funcs(template.FuncMap{"field": fieldOf}).ParseFS(templateFS, "templates/*.html")
 	if err != nil {
 		return nil, err
 	}
@@ -82,7 +86,7 @@ func New(cfg Config) (*Handler, error) {
 		prefix = "__Host-"
 	}
 	return &Handler{
-		auth: cfg.Authorizer, pages: pages, secure: cfg.SecureCookies, logger: cfg.Logger,
+		auth: cfg.Authorizer, pages: pages, secure: cfg.SecureCookies, logger: cfg.Logger, accounts: cfg.Accounts,
 		sessionCookie: prefix + "shopauth_session",
 		csrf:          &csrf{key: cfg.CSRFKey, cookie: prefix + "shopauth_csrf", secure: cfg.SecureCookies},
 	}, nil
@@ -101,6 +105,7 @@ func (h *Handler) Mount(r gin.IRouter) {
 	g.POST(PathConsent, h.consent)
 	g.GET(web.PathEndSession, h.logout)
 	g.POST(web.PathEndSession, h.logout)
+	h.mountAccounts(g)
 	r.GET(PathStyle, func(c *gin.Context) {
 		c.Header("Cache-Control", "public, max-age=86400")
 		c.Data(http.StatusOK, "text/css; charset=utf-8", styleSheet)
@@ -296,6 +301,10 @@ func (h *Handler) renderLogin(c *gin.Context, status int, out *server.AuthorizeO
 		}
 		d.Hidden = hiddenFields(out.Request.Values(), authorizeParams...)
 		d.CSRF = h.csrf.token(c.Writer, c.Request)
+		if h.accounts != nil {
+			query := out.Request.Values().Encode()
+			d.ForgotURL, d.RegisterURL = PathForgot+"?"+query, PathRegister+"?"+query
+		}
 	}))
 }
 
@@ -368,7 +377,24 @@ type pageData struct {
 	Error  string
 	Retry  string
 	Scopes []string
+	// The account pages': the form's values and each field's message,
+	// the link back to the login page, a notice.
+	Values map[string]string
+	Errors map[string]string
+	Back   string
+	Notice string
+	// The login page's links to the account pages.
+	ForgotURL, RegisterURL string
 }
+
+// fieldRef is what the "fielderror" template gets: one field's name and
+// every field's message.
+type fieldRef struct {
+	Errors map[string]string
+	Name   string
+}
+
+func fieldOf(d pageData, name string) fieldRef { return fieldRef{Errors: d.Errors, Name: name} }
 
 type field struct{ Name, Value string }
 
