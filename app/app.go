@@ -28,6 +28,7 @@ import (
 	"github.com/shopauth/shopauth/storage"
 	"github.com/shopauth/shopauth/storage/sqlstore"
 	"github.com/shopauth/shopauth/web"
+	"github.com/shopauth/shopauth/web/demo"
 	"github.com/shopauth/shopauth/web/hosted"
 	"github.com/shopauth/shopauth/web/metrics"
 	"github.com/shopauth/shopauth/web/shopkey"
@@ -196,6 +197,14 @@ func New(d Deps) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
+	features := []web.Mounter{pages, glue, shopKeyAPI}
+	if d.Demo {
+		demoApp, err := demo.New(authority)
+		if err != nil {
+			return nil, err
+		}
+		features = append(features, demoApp)
+	}
 	engine, err := web.New(web.Config{
 		Tokens:         authority,
 		Lifecycle:      authority,
@@ -204,7 +213,7 @@ func New(d Deps) (*App, error) {
 		Logger:         logger,
 		TrustedProxies: cfg.HTTP.TrustedProxies,
 		Metrics:        m,
-		Features:       []web.Mounter{pages, glue, shopKeyAPI},
+		Features:       features,
 	})
 	if err != nil {
 		return nil, err

@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"encoding/json"
 	"strings"
 	"testing"
 	"time"
@@ -10,6 +11,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/shopauth/shopauth/app"
+	"github.com/shopauth/shopauth/config"
+	"github.com/shopauth/shopauth/e2e/harness"
 	"github.com/shopauth/shopauth/server/mail/mailtest"
 	"github.com/shopauth/shopauth/storage"
 )
@@ -102,4 +105,91 @@ func mailLink(t *testing.T, m mailtest.Received, to string) string {
 	link, err := m.Link()
 	require.NoError(t, err)
 	return link
+}
+
+// demoMailLink waits for the n-th demo mail line in the server's log (the
+// demo has no SMTP server: serve --demo logs each mail's link at info) and
+// returns its link.
+func demoMailLink(t *testing.T, ts *harness.TestServer, n int, to string) string {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		var links []string
+		for line := range strings.Lines(ts.Logs.String()) {
+			var entry struct {
+				Level, Msg, To, Link string
+			}
+			if json.Unmarshal([]byte(line), &entry) == nil && strings.HasPrefix(entry.Msg, "demo mail") {
+				require.Equal(t, "INFO", entry.Level)
+				require.Equal(t, to, entry.To)
+				links = append(links, entry.Link)
+			}
+		}
+		if len(links) >= n {
+			return links[n-1]
+		}
+		require.True(t, time.Now().Before(deadline), "no demo mail %d in the log", n)
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// TestBrowserDemoNewcomer follows docs/accounts.md as a newcomer would,
+// with `serve --demo` (no SMTP server) and a browser: the demo app, create
+// an account, the link from the log, sign in, change the password, sign
+// out, forget it, reset it from the log's link, sign in with the new one.
+func TestBrowserDemoNewcomer(t *testing.T) {
+	ctx := newChromium(t)
+	ts := harness.NewTestServer(t, harness.WithDemoMode(), harness.WithConfig(func(c *config.Config) {
+		c.Login.RatePerMinute, c.Login.Burst = 0, 0
+	}))
+	b := &browserPage{t: t, ctx: ctx}
+	const email, first, second, third = "newcomer@example.com", "newcomer-one-2031", "newcomer-two-2031", "newcomer-three-2031"
+
+	require.NoError(t, chromedp.Do(ctx, chromedp.Navigate(ts.URL+"/demo")))
+	b.submit("#sign-in-link")
+	b.submit("#create-account-link")
+	require.NoError(t, chromedp.Do(ctx,
+		chromedp.SendKeys(chromedp.CSS("#firstName"), "New"),
+		chromedp.SendKeys(chromedp.CSS("#lastName"), "Comer"),
+		chromedp.SendKeys(chromedp.CSS("#email"), email),
+		chromedp.SendKeys(chromedp.CSS("#password"), first),
+		chromedp.SendKeys(chromedp.CSS("#confirmPassword"), first),
+		chromedp.Click(chromedp.CSS("#acceptedTerms")),
+	))
+	b.submit("#create-account")
+	require.NoError(t, chromedp.Do(ctx, chromedp.Navigate(demoMailLink(t, ts, 1, email))))
+	b.submit("#confirm-email")
+	require.NoError(t, chromedp.Do(ctx, chromedp.SendKeys(chromedp.CSS("#password"), first)))
+	b.submit("#sign-in")
+	require.Equal(t, "New Comer <"+email+">", b.text("#signed-in"))
+
+	b.submit("#change-password")
+	require.NoError(t, chromedp.Do(ctx,
+		chromedp.SendKeys(chromedp.CSS("#currentPassword"), first),
+		chromedp.SendKeys(chromedp.CSS("#newPassword"), second),
+		chromedp.SendKeys(chromedp.CSS("#confirmPassword"), second),
+	))
+	b.submit("#change-password")
+	require.Contains(t, b.text("#notice"), "Tu contraseña ha cambiado")
+
+	require.NoError(t, chromedp.Do(ctx, chromedp.Navigate(ts.URL+"/demo")))
+	b.submit("#sign-in-link")
+	require.Equal(t, "New Comer <"+email+">", b.text("#signed-in"), "the change kept this browser signed in")
+	b.submit("#sign-out")
+	b.submit("#sign-out") // the logout page asks to confirm
+
+	require.NoError(t, chromedp.Do(ctx, chromedp.Navigate(ts.URL+"/demo")))
+	b.submit("#sign-in-link")
+	b.submit("#forgot-password")
+	require.NoError(t, chromedp.Do(ctx, chromedp.SendKeys(chromedp.CSS("#email"), email)))
+	b.submit("#send-link")
+	require.NoError(t, chromedp.Do(ctx,
+		chromedp.Navigate(demoMailLink(t, ts, 2, email)),
+		chromedp.WaitVisible(chromedp.CSS("#password")),
+		chromedp.SendKeys(chromedp.CSS("#password"), third),
+		chromedp.SendKeys(chromedp.CSS("#confirmPassword"), third),
+	))
+	b.submit("#set-password")
+	b.signIn(email, third)
+	require.Equal(t, "New Comer <"+email+">", b.text("#signed-in"))
 }

@@ -70,6 +70,7 @@ type testServerOptions struct {
 	configure []func(*config.Config)
 	noDemo    bool
 	mailSink  *mailtest.Options
+	demoMode  bool
 }
 
 // TestOption adjusts how NewTestServer builds the server.
@@ -97,6 +98,11 @@ func WithConfig(f func(*config.Config)) TestOption {
 func WithMailSink(opts mailtest.Options) TestOption {
 	return func(o *testServerOptions) { o.mailSink = &opts }
 }
+
+// WithDemoMode wires the server as `serve --demo` does: the demo app at
+// /demo, and without an SMTP server each mail's link in the log (Logs);
+// the outbox sender runs until the test ends.
+func WithDemoMode() TestOption { return func(o *testServerOptions) { o.demoMode = true } }
 
 // WithoutDemo starts on an empty database.
 func WithoutDemo() TestOption { return func(o *testServerOptions) { o.noDemo = true } }
@@ -142,12 +148,13 @@ func NewTestServer(t testing.TB, opts ...TestOption) *TestServer {
 	if sink != nil {
 		deps.MailTLS = sink.TLSConfig
 	}
+	deps.Demo = o.demoMode
 	a, err := app.New(deps)
 	require.NoError(t, err)
 	hs.Config.Handler = a.Handler
 	hs.Start()
 	t.Cleanup(hs.Close)
-	if sink != nil {
+	if sink != nil || o.demoMode {
 		ctx, cancel := context.WithCancel(context.Background())
 		done := make(chan struct{})
 		go func() { a.Mail.Run(ctx); close(done) }()
