@@ -74,7 +74,7 @@ func BenchmarkImport100k(b *testing.B) {
 		close(stop)
 		<-done
 		require.NoError(b, err)
-		require.Equal(b, n, sum.inserted)
+		require.Equal(b, n, sum.Inserted)
 		b.ReportMetric(elapsed.Seconds(), "s/import")
 		b.ReportMetric(float64(peak.Load()-min(peak.Load(), base.HeapInuse))/(1<<20), "peak-heap-growth-MiB")
 		if elapsed > time.Minute {

@@ -16,6 +16,7 @@ import (
 	"github.com/shopauth/shopauth/app"
 	"github.com/shopauth/shopauth/cli"
 	"github.com/shopauth/shopauth/e2e/harness"
+	"github.com/shopauth/shopauth/keys"
 	"github.com/shopauth/shopauth/server/customers"
 	"github.com/shopauth/shopauth/storage"
 	"github.com/shopauth/shopauth/storage/sqlstore"
@@ -78,7 +79,7 @@ func TestCustomerImportCommand(t *testing.T) {
 
 	t.Run("dry run writes nothing", func(t *testing.T) {
 		out := e.ok(t, "", "customer", "import", "--shop", "shop1", "--file", good, "--dry-run")
-		require.Contains(t, out, "dry run: 2 valid rows, 0 invalid")
+		require.Contains(t, out, "dry run: 2 valid rows, 0 invalid (2 new, 0 updated, 0 unchanged)")
 		_, err := e.store(t).GetCustomerByEmail(context.Background(), "shop1", "sonia@spryker.com")
 		require.ErrorIs(t, err, storage.ErrNotFound)
 	})
@@ -96,7 +97,7 @@ func TestCustomerImportCommand(t *testing.T) {
 
 	t.Run("skip invalid imports the rest", func(t *testing.T) {
 		out := e.ok(t, "", "customer", "import", "--shop", "shop1", "--file", bad, "--skip-invalid")
-		require.Contains(t, out, "imported 2 customers into shop shop1 (2 new, 0 updated); 3 invalid rows skipped")
+		require.Contains(t, out, "imported 2 customers into shop shop1 (2 new, 0 updated, 0 unchanged); 3 invalid rows skipped")
 		a, err := e.store(t).GetCustomerByEmail(context.Background(), "shop1", "a@example.com")
 		require.NoError(t, err)
 		require.Equal(t, "A", a.Name, "the first of two duplicates wins")
@@ -104,7 +105,7 @@ func TestCustomerImportCommand(t *testing.T) {
 
 	t.Run("import and re-import", func(t *testing.T) {
 		out := e.ok(t, "", "customer", "import", "--shop", "shop1", "--file", good)
-		require.Contains(t, out, "(2 new, 0 updated)")
+		require.Contains(t, out, "(2 new, 0 updated, 0 unchanged)")
 		s := e.store(t)
 		sonia, err := s.GetCustomer(context.Background(), "shop1", 21)
 		require.NoError(t, err)
@@ -113,7 +114,7 @@ func TestCustomerImportCommand(t *testing.T) {
 		require.Equal(t, testBcrypt, sonia.PasswordHash)
 
 		out = e.ok(t, "", "customer", "import", "--shop", "shop1", "--file", good)
-		require.Contains(t, out, "(0 new, 2 updated)")
+		require.Contains(t, out, "(0 new, 0 updated, 2 unchanged)")
 		again, err := s.GetCustomer(context.Background(), "shop1", 21)
 		require.NoError(t, err)
 		require.Equal(t, sonia.ID, again.ID)
@@ -126,14 +127,18 @@ func TestCustomerImportCommand(t *testing.T) {
 			"fine@example.com,"+testBcrypt+",\n")
 		code, _, errOut := e.run(t, "", "customer", "import", "--shop", "shop1", "--file", clash)
 		require.Equal(t, 1, code)
-		require.Contains(t, errOut, "lines 2-3: upsert customers: storage: conflict")
+		require.Contains(t, errOut, "line 2: customer_id 21 belongs to another customer")
+		require.Contains(t, errOut, "1 invalid rows; nothing imported")
 		_, err := e.store(t).GetCustomerByEmail(context.Background(), "shop1", "fine@example.com")
-		require.ErrorIs(t, err, storage.ErrNotFound, "the batch was not written")
+		require.ErrorIs(t, err, storage.ErrNotFound, "nothing of the file was written")
 
-		code, out, errOut := e.run(t, "", "customer", "import", "--shop", "shop1", "--file", clash, "--skip-invalid")
+		out := e.ok(t, "", "customer", "import", "--shop", "shop1", "--file", clash, "--dry-run")
+		require.Contains(t, out, "dry run: 1 valid rows, 1 invalid (1 new, 0 updated, 0 unchanged)")
+
+		code, out, errOut = e.run(t, "", "customer", "import", "--shop", "shop1", "--file", clash, "--skip-invalid")
 		require.Equal(t, 0, code, errOut)
 		require.Contains(t, errOut, "line 2: customer_id 21 belongs to another customer")
-		require.Contains(t, out, "(1 new, 0 updated); 1 invalid rows skipped")
+		require.Contains(t, out, "(1 new, 0 updated, 0 unchanged); 1 invalid rows skipped")
 		sonia, err := e.store(t).GetCustomer(context.Background(), "shop1", 21)
 		require.NoError(t, err)
 		require.Equal(t, "sonia@spryker.com", sonia.EmailNormalized, "Sonia is untouched")
@@ -142,7 +147,7 @@ func TestCustomerImportCommand(t *testing.T) {
 	t.Run("JSON lines", func(t *testing.T) {
 		jl := e.file(t, "c.jsonl", `{"email":"json@example.com","password_hash":"`+testPHPass+`","verified":true,"customer_id":77}`+"\n")
 		out := e.ok(t, "", "customer", "import", "--shop", "shop1", "--file", jl)
-		require.Contains(t, out, "(1 new, 0 updated)")
+		require.Contains(t, out, "(1 new, 0 updated, 0 unchanged)")
 		_, err := e.store(t).GetCustomer(context.Background(), "shop1", 77)
 		require.NoError(t, err)
 	})
@@ -246,7 +251,7 @@ func TestImportedCustomersSignIn(t *testing.T) {
 	code := cli.Run(t.Context(), []string{"customer", "import", "--shop", app.DemoShop, "--file", p}, strings.NewReader(""), &out, &errOut,
 		[]string{"SHOPAUTH_DATABASE_URL=" + dbURL, "SHOPAUTH_LOG_LEVEL=error"})
 	require.Zero(t, code, errOut.String())
-	require.Contains(t, out.String(), "(2 new, 0 updated)")
+	require.Contains(t, out.String(), "(2 new, 0 updated, 0 unchanged)")
 	for email, pw := range map[string]string{"bc@example.com": "rasmuslerdorf", "wp@example.com": "password"} {
 		resp, b := ts.Password(t, email, pw)
 		require.Equal(t, http.StatusOK, resp.StatusCode, fmt.Sprint(email, b.ErrorDescription))
@@ -269,4 +274,76 @@ func TestRevokeConsentCommand(t *testing.T) {
 	code, _, errOut := e.run(t, "", "customer", "revoke-consent", "--shop", "shop1", "--email", "ann@example.com", "--client", "app")
 	require.NotZero(t, code)
 	require.Contains(t, errOut, "has no consent for client app")
+}
+
+// TestImportRerunKeepsShopauthChanges is the field report's reproduction
+// through the command line, on SQLite and MySQL: import, `customer
+// disable` and `customer set-password` one customer, `customer verify`
+// another, import the same file again. Before import records the rerun
+// enabled the first with its old hash back and un-verified the second.
+// Also the rows the shop's customers contradict, and a JSON key twice.
+func TestImportRerunKeepsShopauthChanges(t *testing.T) {
+	for _, db := range []struct {
+		name string
+		url  func(t testing.TB) string
+	}{{"sqlite", sqlstoretest.SQLiteDatabaseURL}, {"mysql", sqlstoretest.MySQLDatabaseURL}} {
+		t.Run(db.name, func(t *testing.T) {
+			url := db.url(t)
+			e := &customerCLI{CLI: &harness.CLI{DBURL: url, Environ: []string{
+				"SHOPAUTH_DATABASE_URL=" + url, "SHOPAUTH_LOG_LEVEL=error",
+				"SHOPAUTH_KEY_ENCRYPTION_KEY=" + keys.EncodeKEK(harness.TestKEK),
+				"SHOPAUTH_ARGON2_MEMORY_KIB=64", "SHOPAUTH_ARGON2_ITERATIONS=1",
+			}}, dir: t.TempDir()}
+			e.ok(t, "", "shop", "add", "--key", "shop1", "--name", "Shop One")
+			file := e.file(t, "legacy.csv", "email,name,password_hash,verified,customer_id\n"+
+				"ann@example.com,Ann,"+testBcrypt+",1,21\n"+
+				"bob@example.com,Bob,"+testPHPass+",0,22\n")
+			require.Contains(t, e.ok(t, "", "customer", "import", "--shop", "shop1", "--file", file), "(2 new, 0 updated, 0 unchanged)")
+			s := e.store(t)
+			ctx := context.Background()
+			annBefore, err := s.GetCustomer(ctx, "shop1", 21)
+			require.NoError(t, err)
+
+			e.ok(t, "", "customer", "disable", "--shop", "shop1", "--email", "ann@example.com")
+			e.ok(t, "set in shopauth\n", "customer", "set-password", "--shop", "shop1", "--email", "ann@example.com")
+			e.ok(t, "", "customer", "verify", "--shop", "shop1", "--email", "bob@example.com")
+			ann, err := s.GetCustomer(ctx, "shop1", 21)
+			require.NoError(t, err)
+			bob, err := s.GetCustomer(ctx, "shop1", 22)
+			require.NoError(t, err)
+
+			out := e.ok(t, "", "customer", "import", "--shop", "shop1", "--file", file)
+			require.Contains(t, out, "(0 new, 0 updated, 2 unchanged)")
+			annAfter, err := s.GetCustomer(ctx, "shop1", 21)
+			require.NoError(t, err)
+			require.True(t, annAfter.Disabled(), "the rerun enabled a disabled customer")
+			require.NotEqual(t, testBcrypt, annAfter.PasswordHash, "the rerun put the old hash back")
+			require.Equal(t, ann, annAfter, "nothing of Ann changed")
+			require.Equal(t, annBefore.EmailVerifiedAt, annAfter.EmailVerifiedAt, "verification not restamped")
+			bobAfter, err := s.GetCustomer(ctx, "shop1", 22)
+			require.NoError(t, err)
+			require.True(t, bobAfter.Verified(), "the rerun un-verified a customer verified in shopauth")
+			require.Equal(t, bob, bobAfter)
+
+			// customer_id against the shop's customers; a key twice.
+			clash := e.file(t, "clash.jsonl",
+				`{"email":"ann@example.com","password_hash":"`+testBcrypt+`","customer_id":22}`+"\n"+
+					`{"email":"new@example.com","password_hash":"`+testBcrypt+`","customer_id":21}`+"\n"+
+					`{"email":"x@example.com","password_hash":"`+testBcrypt+`","email":"y@example.com"}`+"\n"+
+					`{"email":"fine@example.com","password_hash":"`+testBcrypt+`"}`+"\n")
+			code, _, errOut := e.run(t, "", "customer", "import", "--shop", "shop1", "--file", clash)
+			require.Equal(t, 1, code)
+			require.Contains(t, errOut, "line 1: e-mail ann@example.com belongs to customer 21, not to customer_id 22")
+			require.Contains(t, errOut, "line 2: customer_id 21 belongs to another customer")
+			require.Contains(t, errOut, `line 3: key "email" given twice`)
+			require.Contains(t, errOut, "3 invalid rows; nothing imported")
+			_, err = s.GetCustomerByEmail(ctx, "shop1", "fine@example.com")
+			require.ErrorIs(t, err, storage.ErrNotFound)
+			out = e.ok(t, "", "customer", "import", "--shop", "shop1", "--file", clash, "--skip-invalid")
+			require.Contains(t, out, "(1 new, 0 updated, 0 unchanged); 3 invalid rows skipped")
+			annAfter, err = s.GetCustomer(ctx, "shop1", 21)
+			require.NoError(t, err)
+			require.Equal(t, ann, annAfter, "Ann is untouched")
+		})
+	}
 }

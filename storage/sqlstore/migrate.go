@@ -2,8 +2,6 @@ package sqlstore
 
 import (
 	"context"
-	"database/sql"
-	"errors"
 	"fmt"
 	"time"
 
@@ -14,27 +12,35 @@ import (
 //
 //  1. Create migrate_v2.go with frozen structs named v2Cart, v2CartLine, …
 //     (or v2-prefixed per-dialect SQL) and a func migrateV2(tx *gorm.DB,
-//     dialect string) error that creates or alters tables through
-//     tx.Migrator() — e.g. tx.Migrator().CreateTable(&v2Cart{}) or
-//     tx.Migrator().AddColumn(&v2Customer{}, "LockoutCount"). Give every
-//     column an explicit `type:` (and `not null;default:` when adding a NOT
-//     NULL column to a filled table) and every index an explicit name, so
-//     the DDL does not drift with gorm's defaults. Beware that gorm treats
-//     the type names bool, int, uint, float, string, time and bytes as its
-//     own kinds and maps them per dialect (`type:int` became BIGINT on
-//     MySQL); write integer, bigint, boolean, datetime, text, blob.
+//     dialect string) error that creates or alters tables through the
+//     idempotent helpers of migrate_ddl.go — createTables(tx, dialect,
+//     &v2Cart{}), createIndexes(tx, dialect, &v2Cart{}, "idx_…"),
+//     addColumns(tx, dialect, &v2Customer{}, "lockout_count") — never
+//     tx.Migrator() directly: MySQL commits each DDL statement on its own,
+//     so a step must be safe to run again after a crash between any two of
+//     its statements (TestMigrateResumesAfterACrashAtAnyPoint checks every
+//     point). A data change in a step must be idempotent too (an UPDATE
+//     with a WHERE that no longer matches once done). Give every column an
+//     explicit `type:` (and `not null;default:` when adding a NOT NULL
+//     column to a filled table) and every index an explicit name, so the
+//     DDL does not drift with gorm's defaults. Beware that gorm treats the
+//     type names bool, int, uint, float, string, time and bytes as its own
+//     kinds and maps them per dialect (`type:int` became BIGINT on MySQL);
+//     write integer, bigint, boolean, datetime, text, blob.
 //  2. Append {version: 2, name: "carts", up: migrateV2} to migrations().
 //  3. Update the runtime models in models.go and the conversions.
 //
-// Never edit a migration that has shipped: databases in the field have
-// recorded its version in schema_migrations and will not run it again.
-// Frozen structs must never be shared between versions for the same reason.
-// TestMigrate checks that versions are strictly increasing and that a
-// second run applies nothing.
+// Never change what a migration that has shipped builds: databases in the
+// field have recorded its version in schema_migrations and will not run it
+// again. (Versions 1–7 were rewritten onto the idempotent helpers; the
+// schema they build is unchanged.) Frozen structs must never be shared
+// between versions for the same reason. TestMigrate checks that versions
+// are strictly increasing and that a second run applies nothing.
 
 // migration is one schema step. up runs inside a transaction; SQLite rolls
-// back DDL on failure, MySQL commits DDL implicitly, so keep MySQL steps
-// small and idempotent where you can (CREATE … IF NOT EXISTS, HasColumn).
+// back DDL on failure, MySQL commits each DDL statement implicitly, so
+// every step checks what exists before it creates anything
+// (migrate_ddl.go) and can be run again from any point.
 type migration struct {
 	version int64
 	name    string
@@ -50,6 +56,7 @@ func migrations() []migration {
 		{version: 4, name: "leases; refresh token sweep indexes", up: migrateV4},
 		{version: 6, name: "authorization codes, consents, browser sessions", up: migrateV6},
 		{version: 7, name: "login failures sweep index", up: migrateV7},
+		{version: 8, name: "customers import record", up: migrateV8},
 		{version: 10, name: "account keys, customer profiles, mail outbox", up: migrateV10},
 	}
 }
@@ -66,32 +73,23 @@ const migrationLockTimeout = 120 * time.Second
 // Migrate brings the schema up to the latest version and reports how many
 // migrations it applied; a second call applies 0. Concurrent migrators (on
 // several replicas) are serialized: on SQLite by the write lock each
-// migration's transaction takes at BEGIN, on MySQL by GET_LOCK, which also
-// covers DDL that MySQL commits implicitly.
+// migration's transaction takes at BEGIN, on MySQL by a lease on a lock
+// row (migrate_lock.go), which also covers DDL that MySQL commits
+// implicitly and holds on a Galera cluster. A migrator that crashed part
+// way leaves nothing the next one trips over: every step checks what
+// exists before it creates anything (migrate_ddl.go).
+// A database that cannot answer is storage.ErrUnavailable, so that serve
+// waits for it.
 func (s *Store) Migrate(ctx context.Context) (applied int, err error) {
-	db := s.db.WithContext(ctx)
 	if s.dialect != dialectMySQL {
-		return s.migrate(db)
+		applied, err = s.migrate(s.db.WithContext(ctx))
+		return applied, convertErr(err)
 	}
-	err = db.Connection(func(conn *gorm.DB) error {
-		// Named per database, so test databases on one server do not wait
-		// for each other.
-		var got sql.NullInt64
-		if err := conn.Raw("SELECT GET_LOCK(CONCAT('shopauth_migrate:', DATABASE()), ?)",
-			int(migrationLockTimeout/time.Second)).Row().Scan(&got); err != nil {
-			return fmt.Errorf("take migration lock: %w", err)
-		}
-		if !got.Valid || got.Int64 != 1 {
-			return errors.New("take migration lock: timed out waiting for another migrator")
-		}
-		defer conn.Exec("SELECT RELEASE_LOCK(CONCAT('shopauth_migrate:', DATABASE()))")
-		// A fresh statement on the same connection: gorm keeps state such
-		// as the table name of a Raw().Scan() in the session, and the
-		// Migrator would then create every table under that name.
-		applied, err = s.migrate(conn.Session(&gorm.Session{NewDB: true}))
+	err = s.withMigrationLock(ctx, func(_ context.Context, conn *gorm.DB) error {
+		applied, err = s.migrate(conn)
 		return err
 	})
-	return applied, err
+	return applied, convertErr(err)
 }
 
 func (s *Store) migrate(db *gorm.DB) (applied int, err error) {

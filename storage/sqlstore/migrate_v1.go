@@ -118,8 +118,8 @@ type v1SigningKey struct {
 
 func (v1SigningKey) TableName() string { return "signing_keys" }
 
-func migrateV1(tx *gorm.DB, _ string) error {
-	return tx.Migrator().CreateTable(
+func migrateV1(tx *gorm.DB, dialect string) error {
+	return createTables(tx, dialect,
 		&v1Shop{},
 		&v1Customer{},
 		&v1Client{},

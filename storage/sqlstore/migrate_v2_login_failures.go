@@ -23,6 +23,6 @@ type v2LoginFailure struct {
 
 func (v2LoginFailure) TableName() string { return "login_failures" }
 
-func migrateV2(tx *gorm.DB, _ string) error {
-	return tx.Migrator().CreateTable(&v2LoginFailure{})
+func migrateV2(tx *gorm.DB, dialect string) error {
+	return createTables(tx, dialect, &v2LoginFailure{})
 }

@@ -45,6 +45,6 @@ type v3CartLine struct {
 
 func (v3CartLine) TableName() string { return "cart_lines" }
 
-func migrateV3(tx *gorm.DB, _ string) error {
-	return tx.Migrator().CreateTable(&v3Cart{}, &v3CartLine{})
+func migrateV3(tx *gorm.DB, dialect string) error {
+	return createTables(tx, dialect, &v3Cart{}, &v3CartLine{})
 }

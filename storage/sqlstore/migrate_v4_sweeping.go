@@ -28,14 +28,9 @@ type v4RefreshToken struct {
 
 func (v4RefreshToken) TableName() string { return "refresh_tokens" }
 
-func migrateV4(tx *gorm.DB, _ string) error {
-	if err := tx.Migrator().CreateTable(&v4Lease{}); err != nil {
+func migrateV4(tx *gorm.DB, dialect string) error {
+	if err := createTables(tx, dialect, &v4Lease{}); err != nil {
 		return err
 	}
-	for _, idx := range []string{"idx_refresh_tokens_spent_at", "idx_refresh_tokens_revoked_at"} {
-		if err := tx.Migrator().CreateIndex(&v4RefreshToken{}, idx); err != nil {
-			return err
-		}
-	}
-	return nil
+	return createIndexes(tx, dialect, &v4RefreshToken{}, "idx_refresh_tokens_spent_at", "idx_refresh_tokens_revoked_at")
 }

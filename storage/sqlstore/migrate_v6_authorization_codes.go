@@ -49,6 +49,6 @@ type v6BrowserSession struct {
 
 func (v6BrowserSession) TableName() string { return "browser_sessions" }
 
-func migrateV6(tx *gorm.DB, _ string) error {
-	return tx.Migrator().CreateTable(&v6AuthorizationCode{}, &v6Consent{}, &v6BrowserSession{})
+func migrateV6(tx *gorm.DB, dialect string) error {
+	return createTables(tx, dialect, &v6AuthorizationCode{}, &v6Consent{}, &v6BrowserSession{})
 }

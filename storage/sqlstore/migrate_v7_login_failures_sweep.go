@@ -18,6 +18,6 @@ type v7LoginFailure struct {
 
 func (v7LoginFailure) TableName() string { return "login_failures" }
 
-func migrateV7(tx *gorm.DB, _ string) error {
-	return tx.Migrator().CreateIndex(&v7LoginFailure{}, "idx_login_failures_last_failed_at")
+func migrateV7(tx *gorm.DB, dialect string) error {
+	return createIndexes(tx, dialect, &v7LoginFailure{}, "idx_login_failures_last_failed_at")
 }

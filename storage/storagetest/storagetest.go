@@ -25,7 +25,8 @@ type Store interface {
 	UpdatePasswordHash(ctx context.Context, id uint64, oldHash, newHash string) error
 	SetEmailVerified(ctx context.Context, id uint64, at *time.Time) error
 	SetDisabled(ctx context.Context, id uint64, at *time.Time) error
-	UpsertCustomers(ctx context.Context, cs []storage.Customer) (inserted, updated int, err error)
+	UpsertCustomers(ctx context.Context, cs []storage.Customer) (storage.ImportResult, error)
+	PlanUpsertCustomers(ctx context.Context, cs []storage.Customer) (storage.ImportResult, error)
 
 	RecordLoginAttempt(ctx context.Context, shopKey, emailNormalized string, now time.Time, policy storage.LockoutPolicy) (storage.LoginFailures, bool, error)
 	ClearLoginFailures(ctx context.Context, shopKey, emailNormalized string) error
@@ -113,6 +114,10 @@ func Run(t *testing.T, open func(t *testing.T) Store) {
 		{"ConcurrentCustomers", testConcurrentCustomers},
 		{"LoginFailures", testLoginFailures},
 		{"UpsertCustomers", testUpsertCustomers},
+		{"ImportRerun", testImportRerun},
+		{"ImportRefusals", testImportRefusals},
+		{"ImportNewExport", testImportNewExport},
+		{"ConcurrentImportAndPasswordChange", testConcurrentImportAndPasswordChange},
 		{"ConcurrentLoginAttempts", testConcurrentLoginAttempts},
 		{"AuthorizationCodes", testAuthorizationCodes},
 		{"ConcurrentCodeRedemption", testConcurrentCodeRedemption},

@@ -57,6 +57,7 @@ type Row struct {
 type Reader struct {
 	next    func() (line int, fields map[string]string, err error)
 	seen    map[[16]byte]int // digest of the normalized e-mail → first line
+	ids     map[uint64]int   // customer_id → first line
 	now     time.Time
 	counter *countingReader
 }
@@ -77,7 +78,7 @@ func NewReader(r io.Reader, now time.Time) (*Reader, error) {
 	if err != nil {
 		return nil, err
 	}
-	rd := &Reader{seen: map[[16]byte]int{}, now: now, counter: counter}
+	rd := &Reader{seen: map[[16]byte]int{}, ids: map[uint64]int{}, now: now, counter: counter}
 	if first[0] == '{' {
 		rd.next = jsonLines(br)
 	} else if rd.next, err = csvRows(br); err != nil {
@@ -105,7 +106,13 @@ func (r *Reader) Next() (Row, error) {
 	if first, dup := r.seen[digest]; dup {
 		return Row{}, &RowError{Line: line, Reason: fmt.Sprintf("e-mail %s appears already on line %d", c.EmailNormalized, first)}
 	}
+	if first, dup := r.ids[c.ID]; dup && c.ID != 0 {
+		return Row{}, &RowError{Line: line, Reason: fmt.Sprintf("customer_id %d appears already on line %d", c.ID, first)}
+	}
 	r.seen[digest] = line
+	if c.ID != 0 {
+		r.ids[c.ID] = line
+	}
 	return Row{Line: line, Customer: c}, nil
 }
 
@@ -296,25 +303,44 @@ func jsonLines(br *bufio.Reader) func() (int, map[string]string, error) {
 	}
 }
 
+// decodeJSONObject reads one flat object token by token: encoding/json
+// would keep the last of a key given twice without a word, and a row whose
+// e-mail or hash depends on which copy wins is a bad row.
 func decodeJSONObject(text []byte) (map[string]string, string) {
 	if !utf8.Valid(text) {
 		return nil, "the line is not valid UTF-8"
 	}
 	dec := json.NewDecoder(bytes.NewReader(text))
 	dec.UseNumber()
-	var raw map[string]any
-	if err := dec.Decode(&raw); err != nil {
+	notObject := func(err error) (map[string]string, string) {
+		if err == nil {
+			return nil, "not a JSON object"
+		}
 		return nil, "not a JSON object: " + err.Error()
 	}
-	if dec.More() {
-		return nil, "more than one JSON value on the line"
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
+		return notObject(err)
 	}
-	fields := make(map[string]string, len(raw))
-	for k, v := range raw {
+	fields := map[string]string{}
+	seen := map[string]bool{}
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return notObject(err)
+		}
+		k, _ := tok.(string) // a key is always a string token
 		if !isColumn(k) {
 			return nil, fmt.Sprintf("unknown key %q (keys: %s)", k, strings.Join(Columns, ","))
 		}
-		switch v := v.(type) {
+		if seen[k] {
+			return nil, fmt.Sprintf("key %q given twice", k)
+		}
+		seen[k] = true
+		tok, err = dec.Token()
+		if err != nil {
+			return notObject(err)
+		}
+		switch v := tok.(type) {
 		case nil:
 		case string:
 			fields[k] = v
@@ -322,9 +348,18 @@ func decodeJSONObject(text []byte) (map[string]string, string) {
 			fields[k] = v.String()
 		case bool:
 			fields[k] = strconv.FormatBool(v)
-		default:
+		default: // json.Delim: an object or array
 			return nil, fmt.Sprintf("%s must be a string, number or boolean", k)
 		}
+	}
+	if _, err := dec.Token(); err != nil { // the closing brace
+		return notObject(err)
+	}
+	switch _, err := dec.Token(); {
+	case err == nil:
+		return nil, "more than one JSON value on the line"
+	case !errors.Is(err, io.EOF):
+		return notObject(err)
 	}
 	return fields, ""
 }

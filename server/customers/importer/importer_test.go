@@ -122,11 +122,14 @@ func TestBadRowsAreReportedByLine(t *testing.T) {
 		{"id over int64", header + "a@example.com,A," + phpassHash + ",,9223372036854775808\n", 2, "customer_id must be a positive whole number"},
 		{"short row", header + "a@example.com,A\n", 2, "2 fields, the header has 5"},
 		{"bare quote", header + "a@example.com,A\"x," + phpassHash + ",,\n", 2, "bare \" in non-quoted-field"},
+		{"duplicate customer_id", header + "a@example.com,A," + phpassHash + ",,21\n" + "b@example.com,B," + phpassHash + ",,21\n", 3, "customer_id 21 appears already on line 2"},
 		{"duplicate e-mail, other case", header + "a@example.com,A," + phpassHash + ",,\n" + "A@Example.COM,B," + phpassHash + ",,\n", 3, "appears already on line 2"},
 		{"bad UTF-8 in JSON", "{\"email\":\"a@example.com\",\"name\":\"Jos\xe9\",\"password_hash\":\"" + phpassHash + "\"}\n", 1, "not valid UTF-8"},
 		{"JSON unknown key", `{"email":"a@example.com","password":"x","password_hash":"` + phpassHash + `"}` + "\n", 1, `unknown key "password"`},
 		{"JSON not an object", "{\"email\":\"a@example.com\"}\n[1,2]\n", 2, "not a JSON object"},
 		{"JSON nested value", `{"email":{"x":1},"password_hash":"` + phpassHash + `"}` + "\n", 1, "email must be a string, number or boolean"},
+		{"JSON key twice", `{"email":"a@example.com","password_hash":"` + phpassHash + `","email":"b@example.com"}` + "\n", 1, `key "email" given twice`},
+		{"JSON key twice, same value", `{"email":"a@example.com","password_hash":"` + phpassHash + `","verified":true,"verified":true}` + "\n", 1, `key "verified" given twice`},
 		{"JSON two values", `{"email":"a@example.com","password_hash":"` + phpassHash + `"} {}` + "\n", 1, "more than one JSON value"},
 	}
 	for _, tt := range tests {
@@ -182,6 +185,8 @@ func FuzzReader(f *testing.F) {
 	f.Add("\xEF\xBB\xBFemail,name,password_hash,verified\r\n\"x@y.z\",\"a\"\"b\"," + bcryptHash + ",1\r\n")
 	f.Add(`{"email":"a@example.com","password_hash":"` + argonHash + `","customer_id":5}` + "\n")
 	f.Add("email,password_hash\n\"unterminated\n")
+	f.Add(`{"email":"a@example.com","email":"b@example.com","password_hash":"` + phpassHash + `"}` + "\n")
+	f.Add(`{"email":"a@example.com","password_hash":"` + phpassHash + `"}}` + "\n")
 	f.Fuzz(func(t *testing.T, input string) {
 		r, err := NewReader(strings.NewReader(input), testNow)
 		if err != nil {
