@@ -42,15 +42,7 @@ func TestBrowserAccountFlow(t *testing.T) {
 			require.NoError(t, chromedp.Do(ctx, chromedp.Navigate(rp.srv.URL+"/"), chromedp.Click(chromedp.CSS("#login"))))
 			require.Equal(t, "Crear una cuenta", b.text("#create-account-link"))
 			b.submit("#create-account-link")
-			require.NoError(t, chromedp.Do(ctx,
-				chromedp.SendKeys(chromedp.CSS("#firstName"), "Lucía"),
-				chromedp.SendKeys(chromedp.CSS("#lastName"), "García"),
-				chromedp.SendKeys(chromedp.CSS("#email"), email),
-				chromedp.SendKeys(chromedp.CSS("#password"), password),
-				chromedp.SendKeys(chromedp.CSS("#confirmPassword"), password),
-				chromedp.Click(chromedp.CSS("#acceptedTerms")),
-			))
-			b.submit("#create-account")
+			b.register("Lucía", "García", email, password)
 			require.Contains(t, b.text("#notice"), email)
 
 			// The confirmation link from the mail, then back into the app's
@@ -148,15 +140,7 @@ func TestBrowserDemoNewcomer(t *testing.T) {
 	require.NoError(t, chromedp.Do(ctx, chromedp.Navigate(ts.URL+"/demo")))
 	b.submit("#sign-in-link")
 	b.submit("#create-account-link")
-	require.NoError(t, chromedp.Do(ctx,
-		chromedp.SendKeys(chromedp.CSS("#firstName"), "New"),
-		chromedp.SendKeys(chromedp.CSS("#lastName"), "Comer"),
-		chromedp.SendKeys(chromedp.CSS("#email"), email),
-		chromedp.SendKeys(chromedp.CSS("#password"), first),
-		chromedp.SendKeys(chromedp.CSS("#confirmPassword"), first),
-		chromedp.Click(chromedp.CSS("#acceptedTerms")),
-	))
-	b.submit("#create-account")
+	b.register("New", "Comer", email, first)
 	require.NoError(t, chromedp.Do(ctx, chromedp.Navigate(demoMailLink(t, ts, 1, email))))
 	b.submit("#confirm-email")
 	require.NoError(t, chromedp.Do(ctx, chromedp.SendKeys(chromedp.CSS("#password"), first)))
@@ -192,4 +176,18 @@ func TestBrowserDemoNewcomer(t *testing.T) {
 	b.submit("#set-password")
 	b.signIn(email, third)
 	require.Equal(t, "New Comer <"+email+">", b.text("#signed-in"))
+}
+
+// register fills the "Create account" page and submits it.
+func (b *browserPage) register(firstName, lastName, email, password string) {
+	b.t.Helper()
+	require.NoError(b.t, chromedp.Do(b.ctx,
+		chromedp.SendKeys(chromedp.CSS("#firstName"), firstName),
+		chromedp.SendKeys(chromedp.CSS("#lastName"), lastName),
+		chromedp.SendKeys(chromedp.CSS("#email"), email),
+		chromedp.SendKeys(chromedp.CSS("#password"), password),
+		chromedp.SendKeys(chromedp.CSS("#confirmPassword"), password),
+		chromedp.Click(chromedp.CSS("#acceptedTerms")),
+	))
+	b.submit("#create-account")
 }

@@ -62,12 +62,12 @@ func (h *Handler) mountAccounts(g gin.IRouter) {
 	if h.accounts == nil {
 		return
 	}
-	g.GET(PathRegister, h.registerPage)
-	g.POST(PathRegister, h.register)
+	g.GET(PathRegister, h.showShopForm(registerForm))
+	g.POST(PathRegister, h.postShopForm(registerForm))
 	g.GET(PathConfirm, h.confirmPage)
 	g.POST(PathConfirm, h.confirm)
-	g.GET(PathForgot, h.forgotPage)
-	g.POST(PathForgot, h.forgot)
+	g.GET(PathForgot, h.showShopForm(forgotForm))
+	g.POST(PathForgot, h.postShopForm(forgotForm))
 	g.GET(PathReset, h.resetPage)
 	g.POST(PathReset, h.reset)
 	g.GET(PathPassword, h.passwordPage)
@@ -160,43 +160,75 @@ func (h *Handler) accountForm(c *gin.Context, status int, page, title string, ac
 	}))
 }
 
-func (h *Handler) registerPage(c *gin.Context) {
-	values := c.Request.URL.Query()
-	ac, ok := h.resolveAccountContext(c, values)
-	if !ok {
-		return
-	}
-	h.accountForm(c, http.StatusOK, "account_register", "title_register", ac, url.Values{"email": {ac.request.LoginHint}}, "", nil)
+// shopForm is a form page of a shop (registration, recovery): shown for
+// the shop and request the query names, posted with them.
+type shopForm struct {
+	page, title string
+	// submit runs the form for its context; nil or an *accounts.InvalidInput
+	// is an answer, anything else a refusal or a fault.
+	submit func(h *Handler, c *gin.Context, ac accountContext, form url.Values) error
+	// notice is said after a submission: the same page whatever the
+	// address, and the mail tells its owner the rest.
+	notice string
 }
 
-// register creates the account. A known address and a new one get the same
-// page: the mail tells the owner which it was.
-func (h *Handler) register(c *gin.Context) {
-	form, ok := h.accountPost(c)
-	if !ok {
-		return
+var (
+	// A known address and a new one get the same page.
+	registerForm = shopForm{page: "account_register", title: "title_register", notice: "notice_registered",
+		submit: func(h *Handler, c *gin.Context, ac accountContext, form url.Values) error {
+			_, err := h.accounts.Register(c.Request.Context(), accounts.Registration{
+				ShopKey: ac.shop.Key, Email: form.Get("email"), FirstName: form.Get("firstName"), LastName: form.Get("lastName"),
+				Password: form.Get("password"), ConfirmPassword: form.Get("confirmPassword"),
+				AcceptedTerms: form.Get("acceptedTerms") == "true", ContinueTo: ac.continueTo(), ClientIP: c.ClientIP(),
+			})
+			if errors.Is(err, accounts.ErrEmailTaken) {
+				return nil
+			}
+			return err
+		}}
+	// A reset link goes out only if the shop has the address.
+	forgotForm = shopForm{page: "account_forgot", title: "title_forgot", notice: "notice_forgot",
+		submit: func(h *Handler, c *gin.Context, ac accountContext, form url.Values) error {
+			return h.accounts.Forgot(c.Request.Context(), ac.shop.Key, form.Get("email"), ac.continueTo(), c.ClientIP())
+		}}
+)
+
+// showShopForm is GET of a shop form.
+func (h *Handler) showShopForm(f shopForm) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		ac, ok := h.resolveAccountContext(c, c.Request.URL.Query())
+		if !ok {
+			return
+		}
+		h.accountForm(c, http.StatusOK, f.page, f.title, ac, url.Values{"email": {ac.request.LoginHint}}, "", nil)
 	}
-	ac, ok := h.resolveAccountContext(c, form)
-	if !ok {
-		return
-	}
-	if !h.csrf.valid(c.Request, form.Get("csrf_token")) {
-		h.accountForm(c, http.StatusForbidden, "account_register", "title_register", ac, form, "err_form_expired", nil)
-		return
-	}
-	_, err := h.accounts.Register(c.Request.Context(), accounts.Registration{
-		ShopKey: ac.shop.Key, Email: form.Get("email"), FirstName: form.Get("firstName"), LastName: form.Get("lastName"),
-		Password: form.Get("password"), ConfirmPassword: form.Get("confirmPassword"), AcceptedTerms: form.Get("acceptedTerms") == "true",
-		ContinueTo: ac.continueTo(), ClientIP: c.ClientIP(),
-	})
-	var invalid *accounts.InvalidInput
-	switch {
-	case err == nil, errors.Is(err, accounts.ErrEmailTaken):
-		h.notice(c, http.StatusOK, ac.shop, "title_check_mail", "notice_registered", form.Get("email"))
-	case errors.As(err, &invalid):
-		h.accountForm(c, http.StatusBadRequest, "account_register", "title_register", ac, form, "err_fields", fieldMessages(invalid, nil))
-	default:
-		h.accountFault(c, ac.shop, err)
+}
+
+// postShopForm is POST of a shop form.
+func (h *Handler) postShopForm(f shopForm) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		form, ok := h.accountPost(c)
+		if !ok {
+			return
+		}
+		ac, ok := h.resolveAccountContext(c, form)
+		if !ok {
+			return
+		}
+		if !h.csrf.valid(c.Request, form.Get("csrf_token")) {
+			h.accountForm(c, http.StatusForbidden, f.page, f.title, ac, form, "err_form_expired", nil)
+			return
+		}
+		err := f.submit(h, c, ac, form)
+		var invalid *accounts.InvalidInput
+		switch {
+		case err == nil:
+			h.notice(c, http.StatusOK, ac.shop, "title_check_mail", f.notice, form.Get("email"))
+		case errors.As(err, &invalid):
+			h.accountForm(c, http.StatusBadRequest, f.page, f.title, ac, form, "err_fields", fieldMessages(invalid, nil))
+		default:
+			h.accountFault(c, ac.shop, err)
+		}
 	}
 }
 
@@ -235,42 +267,6 @@ func (h *Handler) confirm(c *gin.Context) {
 		return
 	}
 	h.continueOrNotice(c, done.ShopKey, done.ContinueTo, done.Email, "title_done", "notice_confirmed")
-}
-
-func (h *Handler) forgotPage(c *gin.Context) {
-	values := c.Request.URL.Query()
-	ac, ok := h.resolveAccountContext(c, values)
-	if !ok {
-		return
-	}
-	h.accountForm(c, http.StatusOK, "account_forgot", "title_forgot", ac, url.Values{"email": {ac.request.LoginHint}}, "", nil)
-}
-
-// forgot mails a reset link if the shop has the address; the page says the
-// same either way.
-func (h *Handler) forgot(c *gin.Context) {
-	form, ok := h.accountPost(c)
-	if !ok {
-		return
-	}
-	ac, ok := h.resolveAccountContext(c, form)
-	if !ok {
-		return
-	}
-	if !h.csrf.valid(c.Request, form.Get("csrf_token")) {
-		h.accountForm(c, http.StatusForbidden, "account_forgot", "title_forgot", ac, form, "err_form_expired", nil)
-		return
-	}
-	err := h.accounts.Forgot(c.Request.Context(), ac.shop.Key, form.Get("email"), ac.continueTo(), c.ClientIP())
-	var invalid *accounts.InvalidInput
-	switch {
-	case err == nil:
-		h.notice(c, http.StatusOK, ac.shop, "title_check_mail", "notice_forgot", form.Get("email"))
-	case errors.As(err, &invalid):
-		h.accountForm(c, http.StatusBadRequest, "account_forgot", "title_forgot", ac, form, "err_fields", fieldMessages(invalid, nil))
-	default:
-		h.accountFault(c, ac.shop, err)
-	}
 }
 
 func (h *Handler) resetPage(c *gin.Context) {

@@ -75,7 +75,7 @@ func New(cfg Config) (*Handler, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	pages, err := template.New("pages").Funcs(template.FuncMap{"field": fieldOf}).ParseFS(templateFS, "templates/*.html")
+	pages, err := template.New("pages").Funcs(template.FuncMap{"field": fieldOf, "fieldIn": fieldIn, "newPassword": newPasswordOf}).ParseFS(templateFS, "templates/*.html")
 	if err != nil {
 		return nil, err
 	}
@@ -394,7 +394,23 @@ type fieldRef struct {
 	Name   string
 }
 
-func fieldOf(d pageData, name string) fieldRef { return fieldRef{Errors: d.Errors, Name: name} }
+func fieldOf(d pageData, name string) fieldRef { return fieldIn(d.Errors, name) }
+
+func fieldIn(errors map[string]string, name string) fieldRef {
+	return fieldRef{Errors: errors, Name: name}
+}
+
+// newPasswordRef is what the "newpassword" template gets: the new
+// password's field name and label, with its confirmation.
+type newPasswordRef struct {
+	T           map[string]string
+	Errors      map[string]string
+	Name, Label string
+}
+
+func newPasswordOf(d pageData, name, label string) newPasswordRef {
+	return newPasswordRef{T: d.T, Errors: d.Errors, Name: name, Label: label}
+}
 
 type field struct{ Name, Value string }
 
