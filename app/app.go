@@ -43,9 +43,10 @@ const ClockSkew = 30 * time.Second
 const clientCacheTTL = 5 * time.Second
 
 // The token sweeper's policy (server.SweeperConfig): a sweep every few
-// minutes, 500 rows per batch, and spent or revoked refresh tokens (and
-// redeemed authorization codes, after they expired) kept a week so that
-// reuse of a stolen one is still detected that long.
+// minutes, 500 rows per batch; revoked refresh tokens kept a week, spent
+// ones a week after their family ended, and redeemed authorization codes a
+// week after they expired, so that reuse of a stolen one is detected that
+// long. The verifier's leeway and the tolerated skew are both ClockSkew.
 const (
 	SweepInterval           = 5 * time.Minute
 	SweepBatch              = 500
@@ -221,7 +222,7 @@ func New(d Deps) (*App, error) {
 	}
 	sweeper, err := server.NewSweeper(server.SweeperConfig{
 		Store: store, Interval: SweepInterval, BatchSize: SweepBatch,
-		SettledRetention: SettledRefreshRetention, Leeway: ClockSkew, Lockout: lockout, Now: now, Logger: logger,
+		SettledRetention: SettledRefreshRetention, Leeway: ClockSkew, ClockSkew: ClockSkew, Lockout: lockout, Now: now, Logger: logger,
 	})
 	if err != nil {
 		return nil, err

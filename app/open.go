@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"time"
 
@@ -30,24 +31,65 @@ func OpenStore(ctx context.Context, cfg config.Config, logger *slog.Logger) (*sq
 }
 
 // KeyEncryptionKey returns the configured KEK or, with SQLite and none set,
-// the one kept (or created) next to the database file.
-func KeyEncryptionKey(cfg config.Config, logger *slog.Logger) ([]byte, error) {
+// the one kept next to the database file (keyFile).
+func KeyEncryptionKey(ctx context.Context, cfg config.Config, store *sqlstore.Store, logger *slog.Logger) ([]byte, error) {
+	kek, _, err := keyEncryptionKey(ctx, cfg, store, logger)
+	return kek, err
+}
+
+// keyEncryptionKey is KeyEncryptionKey, also naming the file the key came
+// from ("" when configured), so that errors can name it.
+func keyEncryptionKey(ctx context.Context, cfg config.Config, store *sqlstore.Store, logger *slog.Logger) (kek []byte, file string, err error) {
 	if cfg.Keys.EncryptionKey != "" {
-		return keys.ParseKEK(cfg.Keys.EncryptionKey)
+		kek, err = keys.ParseKEK(cfg.Keys.EncryptionKey)
+		return kek, "", err
 	}
 	if !cfg.DatabaseIsSQLite() {
-		return nil, errors.New("SHOPAUTH_KEY_ENCRYPTION_KEY is required with MySQL")
+		return nil, "", errors.New("SHOPAUTH_KEY_ENCRYPTION_KEY is required with MySQL")
 	}
-	path := cfg.SQLitePath() + ".kek"
 	if cfg.SQLitePath() == ":memory:" {
-		return keys.GenerateKEK()
+		kek, err = keys.GenerateKEK()
+		return kek, "", err
 	}
-	kek, created, err := keys.LoadOrCreateKEKFile(path)
+	file = cfg.SQLitePath() + ".kek"
+	kek, err = keyFile(ctx, file, store, logger)
+	return kek, file, err
+}
+
+// keyFile reads the generated key encryption key at path (one per database
+// file: the URL's query is not part of it), or creates it while the
+// database holds no signing key. Beside encrypted keys a missing file is an
+// error, never a new key: a new key would open none of them, and writing
+// one would hide the loss until every token stops verifying. A file group
+// or others may read is a warning.
+func keyFile(ctx context.Context, path string, store *sqlstore.Store, logger *slog.Logger) ([]byte, error) {
+	stored, err := store.ListSigningKeys(ctx)
 	if err != nil {
 		return nil, err
 	}
-	if created {
-		logger.Warn("generated a key encryption key next to the database; set SHOPAUTH_KEY_ENCRYPTION_KEY in production", "path", path)
+	var kek []byte
+	if len(stored) > 0 {
+		kek, err = keys.LoadKEKFile(path)
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("%s is missing, but the database holds %d signing keys encrypted with the key it held: "+
+				"restore the file from a backup (or set SHOPAUTH_KEY_ENCRYPTION_KEY to that key); "+
+				"shopauth does not write a new one, which would open none of them (docs/operations.md, \"A lost key encryption key\")",
+				path, len(stored))
+		}
+	} else {
+		var created bool
+		kek, created, err = keys.LoadOrCreateKEKFile(path)
+		if created {
+			logger.Warn("generated a key encryption key next to the database; set SHOPAUTH_KEY_ENCRYPTION_KEY in production", "path", path)
+		}
+	}
+	if err != nil {
+		return nil, err
+	}
+	if err := keys.CheckKEKFileMode(path); errors.Is(err, keys.ErrKEKFileMode) {
+		logger.Warn("the key encryption key file is readable by group or others; chmod 600 it", "path", path, "err", err)
+	} else if err != nil {
+		return nil, err
 	}
 	return kek, nil
 }
@@ -61,7 +103,7 @@ func refreshKey(kek []byte) ([]byte, error) {
 // OpenKeys opens the signing keys the configuration names, over a migrated
 // store, and returns the key encryption key with them.
 func OpenKeys(ctx context.Context, cfg config.Config, store *sqlstore.Store, logger *slog.Logger) (*keys.Manager, []byte, error) {
-	kek, err := KeyEncryptionKey(cfg, logger)
+	kek, file, err := keyEncryptionKey(ctx, cfg, store, logger)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -70,7 +112,11 @@ func OpenKeys(ctx context.Context, cfg config.Config, store *sqlstore.Store, log
 		return nil, nil, err
 	}
 	km, err := keys.New(ctx, kc)
-	if errors.Is(err, keys.ErrWrongKEK) {
+	switch {
+	case errors.Is(err, keys.ErrWrongKEK) && file != "":
+		return nil, nil, fmt.Errorf("the key encryption key in %s does not open the stored signing keys "+
+			"(was the file replaced? restore it from a backup, or set SHOPAUTH_KEY_ENCRYPTION_KEY to the key that does): %w", file, err)
+	case errors.Is(err, keys.ErrWrongKEK):
 		return nil, nil, fmt.Errorf("SHOPAUTH_KEY_ENCRYPTION_KEY does not open the stored signing keys "+
 			"(changing it? run with the previous one in SHOPAUTH_KEY_ENCRYPTION_KEY_OLD, then `shopauth keys rekey`): %w", err)
 	}

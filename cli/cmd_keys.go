@@ -115,18 +115,18 @@ A kid may start with "-": write "shopauth keys retire -- KID".`,
 				return fmt.Errorf("SHOPAUTH_KEY_ENCRYPTION_KEY_OLD: %w", err)
 			}
 			logger := c.logger(cfg)
-			newKEK, err := app.KeyEncryptionKey(cfg, logger)
+			store, err := app.OpenStore(cmd.Context(), cfg, logger)
+			if err != nil {
+				return err
+			}
+			defer store.Close()
+			newKEK, err := app.KeyEncryptionKey(cmd.Context(), cfg, store, logger)
 			if err != nil {
 				return err
 			}
 			if string(newKEK) == string(oldKEK) {
 				return errors.New("SHOPAUTH_KEY_ENCRYPTION_KEY and SHOPAUTH_KEY_ENCRYPTION_KEY_OLD are the same key")
 			}
-			store, err := app.OpenStore(cmd.Context(), cfg, logger)
-			if err != nil {
-				return err
-			}
-			defer store.Close()
 			n, same, err := keys.Rekey(cmd.Context(), store, oldKEK, newKEK)
 			if err != nil {
 				return err

@@ -327,13 +327,15 @@ func (c Config) DatabaseIsMySQL() bool {
 }
 
 // SQLitePath is the file path of a sqlite:// URL, as given (relative paths
-// are relative to the working directory; sqlite:///var/x.db is absolute).
-// It is empty for other databases.
+// are relative to the working directory; sqlite:///var/x.db is absolute),
+// without the URL's query, which tunes the connection, not which file. It
+// is empty for other databases.
 func (c Config) SQLitePath() string {
 	if !c.DatabaseIsSQLite() {
 		return ""
 	}
-	return strings.TrimPrefix(c.Database.URL, sqliteScheme)
+	path, _, _ := strings.Cut(strings.TrimPrefix(c.Database.URL, sqliteScheme), "?")
+	return path
 }
 
 // MySQLDSN is the go-sql-driver DSN of a mysql:// URL (the URL without its

@@ -20,6 +20,10 @@ func TestDatabaseHelpers(t *testing.T) {
 		{url: "sqlite://shopauth.db", sqlite: true, sqlitePath: "shopauth.db"},
 		{url: "sqlite:///var/lib/shopauth/data.db", sqlite: true, sqlitePath: "/var/lib/shopauth/data.db"},
 		{url: "sqlite://:memory:", sqlite: true, sqlitePath: ":memory:"},
+		// The query tunes the connection, not which file: one database
+		// file, one PATH.kek.
+		{url: "sqlite:///var/lib/shopauth/data.db?_pragma=cache_size(-8000)", sqlite: true, sqlitePath: "/var/lib/shopauth/data.db"},
+		{url: "sqlite://shopauth.db?", sqlite: true, sqlitePath: "shopauth.db"},
 		{
 			url:      "mysql://shopauth:pw@tcp(mysql:3306)/shopauth?parseTime=true",
 			mysql:    true,

@@ -3,12 +3,14 @@ package e2e
 import (
 	"net/http"
 	"net/url"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 
 	"github.com/shopauth/shopauth/app"
+	"github.com/shopauth/shopauth/config"
 	"github.com/shopauth/shopauth/e2e/harness"
 	"github.com/shopauth/shopauth/server"
 	"github.com/shopauth/shopauth/server/tokens"
@@ -45,25 +47,34 @@ func TestSweeperBoundsState(t *testing.T) {
 			// goes, cleared by their success.
 			require.Equal(t, server.SweepResult{Ran: true, LoginFailures: 1}, sweep())
 
-			// Expired, but still within the verifier's clock-skew leeway: a
-			// revoked jti must stay listed.
+			// Expired, but a verifier accepts a token until exp plus its
+			// leeway, by a clock that may lag this one by the skew: the
+			// issued and revoked jtis stay (a family revoked now must
+			// still list them) until exp + leeway + skew.
 			s.Clock.Advance(time.Hour + app.ClockSkew/2)
-			require.Equal(t, server.SweepResult{Ran: true, IssuedAccessTokens: 4}, sweep())
-
+			require.Equal(t, server.SweepResult{Ran: true}, sweep())
 			s.Clock.Advance(app.ClockSkew)
-			require.Equal(t, server.SweepResult{Ran: true, RevokedAccessTokens: 2}, sweep())
+			require.Equal(t, server.SweepResult{Ran: true}, sweep())
+			s.Clock.Advance(app.ClockSkew)
+			require.Equal(t, server.SweepResult{Ran: true, IssuedAccessTokens: 4, RevokedAccessTokens: 2}, sweep())
 
-			// A week later the spent and revoked refresh tokens go; the
-			// family's live token stays and works.
+			// A week later the revoked family's refresh token goes; family
+			// A's spent tokens stay as long as the family can live (and a
+			// week more), so that reuse of one is still detected; its live
+			// token stays and works.
 			s.Clock.Advance(app.SettledRefreshRetention)
-			require.Equal(t, server.SweepResult{Ran: true, RefreshTokens: 3}, sweep())
+			require.Equal(t, server.SweepResult{Ran: true, RefreshTokens: 1}, sweep())
 			status, next := s.Refresh(t, a2.RefreshToken)
 			require.Equal(t, http.StatusOK, status, next.Error)
+
+			// A week after family A ended, all of it goes.
+			s.Clock.Advance(s.Config.Tokens.RefreshTokenTTL)
+			require.Equal(t, server.SweepResult{Ran: true, RefreshTokens: 4, IssuedAccessTokens: 1}, sweep())
 
 			t.Run("one replica sweeps at a time", func(t *testing.T) {
 				other, err := server.NewSweeper(server.SweeperConfig{
 					Store: s.Store, Interval: app.SweepInterval, BatchSize: app.SweepBatch,
-					SettledRetention: app.SettledRefreshRetention, Leeway: app.ClockSkew, Lockout: app.LockoutPolicy(s.Config.Login),
+					SettledRetention: app.SettledRefreshRetention, Leeway: app.ClockSkew, ClockSkew: app.ClockSkew, Lockout: app.LockoutPolicy(s.Config.Login),
 					Now: s.Clock.Now,
 				})
 				require.NoError(t, err)
@@ -157,6 +168,46 @@ func TestSweeperForgetsLoginState(t *testing.T) {
 			require.Equal(t, state{}, sweep())
 			s.Clock.Advance(2 * time.Minute)
 			require.Equal(t, state{codes: 1}, sweep(), "the redeemed code, a week after it expired")
+		})
+	}
+}
+
+// TestSweeperKeepsSpentTokensWithIdleTTL: with SHOPAUTH_REFRESH_IDLE_TTL
+// set, a spent token's own expiry is only its idle deadline, while a thief
+// who refreshes within the idle window keeps the family alive. The sweeper
+// must keep the spent token's row (until the family ended plus the
+// retention), so that when the victim presents it, reuse is detected and
+// the thief's token stops working. Before, the sweep deleted it at its
+// idle deadline and the victim got a plain invalid_grant while the thief
+// carried on (issue 20 item 2).
+func TestSweeperKeepsSpentTokensWithIdleTTL(t *testing.T) {
+	const idle = time.Hour
+	for _, b := range sqlstoretest.Backends() {
+		t.Run(b.Name, func(t *testing.T) {
+			s := harness.NewTestServer(t, withoutRateLimit(), harness.WithStore(b.Open(t)),
+				harness.WithConfig(func(c *config.Config) { c.Tokens.RefreshIdleTTL = idle }))
+			victim := s.Login(t, "openid offline_access", "")
+			// The thief took the victim's token and refreshes within the
+			// idle window, again and again.
+			status, thief := s.Refresh(t, victim.RefreshToken)
+			require.Equal(t, http.StatusOK, status, thief.Error)
+			for range 3 {
+				s.Clock.Advance(idle - 10*time.Minute)
+				status, thief = s.Refresh(t, thief.RefreshToken)
+				require.Equal(t, http.StatusOK, status, thief.Error)
+			}
+			res, err := s.App.Sweeper.Sweep(t.Context())
+			require.NoError(t, err)
+			require.True(t, res.Ran)
+
+			status, body := s.Refresh(t, victim.RefreshToken)
+			require.Equal(t, http.StatusBadRequest, status)
+			require.Equal(t, "invalid_grant", body.Error)
+			require.True(t, strings.Contains(s.Logs.String(), "refresh token reuse"), "reuse was detected, not an unknown token")
+			status, body = s.Refresh(t, thief.RefreshToken)
+			require.Equal(t, http.StatusBadRequest, status, "the family is revoked: the thief's token is dead")
+			require.Equal(t, "invalid_grant", body.Error)
+			s.RequireActive(t, thief.AccessToken, false)
 		})
 	}
 }

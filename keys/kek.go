@@ -106,6 +106,14 @@ func CheckKEKFileMode(path string) error {
 	return nil
 }
 
+// LoadKEKFile reads the key encryption key stored at path; an error
+// wrapping fs.ErrNotExist when there is none. Unlike LoadOrCreateKEKFile it
+// never writes one: beside signing keys encrypted already, a new key would
+// open none of them.
+func LoadKEKFile(path string) ([]byte, error) {
+	return readKEKFile(path)
+}
+
 func readKEKFile(path string) ([]byte, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {

@@ -33,18 +33,24 @@ type SweeperConfig struct {
 	// BatchSize bounds the rows one DELETE removes, so no statement holds
 	// locks for long.
 	BatchSize int
-	// SettledRetention keeps spent and revoked refresh tokens this long,
+	// SettledRetention keeps revoked refresh tokens this long, spent ones
+	// this long after their family ended (whatever their idle expiry),
 	// signing keys this long after they left the JWKS (for `keys list`),
 	// and redeemed authorization codes this long after they expired: while
 	// one is kept, presenting it again is detected as reuse and revokes its
 	// tokens (RFC 9700 §4.14.2, RFC 6749 §4.1.2); once it is gone, it is
 	// merely unknown (still invalid_grant).
 	SettledRetention time.Duration
-	// Leeway is the verifier's clock-skew allowance: a revoked jti must stay
-	// listed until its token stops verifying, exp plus this. Failed-login
-	// records, authorization codes and browser sessions are kept this much
-	// longer too: another replica's clock may be behind the sweeper's.
+	// Leeway is the verifier's allowance past a token's exp: a token
+	// verifies until exp plus this by the verifier's clock.
 	Leeway time.Duration
+	// ClockSkew is how far another replica's clock may be behind the
+	// sweeper's. A revoked jti stays listed, and an issued jti stays
+	// recorded (so that revoking its family still lists it), until exp plus
+	// Leeway plus ClockSkew by the sweeper's clock: then no verifier
+	// anywhere accepts the token. Failed-login records, authorization codes
+	// and browser sessions are kept ClockSkew longer than they matter.
+	ClockSkew time.Duration
 	// Lockout is the Authenticator's lockout policy: a failed-login record
 	// goes once its policy has forgotten it (ForgottenBefore), so none that
 	// still locks or counts toward a lock is deleted.
@@ -66,9 +72,9 @@ type SweepResult struct {
 	SigningKeys         int64
 }
 
-// Sweeper keeps token and login state bounded: it deletes revoked-jti rows
-// once their tokens have expired, issued-jti rows once expired,
-// refresh-token rows once expired or long spent or revoked, failed-login
+// Sweeper keeps token and login state bounded: it deletes revoked-jti and
+// issued-jti rows once no replica accepts their tokens, refresh-token rows
+// once expired unspent, long revoked, or their family long ended, failed-login
 // records once the lockout policy has forgotten them, authorization codes
 // once expired (long expired if redeemed), browser sessions once expired,
 // and signing keys long after they left the JWKS. One replica sweeps at a
@@ -83,8 +89,8 @@ const sweepLease = "token-sweeper"
 
 // NewSweeper checks cfg and returns a Sweeper.
 func NewSweeper(cfg SweeperConfig) (*Sweeper, error) {
-	if cfg.Store == nil || cfg.Interval <= 0 || cfg.BatchSize <= 0 || cfg.SettledRetention <= 0 || cfg.Leeway < 0 {
-		return nil, errors.New("server: sweeper needs a store, a positive interval, batch size and retention")
+	if cfg.Store == nil || cfg.Interval <= 0 || cfg.BatchSize <= 0 || cfg.SettledRetention <= 0 || cfg.Leeway < 0 || cfg.ClockSkew < 0 {
+		return nil, errors.New("server: sweeper needs a store, a positive interval, batch size and retention, and no negative leeway or skew")
 	}
 	// A zero window would forget a record the moment its lock ends, and
 	// with it the doubling of the next lock.
@@ -138,7 +144,9 @@ func (s *Sweeper) Run(ctx context.Context) {
 func (s *Sweeper) Sweep(ctx context.Context) (SweepResult, error) {
 	var res SweepResult
 	now := s.cfg.Now().UTC()
-	expired := now.Add(-s.cfg.Leeway)
+	// unacceptable: a token that expired before it verifies nowhere.
+	unacceptable := now.Add(-s.cfg.Leeway - s.cfg.ClockSkew)
+	expired := now.Add(-s.cfg.ClockSkew)
 	settled := now.Add(-s.cfg.SettledRetention)
 	forgotten := s.cfg.Lockout.ForgottenBefore(expired)
 	settledCodes := expired.Add(-s.cfg.SettledRetention)
@@ -146,8 +154,8 @@ func (s *Sweeper) Sweep(ctx context.Context) (SweepResult, error) {
 		count *int64
 		batch func(limit int) (int64, error)
 	}{
-		{&res.RevokedAccessTokens, func(l int) (int64, error) { return s.cfg.Store.SweepRevokedAccessTokens(ctx, expired, l) }},
-		{&res.IssuedAccessTokens, func(l int) (int64, error) { return s.cfg.Store.SweepIssuedAccessTokens(ctx, now, l) }},
+		{&res.RevokedAccessTokens, func(l int) (int64, error) { return s.cfg.Store.SweepRevokedAccessTokens(ctx, unacceptable, l) }},
+		{&res.IssuedAccessTokens, func(l int) (int64, error) { return s.cfg.Store.SweepIssuedAccessTokens(ctx, unacceptable, l) }},
 		{&res.RefreshTokens, func(l int) (int64, error) { return s.cfg.Store.SweepRefreshTokens(ctx, now, settled, l) }},
 		{&res.LoginFailures, func(l int) (int64, error) { return s.cfg.Store.SweepLoginFailures(ctx, forgotten, l) }},
 		{&res.AuthorizationCodes, func(l int) (int64, error) {

@@ -118,16 +118,20 @@ func TestSweeperBatches(t *testing.T) {
 }
 
 // TestSweeperCutoffs: each table is swept with the cutoff that keeps what
-// still protects something — a revoked jti until its token stops
-// verifying, a failed-login record while its policy remembers it, a
-// redeemed code a retention after it expired — each behind the leeway.
+// still protects something — a revoked or issued jti until no verifier
+// accepts its token (exp plus the verifier's leeway, by a clock up to the
+// skew behind the sweeper's), a failed-login record while its policy
+// remembers it, a redeemed code a retention after it expired — each behind
+// the skew. With the issued jtis swept at exp and the revoked ones at exp
+// plus the leeway by the sweeper's own clock, a verifier 10 s behind
+// accepted a revoked token again (issue 20 item 4, issue 13 item 6).
 func TestSweeperCutoffs(t *testing.T) {
 	now := time.Date(2031, time.March, 4, 5, 6, 7, 0, time.UTC)
-	const leeway, retention = 30 * time.Second, 7 * 24 * time.Hour
+	const leeway, skew, retention = 30 * time.Second, 20 * time.Second, 7 * 24 * time.Hour
 	lockout := storage.LockoutPolicy{Threshold: 3, Window: 20 * time.Minute, FirstLock: time.Minute, MaxLock: time.Hour}
 	store := &fakeSweepStore{}
 	cfg := testSweeperConfig(store)
-	cfg.Leeway, cfg.SettledRetention, cfg.Lockout = leeway, retention, lockout
+	cfg.Leeway, cfg.ClockSkew, cfg.SettledRetention, cfg.Lockout = leeway, skew, retention, lockout
 	cfg.Now = func() time.Time { return now.In(time.FixedZone("CET", 3600)) }
 	s, err := NewSweeper(cfg)
 	require.NoError(t, err)
@@ -138,12 +142,12 @@ func TestSweeperCutoffs(t *testing.T) {
 		table int
 		want  []time.Time
 	}{
-		{"revoked jtis: exp plus leeway", tRevoked, []time.Time{now.Add(-leeway)}},
-		{"issued jtis: expired", tIssued, []time.Time{now}},
+		{"revoked jtis: exp plus leeway plus skew", tRevoked, []time.Time{now.Add(-leeway - skew)}},
+		{"issued jtis: exp plus leeway plus skew", tIssued, []time.Time{now.Add(-leeway - skew)}},
 		{"refresh tokens: expired, or settled a retention ago", tRefresh, []time.Time{now, now.Add(-retention)}},
-		{"login failures: last failure and lock a window plus leeway ago", tLoginFailures, []time.Time{now.Add(-lockout.Window - leeway)}},
-		{"codes: expired plus leeway, redeemed ones a retention later", tCodes, []time.Time{now.Add(-leeway), now.Add(-leeway - retention)}},
-		{"browser sessions: expired plus leeway", tSessions, []time.Time{now.Add(-leeway)}},
+		{"login failures: last failure and lock a window plus skew ago", tLoginFailures, []time.Time{now.Add(-lockout.Window - skew)}},
+		{"codes: expired plus skew, redeemed ones a retention later", tCodes, []time.Time{now.Add(-skew), now.Add(-skew - retention)}},
+		{"browser sessions: expired plus skew", tSessions, []time.Time{now.Add(-skew)}},
 		{"signing keys: out of the JWKS a retention ago", tSigningKeys, []time.Time{now.Add(-retention)}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -167,6 +171,7 @@ func TestNewSweeperChecksConfig(t *testing.T) {
 		{"no interval", func(c *SweeperConfig) { c.Interval = 0 }, false},
 		{"no retention", func(c *SweeperConfig) { c.SettledRetention = 0 }, false},
 		{"negative leeway", func(c *SweeperConfig) { c.Leeway = -time.Second }, false},
+		{"negative skew", func(c *SweeperConfig) { c.ClockSkew = -time.Second }, false},
 		{"no lockout policy", func(c *SweeperConfig) { c.Lockout = storage.LockoutPolicy{} }, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

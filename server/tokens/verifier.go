@@ -73,6 +73,20 @@ func (v *Verifier) CheckRevocation(ctx context.Context, jti string) error {
 // ParseAccessToken checks signature, type, issuer and time claims, but not
 // the revocation list.
 func (v *Verifier) ParseAccessToken(raw string) (AccessClaims, error) {
+	return v.parse(raw, v.leeway)
+}
+
+// ParseRevocableAccessToken is ParseAccessToken for a token to revoke: it
+// takes the token until no verifier anywhere accepts it any more, exp plus
+// the leeway by a clock up to the leeway (the tolerated skew) behind this
+// one's. A token refused here is refused everywhere, so revoking it would
+// change nothing; a token ParseAccessToken already finds expired may still
+// verify on a replica whose clock lags.
+func (v *Verifier) ParseRevocableAccessToken(raw string) (AccessClaims, error) {
+	return v.parse(raw, 2*v.leeway)
+}
+
+func (v *Verifier) parse(raw string, leeway time.Duration) (AccessClaims, error) {
 	verified, err := v.keys.Verify(raw)
 	payload, typ := verified.Payload, verified.Typ
 	if err != nil {
@@ -90,7 +104,7 @@ func (v *Verifier) ParseAccessToken(raw string) (AccessClaims, error) {
 	switch {
 	case c.Issuer != v.issuer:
 		return AccessClaims{}, fmt.Errorf("%w: issuer", ErrInvalidToken)
-	case c.ExpiresAt == 0 || now.After(time.Unix(c.ExpiresAt, 0).Add(v.leeway)):
+	case c.ExpiresAt == 0 || now.After(time.Unix(c.ExpiresAt, 0).Add(leeway)):
 		return AccessClaims{}, fmt.Errorf("%w: expired", ErrInvalidToken)
 	case c.NotBefore != 0 && now.Add(v.leeway).Before(time.Unix(c.NotBefore, 0)):
 		return AccessClaims{}, fmt.Errorf("%w: not yet valid", ErrInvalidToken)

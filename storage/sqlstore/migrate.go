@@ -57,6 +57,7 @@ func migrations() []migration {
 		{version: 6, name: "authorization codes, consents, browser sessions", up: migrateV6},
 		{version: 7, name: "login failures sweep index", up: migrateV7},
 		{version: 8, name: "customers import record", up: migrateV8},
+		{version: 9, name: "refresh token family end index", up: migrateV9},
 		{version: 10, name: "account keys, customer profiles, mail outbox", up: migrateV10},
 	}
 }

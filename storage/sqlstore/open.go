@@ -4,9 +4,12 @@ import (
 	"context"
 	"database/sql"
 	"database/sql/driver"
+	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"net/url"
+	"os"
 	"strings"
 	"time"
 
@@ -75,6 +78,11 @@ func Open(ctx context.Context, databaseURL string, opts Options) (*Store, error)
 		dsn, inMemory, err := sqliteDSN(rest)
 		if err != nil {
 			return nil, err
+		}
+		if !inMemory {
+			if err := createPrivateFile(strings.SplitN(dsn, "?", 2)[0]); err != nil {
+				return nil, fmt.Errorf("sqlstore: create sqlite database file: %w", err)
+			}
 		}
 		if connector, err = newSQLiteConnector(dsn); err != nil {
 			return nil, fmt.Errorf("sqlstore: open sqlite database: %w", err)
@@ -175,6 +183,25 @@ func sqliteDSN(rest string) (dsn string, memory bool, err error) {
 		params = append(params, query)
 	}
 	return path + "?" + strings.Join(params, "&"), memory, nil
+}
+
+// createPrivateFile creates an empty database file readable by its owner
+// only, unless the file exists (it keeps its mode). An empty file is a
+// valid SQLite database; the driver would create it 0666 less the umask,
+// and SQLite gives the -wal and -shm files beside it the database's mode.
+// A "file:" URI is left to the driver.
+func createPrivateFile(path string) error {
+	if strings.HasPrefix(path, "file:") {
+		return nil
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if errors.Is(err, fs.ErrExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	return f.Close()
 }
 
 // mysqlConfig turns USER:PASS@tcp(HOST:PORT)/DB?params into a

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -335,4 +336,30 @@ func TestAccountsMigrationResumes(t *testing.T) {
 			require.NoError(t, s.EnqueueMail(context.Background(), storage.OutboxMail{Sealed: []byte("m"), CreatedAt: time.Now()}))
 		})
 	}
+}
+
+// TestSQLiteFileMode: a database file shopauth creates, and the WAL and
+// shared-memory files SQLite makes beside it (which take the database's
+// mode), may be read by the owner only: they hold password hashes and
+// encrypted keys. A file that exists keeps its mode. Before, the driver
+// created it 0644 under the usual umask (issue 20 item 6).
+func TestSQLiteFileMode(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "new.db")
+	s := openURL(t, "sqlite://"+path)
+	_, err := s.Migrate(context.Background())
+	require.NoError(t, err)
+	for _, p := range []string{path, path + "-wal", path + "-shm"} {
+		fi, err := os.Stat(p)
+		require.NoError(t, err)
+		require.Zero(t, fi.Mode().Perm()&0o077, "%s has mode %v", filepath.Base(p), fi.Mode().Perm())
+	}
+
+	existing := filepath.Join(dir, "existing.db")
+	require.NoError(t, os.WriteFile(existing, nil, 0o640))
+	require.NoError(t, os.Chmod(existing, 0o640))
+	openURL(t, "sqlite://"+existing+"?_pragma=cache_size(-2000)")
+	fi, err := os.Stat(existing)
+	require.NoError(t, err)
+	require.Equal(t, os.FileMode(0o640), fi.Mode().Perm(), "an existing file keeps its mode")
 }

@@ -55,12 +55,39 @@ func (s *Store) SweepIssuedAccessTokens(ctx context.Context, before time.Time, l
 	return s.sweep(ctx, "issued_access_tokens", []string{"jti"}, "expires_at < ?", []any{dbTime(before)}, limit)
 }
 
-// SweepRefreshTokens deletes at most limit refresh-token rows that expired
-// before expiredBefore, or were spent or revoked before settledBefore.
+// SweepRefreshTokens deletes at most limit refresh-token rows that no
+// longer protect anything: never-spent ones that expired before
+// expiredBefore, ones revoked before settledBefore, and any whose family
+// ended (family_expires_at) before settledBefore. A spent token is kept
+// until then whatever its own expiry — with an idle TTL that is only its
+// idle deadline, while the family its thief refreshes lives on — so that
+// presenting it again is detected as reuse and revokes the family for as
+// long as the family can live, plus the retention. Each condition is swept
+// by its own index (three statements at most), not one OR no index serves.
 func (s *Store) SweepRefreshTokens(ctx context.Context, expiredBefore, settledBefore time.Time, limit int) (int64, error) {
-	settled := dbTime(settledBefore)
-	return s.sweep(ctx, "refresh_tokens", []string{"token_hash"}, "expires_at < ? OR spent_at < ? OR revoked_at < ?",
-		[]any{dbTime(expiredBefore), settled, settled}, limit)
+	if limit <= 0 {
+		return 0, fmt.Errorf("sweep refresh_tokens: limit must be positive")
+	}
+	expired, settled := dbTime(expiredBefore), dbTime(settledBefore)
+	var total int64
+	for _, c := range []struct {
+		where string
+		arg   time.Time
+	}{
+		{"expires_at < ? AND spent_at IS NULL", expired},
+		{"revoked_at < ?", settled},
+		{"family_expires_at < ?", settled},
+	} {
+		if int(total) >= limit {
+			break
+		}
+		n, err := s.sweep(ctx, "refresh_tokens", []string{"token_hash"}, c.where, []any{c.arg}, limit-int(total))
+		total += n
+		if err != nil {
+			return total, err
+		}
+	}
+	return total, nil
 }
 
 // SweepLoginFailures deletes at most limit failed-login records whose last

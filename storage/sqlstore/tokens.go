@@ -96,9 +96,9 @@ func (s *Store) RecordIssuedAccessToken(ctx context.Context, t storage.IssuedAcc
 const revokeBatch = 200
 
 // RevokeRefreshFamily revokes every not-yet-revoked token of the family and
-// every access token issued from it that has not expired at now, in one
-// transaction, and reports how many refresh tokens it revoked. Running it
-// again is harmless.
+// every access token issued from it that is still recorded (expired or
+// not: see revokeFamilies), in one transaction, and reports how many
+// refresh tokens it revoked. Running it again is harmless.
 func (s *Store) RevokeRefreshFamily(ctx context.Context, familyID string, now time.Time) (revoked int64, err error) {
 	err = s.transaction(ctx, func(tx *gorm.DB) error {
 		revoked, err = revokeFamily(tx, familyID, now)
@@ -111,8 +111,8 @@ func (s *Store) RevokeRefreshFamily(ctx context.Context, familyID string, now ti
 }
 
 // revokeFamilies revokes, inside tx, every not-yet-revoked refresh token of
-// the families and every access token issued from them that has not expired
-// at now, and reports how many refresh tokens it revoked.
+// the families and every access token issued from them that is still
+// recorded, and reports how many refresh tokens it revoked.
 func revokeFamilies(tx *gorm.DB, families []string, now time.Time) (int64, error) {
 	var revoked int64
 	for batch := range slices.Chunk(families, revokeBatch) {
@@ -124,10 +124,14 @@ func revokeFamilies(tx *gorm.DB, families []string, now time.Time) (int64, error
 		}
 		revoked += res.RowsAffected
 
+		// Every jti still recorded, whether or not it expired by this
+		// clock: a verifier accepts a token until exp plus its leeway by
+		// its own clock, and the sweeper keeps a record exactly until no
+		// replica can accept its token any more.
 		var live []revokedAccessTokenModel
 		if err := tx.Model(&issuedAccessTokenModel{}).
 			Select("jti", "expires_at").
-			Where("family_id IN ? AND expires_at > ?", batch, now).
+			Where("family_id IN ?", batch).
 			Find(&live).Error; err != nil {
 			return 0, err
 		}

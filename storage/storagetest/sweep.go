@@ -57,31 +57,45 @@ func testSweep(t *testing.T, open func(t *testing.T) Store) {
 		requireRecorded(t, s, "issued-live", true)
 	})
 
-	t.Run("refresh tokens: expired, long-spent and long-revoked rows", func(t *testing.T) {
+	t.Run("refresh tokens: expired unspent, long-revoked, and spent once their family ended long ago", func(t *testing.T) {
+		retention := 7 * 24 * time.Hour
+		settled := now.Add(-retention)
+		// spent builds a family whose first token was spent at spentAt,
+		// with the given idle expiry and family end.
+		spent := func(name string, spentAt, expires, familyEnds time.Time) storage.RefreshToken {
+			rt := newToken(name, "fam-"+name, spentAt.Add(-time.Minute))
+			rt.ExpiresAt, rt.FamilyExpiresAt = expires, familyEnds
+			require.NoError(t, s.CreateRefreshToken(ctx, rt, storage.IssuedAccessToken{}))
+			next := newToken(name+"-next", "fam-"+name, spentAt)
+			next.ExpiresAt, next.FamilyExpiresAt = familyEnds, familyEnds
+			require.NoError(t, s.RotateRefreshToken(ctx, rt.TokenHash, spentAt, next, storage.IssuedAccessToken{}))
+			return rt
+		}
 		live := newToken("sweep-live", "fam-live", now)
 		expired := newToken("sweep-expired", "fam-exp", now.Add(-2*time.Hour)) // expired an hour ago
-		spentLong := newToken("sweep-spent-long", "fam-s", now)
-		spentNow := newToken("sweep-spent-now", "fam-s2", now)
 		revokedLong := newToken("sweep-revoked-long", "fam-r", now)
-		for _, rt := range []storage.RefreshToken{live, expired, spentLong, spentNow, revokedLong} {
+		for _, rt := range []storage.RefreshToken{live, expired, revokedLong} {
 			require.NoError(t, s.CreateRefreshToken(ctx, rt, storage.IssuedAccessToken{}))
 		}
-		long := now.Add(-48 * time.Hour)
-		require.NoError(t, s.RotateRefreshToken(ctx, spentLong.TokenHash, long, newToken("sweep-spent-long-next", "fam-s", now), storage.IssuedAccessToken{}))
-		require.NoError(t, s.RotateRefreshToken(ctx, spentNow.TokenHash, now, newToken("sweep-spent-now-next", "fam-s2", now), storage.IssuedAccessToken{}))
-		_, err := s.RevokeRefreshFamily(ctx, "fam-r", long)
+		_, err := s.RevokeRefreshFamily(ctx, "fam-r", settled.Add(-time.Second))
 		require.NoError(t, err)
+		// SHOPAUTH_REFRESH_IDLE_TTL: a spent token's own expiry (its idle
+		// deadline) passed long ago while the family lives on; its reuse
+		// must still be detected, so the row stays.
+		idleSpent := spent("sweep-idle-spent", now.Add(-9*24*time.Hour), now.Add(-8*24*time.Hour), now.Add(20*24*time.Hour))
+		endedRecently := spent("sweep-ended-recently", now.Add(-20*24*time.Hour), now.Add(-19*24*time.Hour), settled.Add(time.Second))
+		endedLong := spent("sweep-ended-long", now.Add(-20*24*time.Hour), now.Add(-19*24*time.Hour), settled.Add(-time.Second))
 
-		require.EqualValues(t, 3, drain(t, 1, func(l int) (int64, error) {
-			return s.SweepRefreshTokens(ctx, now, now.Add(-24*time.Hour), l)
-		}))
-		for _, rt := range []storage.RefreshToken{expired, spentLong, revokedLong} {
+		require.EqualValues(t, 5, drain(t, 1, func(l int) (int64, error) {
+			return s.SweepRefreshTokens(ctx, now, settled, l)
+		}), "expired, revoked long ago, the long-ended family's two tokens, the recently ended family's unspent one")
+		for _, rt := range []storage.RefreshToken{expired, revokedLong, endedLong} {
 			_, err := s.GetRefreshToken(ctx, rt.TokenHash)
-			require.ErrorIs(t, err, storage.ErrNotFound)
+			require.ErrorIs(t, err, storage.ErrNotFound, rt.TokenHash)
 		}
-		for _, name := range []string{"sweep-live", "sweep-spent-now", "sweep-spent-long-next", "sweep-spent-now-next"} {
-			_, err := s.GetRefreshToken(ctx, hashOf(name))
-			require.NoError(t, err, name)
+		for _, rt := range []storage.RefreshToken{live, idleSpent, endedRecently} {
+			_, err := s.GetRefreshToken(ctx, rt.TokenHash)
+			require.NoError(t, err, "a spent token is kept until its family ended the retention ago, whatever its idle expiry")
 		}
 	})
 

@@ -202,8 +202,11 @@ func testRevokeRefreshFamily(t *testing.T, open func(t *testing.T) Store) {
 	require.NoError(t, s.RotateRefreshToken(ctx, t1.TokenHash, now, t2, newAccess("f-a2", "f", now.Add(time.Hour))))
 	require.NoError(t, s.RecordIssuedAccessToken(ctx, newAccess("f-expired", "f", now.Add(-time.Minute))))
 	require.NoError(t, s.CreateRefreshToken(ctx, g1, newAccess("g-a1", "g", now.Add(time.Hour))))
-
 	revokedAt := now.Add(time.Minute)
+	// Expired by the revoking replica's clock, but a verifier accepts it
+	// until exp plus its leeway by its own clock.
+	require.NoError(t, s.RecordIssuedAccessToken(ctx, newAccess("f-tail", "f", revokedAt.Add(-10*time.Second))))
+
 	steps := []struct {
 		name        string
 		family      string
@@ -234,7 +237,10 @@ func testRevokeRefreshFamily(t *testing.T, open func(t *testing.T) Store) {
 			}{
 				{"f-a1", true},
 				{"f-a2", true},
-				{"f-expired", false}, // expired anyway: no need to remember it
+				// Every jti still recorded, expired or not: the sweeper
+				// keeps a record only while some verifier may accept it.
+				{"f-tail", true},
+				{"f-expired", true},
 				{"g-a1", false},
 			}
 			for _, j := range jtis {
