@@ -8,8 +8,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"os"
-	"sync"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -20,6 +18,7 @@ import (
 	"github.com/shopauth/shopauth/keys"
 	"github.com/shopauth/shopauth/storage/sqlstore"
 	"github.com/shopauth/shopauth/web"
+	"github.com/shopauth/shopauth/web/tlsreload"
 )
 
 // shutdownGrace is how long in-flight requests may finish after SIGTERM.
@@ -60,13 +59,18 @@ func (c *cli) serve(ctx context.Context, demo bool) error {
 	}
 	handler := web.NewSwitch(web.Starting())
 	srv := web.NewHTTPServer(cfg.HTTP.Addr, handler, logger)
+	syncCtx, stopSync := context.WithCancel(context.Background())
+	defer stopSync()
 	if cfg.HTTP.TLSEnabled() {
-		reloader, err := newCertReloader(cfg.HTTP.TLSCertFile, cfg.HTTP.TLSKeyFile)
+		// Any change of the files' content is served once it has stayed
+		// the same for a check interval (docs/operations.md).
+		certs, err := tlsreload.New(tlsreload.Config{CertFile: cfg.HTTP.TLSCertFile, KeyFile: cfg.HTTP.TLSKeyFile, Logger: logger})
 		if err != nil {
 			_ = ln.Close()
 			return err
 		}
-		srv.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12, GetCertificate: reloader.get}
+		go certs.Run(syncCtx)
+		srv.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12, GetCertificate: certs.GetCertificate}
 		ln = tls.NewListener(ln, srv.TLSConfig)
 	}
 	logger.Info("shopauth listening", "addr", ln.Addr().String(), "issuer", cfg.Issuer, "version", version)
@@ -82,14 +86,14 @@ func (c *cli) serve(ctx context.Context, demo bool) error {
 	handler.Set(a.Handler)
 	logger.Info("shopauth ready")
 
-	syncCtx, stopSync := context.WithCancel(context.Background())
-	defer stopSync()
 	go func() { _ = a.Keys.Sync(syncCtx, cfg.Keys.SyncInterval) }()
 	// Every replica runs the rotator; the database lets exactly one of
 	// them create each key.
 	go func() { _ = a.Keys.RunRotator(syncCtx, cfg.Keys.SyncInterval) }()
 	// Every replica runs the sweeper; a lease lets one of them sweep.
 	go a.Sweeper.Run(syncCtx)
+	// Every replica runs the mail sender; a lease lets one of them send.
+	go a.Mail.Run(syncCtx)
 
 	select {
 	case err := <-errc:
@@ -135,7 +139,7 @@ func (c *cli) start(ctx context.Context, cfg config.Config, logger *slog.Logger,
 	if err != nil {
 		return nil, nil, err
 	}
-	a, err := app.New(app.Deps{Config: cfg, Store: store, Keys: km, KEK: kek, Logger: logger, Now: time.Now, HashParams: app.Argon2Params(cfg.Login)})
+	a, err := app.New(app.Deps{Config: cfg, Store: store, Keys: km, KEK: kek, Logger: logger, Now: time.Now, HashParams: app.Argon2Params(cfg.Login), Demo: demo})
 	if err != nil {
 		_ = store.Close()
 		return nil, nil, err
@@ -155,42 +159,4 @@ func shutdown(srv *http.Server, errc <-chan error) error {
 		return err
 	}
 	return nil
-}
-
-// certReloader serves the certificate files' current contents, so a renewed
-// certificate is picked up without a restart.
-type certReloader struct {
-	certFile, keyFile string
-	mu                sync.Mutex
-	cert              *tls.Certificate
-	modTime           time.Time
-}
-
-func newCertReloader(certFile, keyFile string) (*certReloader, error) {
-	r := &certReloader{certFile: certFile, keyFile: keyFile}
-	if _, err := r.get(nil); err != nil {
-		return nil, err
-	}
-	return r, nil
-}
-
-func (r *certReloader) get(*tls.ClientHelloInfo) (*tls.Certificate, error) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	st, err := os.Stat(r.certFile)
-	if err == nil && r.cert != nil && !st.ModTime().After(r.modTime) {
-		return r.cert, nil
-	}
-	cert, loadErr := tls.LoadX509KeyPair(r.certFile, r.keyFile)
-	if loadErr != nil {
-		if r.cert != nil {
-			return r.cert, nil // keep serving the last good certificate
-		}
-		return nil, fmt.Errorf("load TLS certificate: %w", loadErr)
-	}
-	r.cert = &cert
-	if st != nil {
-		r.modTime = st.ModTime()
-	}
-	return r.cert, nil
 }

@@ -90,7 +90,7 @@ func newRelyingParty(t *testing.T, issuer string) *relyingParty {
 	rp := &relyingParty{issuer: issuer, provider: provider, clients: map[string]*oauth2.Config{}, pending: map[string]rpPending{}}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
-		fmt.Fprint(w, `<!DOCTYPE html><title>Photo printer</title><a id="login" href="/start?client=`+appClientID+`">Sign in with the shop</a>`)
+		fmt.Fprint(w, `<!DOCTYPE html><title>Photo printer</title><a id="login" href="/start?client=`+harness.AppClientID+`">Sign in with the shop</a>`)
 	})
 	mux.HandleFunc("GET /start", rp.start)
 	mux.HandleFunc("GET /callback", rp.callback)
@@ -178,52 +178,20 @@ func TestBrowserCodeFlow(t *testing.T) {
 	ts := harness.NewTestServer(t)
 	rp := newRelyingParty(t, ts.URL)
 	for _, c := range []storage.Client{
-		{ID: appClientID, Public: true, ShopKey: app.DemoShop, GrantTypes: []string{"authorization_code"},
+		{ID: harness.AppClientID, Public: true, ShopKey: app.DemoShop, GrantTypes: []string{"authorization_code"},
 			Scopes: []string{"openid", "profile", "email"}, RedirectURIs: []string{rp.redirectURI()}},
-		{ID: webClientID, SecretHash: clients.HashSecret(webSecret), ShopKey: app.DemoShop, FirstParty: true,
+		{ID: harness.WebClientID, SecretHash: clients.HashSecret(harness.WebSecret), ShopKey: app.DemoShop, FirstParty: true,
 			GrantTypes: []string{"authorization_code"}, Scopes: []string{"openid", "profile", "email"},
 			RedirectURIs: []string{rp.redirectURI()}},
 	} {
 		require.NoError(t, ts.Store.CreateClient(t.Context(), c))
 	}
-	rp.register(appClientID, "")
-	rp.register(webClientID, webSecret)
+	rp.register(harness.AppClientID, "")
+	rp.register(harness.WebClientID, harness.WebSecret)
 
-	text := func(sel string) string {
-		t.Helper()
-		require.NoError(t, chromedp.Do(ctx, chromedp.WaitVisible(chromedp.CSS(sel))))
-		s, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(sel)))
-		require.NoError(t, err)
-		return s
-	}
-	// submit clicks a button that loads a new page and waits for that
-	// page: the old document's window is marked, the new one is not.
-	submit := func(button string) {
-		t.Helper()
-		_, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`window.__shopauthOld = true`))
-		require.NoError(t, err)
-		require.NoError(t, chromedp.Do(ctx, chromedp.Click(chromedp.CSS(button))))
-		// A poll running while the page navigates fails; poll again.
-		deadline := time.Now().Add(30 * time.Second)
-		for {
-			loaded, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`window.__shopauthOld === undefined && document.readyState === "complete"`))
-			if err == nil && loaded {
-				return
-			}
-			require.True(t, time.Now().Before(deadline), "no new page after clicking %s (last error: %v)", button, err)
-			time.Sleep(50 * time.Millisecond)
-		}
-	}
-	signIn := func(email, password string) {
-		t.Helper()
-		require.NoError(t, chromedp.Do(ctx,
-			chromedp.WaitVisible(chromedp.CSS("#email")),
-			// The page keeps the e-mail of a failed attempt: replace it.
-			chromedp.SetValue(chromedp.CSS("#email"), email),
-			chromedp.SendKeys(chromedp.CSS("#password"), password),
-		))
-		submit("#sign-in")
-	}
+	b := &browserPage{t: t, ctx: ctx}
+	text, submit := b.text, b.submit
+	signIn := b.signIn
 
 	// The relying party's page sends the browser to the login page.
 	require.NoError(t, chromedp.Do(ctx,
@@ -253,11 +221,57 @@ func TestBrowserCodeFlow(t *testing.T) {
 	signIn(app.DemoCustomerEmail, app.DemoPassword)
 	require.Contains(t, text("ul.scopes"), "Ver tu correo electrónico")
 	submit("#allow")
-	require.Equal(t, appClientID+" signed in as 21 ("+app.DemoCustomerEmail+")", text("#result"))
+	require.Equal(t, harness.AppClientID+" signed in as 21 ("+app.DemoCustomerEmail+")", text("#result"))
 
 	// SSO: the shop's own web client signs in without a password.
-	require.NoError(t, chromedp.Do(ctx, chromedp.Navigate(rp.srv.URL+"/start?client="+webClientID)))
-	require.Equal(t, webClientID+" signed in as 21 ("+app.DemoCustomerEmail+")", text("#result"))
+	require.NoError(t, chromedp.Do(ctx, chromedp.Navigate(rp.srv.URL+"/start?client="+harness.WebClientID)))
+	require.Equal(t, harness.WebClientID+" signed in as 21 ("+app.DemoCustomerEmail+")", text("#result"))
+}
+
+// browserPage drives the page open in a Chromium context.
+type browserPage struct {
+	t   *testing.T
+	ctx context.Context
+}
+
+// text waits for sel and returns its text.
+func (b *browserPage) text(sel string) string {
+	b.t.Helper()
+	require.NoError(b.t, chromedp.Do(b.ctx, chromedp.WaitVisible(chromedp.CSS(sel))))
+	s, err := chromedp.Run(b.ctx, chromedp.Text(chromedp.CSS(sel)))
+	require.NoError(b.t, err)
+	return s
+}
+
+// submit clicks a button that loads a new page and waits for that page:
+// the old document's window is marked, the new one is not.
+func (b *browserPage) submit(button string) {
+	b.t.Helper()
+	_, err := chromedp.Run(b.ctx, chromedp.Evaluate[bool](`window.__shopauthOld = true`))
+	require.NoError(b.t, err)
+	require.NoError(b.t, chromedp.Do(b.ctx, chromedp.Click(chromedp.CSS(button))))
+	// A poll running while the page navigates fails; poll again.
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		loaded, err := chromedp.Run(b.ctx, chromedp.Evaluate[bool](`window.__shopauthOld === undefined && document.readyState === "complete"`))
+		if err == nil && loaded {
+			return
+		}
+		require.True(b.t, time.Now().Before(deadline), "no new page after clicking %s (last error: %v)", button, err)
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// signIn fills the login page and submits it.
+func (b *browserPage) signIn(email, password string) {
+	b.t.Helper()
+	require.NoError(b.t, chromedp.Do(b.ctx,
+		chromedp.WaitVisible(chromedp.CSS("#email")),
+		// The page keeps the e-mail of a failed attempt: replace it.
+		chromedp.SetValue(chromedp.CSS("#email"), email),
+		chromedp.SendKeys(chromedp.CSS("#password"), password),
+	))
+	b.submit("#sign-in")
 }
 
 // saveScreenshot writes the login page's picture: into ../docs/ for

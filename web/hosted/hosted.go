@@ -8,6 +8,7 @@ import (
 	"html/template"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"strconv"
 	"time"
 
@@ -60,7 +61,10 @@ type Config struct {
 	SecureCookies bool
 	// CSRFKey signs the CSRF tokens; equal on every replica.
 	CSRFKey []byte
-	Logger  *slog.Logger
+	// Accounts, when set, serves the account pages (registration,
+	// recovery, password change) and the login page links to them.
+	Accounts Accounts
+	Logger   *slog.Logger
 }
 
 // Handler serves the authorization endpoint and the hosted pages.
@@ -72,6 +76,7 @@ type Handler struct {
 	sessionCookie string
 	secure        bool
 	logger        *slog.Logger
+	accounts      Accounts
 }
 
 // New checks cfg and parses the templates.
@@ -82,7 +87,7 @@ func New(cfg Config) (*Handler, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	pages, err := template.ParseFS(templateFS, "templates/*.html")
+	pages, err := template.New("pages").Funcs(template.FuncMap{"field": fieldOf, "fieldIn": fieldIn, "newPassword": newPasswordOf}).ParseFS(templateFS, "templates/*.html")
 	if err != nil {
 		return nil, err
 	}
@@ -94,6 +99,7 @@ func New(cfg Config) (*Handler, error) {
 	}
 	return &Handler{
 		auth: cfg.Authorizer, sessions: cfg.Logout, pages: pages, secure: cfg.SecureCookies, logger: cfg.Logger,
+		accounts:      cfg.Accounts,
 		sessionCookie: prefix + "shopauth_session",
 		csrf:          &csrf{key: cfg.CSRFKey, cookie: prefix + "shopauth_csrf", secure: cfg.SecureCookies},
 	}, nil
@@ -112,6 +118,7 @@ func (h *Handler) Mount(r gin.IRouter) {
 	g.POST(PathConsent, h.consent)
 	g.GET(web.PathEndSession, h.logout)
 	g.POST(web.PathEndSession, h.logout)
+	h.mountAccounts(g)
 	r.GET(PathStyle, func(c *gin.Context) {
 		c.Header("Cache-Control", "public, max-age=86400")
 		c.Data(http.StatusOK, "text/css; charset=utf-8", styleSheet)
@@ -153,7 +160,7 @@ func (h *Handler) login(c *gin.Context) {
 		h.unreadableForm(c, err)
 		return
 	}
-	if !h.csrf.valid(c.Request, form.CSRF) {
+	if !h.csrf.valid(c.Request, form.CSRF, h.flow(c, formLogin, form.Request.Values())) {
 		// Nothing is checked: the page comes back with a fresh token.
 		out, err := h.auth.LoginPage(c.Request.Context(), form.Request)
 		if err == nil && out.Step == authorize.StepLogin {
@@ -185,7 +192,7 @@ func (h *Handler) consent(c *gin.Context) {
 		return
 	}
 	req := AuthorizeRequestFrom(form)
-	if !h.csrf.valid(c.Request, form.Get("csrf_token")) {
+	if !h.csrf.valid(c.Request, form.Get("csrf_token"), h.flow(c, formConsent, req.Values())) {
 		h.formExpired(c, req, PathConsent)
 		return
 	}
@@ -208,7 +215,7 @@ func (h *Handler) logout(c *gin.Context) {
 		}
 		values = form
 		if form.Get("confirm") != "" {
-			if !h.csrf.valid(c.Request, form.Get("csrf_token")) {
+			if !h.csrf.valid(c.Request, form.Get("csrf_token"), h.flow(c, formLogout, logoutValues(LogoutRequestFrom(form)))) {
 				h.badRequest(c, storage.Shop{}, "err_form_expired")
 				return
 			}
@@ -228,8 +235,8 @@ func (h *Handler) logout(c *gin.Context) {
 		}))
 	case authorize.LogoutConfirm:
 		h.render(c, http.StatusOK, "logout", h.data(out.Shop, "title_logout", func(d *pageData) {
-			d.Hidden = hiddenFields(values, "id_token_hint", "client_id", "post_logout_redirect_uri", "state")
-			d.CSRF = h.csrf.token(c.Writer, c.Request)
+			d.Hidden = hiddenFields(logoutValues(req), logoutParams...)
+			d.CSRF = h.csrf.token(c.Writer, c.Request, h.flow(c, formLogout, logoutValues(req)))
 		}))
 	case authorize.LogoutDone:
 		h.clearSession(c)
@@ -282,7 +289,7 @@ func (h *Handler) respond(c *gin.Context, out *authorize.Outcome, err error, ema
 				d.Scopes = append(d.Scopes, describeScope(d.T, s))
 			}
 			d.Hidden = hiddenFields(out.Request.Values(), authorizeParams...)
-			d.CSRF = h.csrf.token(c.Writer, c.Request)
+			d.CSRF = h.csrf.token(c.Writer, c.Request, h.flow(c, formConsent, out.Request.Values()))
 		}))
 	default:
 		h.fault(c, errors.New("hosted: authorization outcome without a step"))
@@ -302,7 +309,11 @@ func (h *Handler) renderLogin(c *gin.Context, status int, out *authorize.Outcome
 			d.Error = d.T[problemKey]
 		}
 		d.Hidden = hiddenFields(out.Request.Values(), authorizeParams...)
-		d.CSRF = h.csrf.token(c.Writer, c.Request)
+		d.CSRF = h.csrf.token(c.Writer, c.Request, h.flow(c, formLogin, out.Request.Values()))
+		if h.accounts != nil {
+			query := out.Request.Values().Encode()
+			d.ForgotURL, d.RegisterURL = PathForgot+"?"+query, PathRegister+"?"+query
+		}
 	}))
 }
 
@@ -314,6 +325,12 @@ func (h *Handler) redirect(c *gin.Context, to string) {
 		status = http.StatusSeeOther
 	}
 	c.Redirect(status, to)
+}
+
+// flow binds a form's CSRF token to this browser's session and the
+// request the form continues (csrf.go).
+func (h *Handler) flow(c *gin.Context, form string, request url.Values) flow {
+	return flow{form: form, session: h.session(c), request: request}
 }
 
 func (h *Handler) session(c *gin.Context) string {
@@ -389,6 +406,39 @@ type pageData struct {
 	Error  string
 	Retry  string
 	Scopes []string
+	// The account pages': the form's values and each field's message,
+	// the link back to the login page, a notice.
+	Values map[string]string
+	Errors map[string]string
+	Back   string
+	Notice string
+	// The login page's links to the account pages.
+	ForgotURL, RegisterURL string
+}
+
+// fieldRef is what the "fielderror" template gets: one field's name and
+// every field's message.
+type fieldRef struct {
+	Errors map[string]string
+	Name   string
+}
+
+func fieldOf(d pageData, name string) fieldRef { return fieldIn(d.Errors, name) }
+
+func fieldIn(errors map[string]string, name string) fieldRef {
+	return fieldRef{Errors: errors, Name: name}
+}
+
+// newPasswordRef is what the "newpassword" template gets: the new
+// password's field name and label, with its confirmation.
+type newPasswordRef struct {
+	T           map[string]string
+	Errors      map[string]string
+	Name, Label string
+}
+
+func newPasswordOf(d pageData, name, label string) newPasswordRef {
+	return newPasswordRef{T: d.T, Errors: d.Errors, Name: name, Label: label}
 }
 
 type field struct{ Name, Value string }

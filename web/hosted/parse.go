@@ -126,6 +126,22 @@ func readForm(r *http.Request) (url.Values, error) {
 	return r.PostForm, nil
 }
 
+// logoutParams are the parameters of a logout request, in the order they
+// are carried through the confirmation page.
+var logoutParams = []string{"id_token_hint", "client_id", "post_logout_redirect_uri", "state"}
+
+// logoutValues is the canonical form of a logout request: what the
+// confirmation page carries and its CSRF token is bound to.
+func logoutValues(r authorize.LogoutRequest) url.Values {
+	v := url.Values{}
+	for i, value := range []string{r.IDTokenHint, r.ClientID, r.PostLogoutRedirectURI, r.State} {
+		if value != "" {
+			v.Set(logoutParams[i], value)
+		}
+	}
+	return v
+}
+
 // LogoutRequestFrom decodes an RP-initiated logout request (RP-Initiated
 // Logout 1.0 §2).
 func LogoutRequestFrom(values url.Values) authorize.LogoutRequest {
@@ -134,11 +150,45 @@ func LogoutRequestFrom(values url.Values) authorize.LogoutRequest {
 		IDTokenHint: get("id_token_hint"), ClientID: get("client_id"),
 		PostLogoutRedirectURI: get("post_logout_redirect_uri"), State: get("state"),
 	}
-	for _, name := range []string{"id_token_hint", "client_id", "post_logout_redirect_uri", "state"} {
+	for _, name := range logoutParams {
 		if nonEmpty(values[name]) > 1 {
 			req.Repeated = name
 			break
 		}
 	}
 	return req
+}
+
+// maxAccountField bounds every value of an account form: enough for any
+// name, address or password the core accepts (it refuses over 1,024
+// bytes itself), and a bound on what one request can make it check.
+const maxAccountField = 4096
+
+// accountFields are the single-valued fields of the account forms.
+var accountFields = []string{
+	"email", "firstName", "lastName", "password", "newPassword", "confirmPassword",
+	"acceptedTerms", "key", "shop", "csrf_token",
+}
+
+// ParseAccountForm decodes an account page's form: form-encoded body only,
+// each field at most once and at most maxAccountField bytes, the
+// authorization request's parameters as for the login form.
+func ParseAccountForm(r *http.Request) (url.Values, error) {
+	form, err := readForm(r)
+	if err != nil {
+		return nil, err
+	}
+	for _, name := range accountFields {
+		if len(form[name]) > 1 {
+			return nil, errBadForm
+		}
+	}
+	for _, vs := range form {
+		for _, v := range vs {
+			if len(v) > maxAccountField {
+				return nil, errBadForm
+			}
+		}
+	}
+	return form, nil
 }
