@@ -56,9 +56,11 @@ func WriteToken(c *gin.Context, resp *server.TokenResponse) {
 	})
 }
 
-// WriteOAuthError is the one writer of RFC 6749 §5.2 errors: it picks the
-// status, adds the headers the RFCs ask for, and logs the cause of a fault
-// once, without ever sending it.
+// WriteOAuthError is the one writer of RFC 6749 §5.2 errors: the core's
+// refusal becomes its code and status through the OAuth dialect's one table
+// (oautherr.From: a database that cannot answer is 503
+// temporarily_unavailable with Retry-After), it adds the headers the RFCs
+// ask for, and logs the cause of a fault once, without ever sending it.
 func WriteOAuthError(c *gin.Context, logger *slog.Logger, err error) {
 	e := oautherr.From(err)
 	switch {
