@@ -17,9 +17,6 @@ type v21RefreshToken struct {
 
 func (v21RefreshToken) TableName() string { return "refresh_tokens" }
 
-func migrateV21(tx *gorm.DB, _ string) error {
-	if tx.Migrator().HasColumn(&v21RefreshToken{}, "PredecessorSeal") {
-		return nil
-	}
-	return tx.Migrator().AddColumn(&v21RefreshToken{}, "PredecessorSeal")
+func migrateV21(tx *gorm.DB, dialect string) error {
+	return addColumns(tx, dialect, &v21RefreshToken{}, "predecessor_seal")
 }
