@@ -183,6 +183,7 @@ func New(d Deps) (*App, error) {
 		Ready:          readiness(store, km),
 		Logger:         logger,
 		TrustedProxies: cfg.HTTP.TrustedProxies,
+		RequestTimeout: cfg.HTTP.RequestTimeout,
 		Metrics:        m,
 		Features:       []web.Mounter{pages, glue, shopKeyAPI},
 	})

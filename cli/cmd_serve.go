@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/http"
 	"time"
@@ -12,6 +13,10 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/shopauth/shopauth/app"
+	"github.com/shopauth/shopauth/app/startup"
+	"github.com/shopauth/shopauth/config"
+	"github.com/shopauth/shopauth/keys"
+	"github.com/shopauth/shopauth/storage/sqlstore"
 	"github.com/shopauth/shopauth/web"
 	"github.com/shopauth/shopauth/web/tlsreload"
 )
@@ -42,60 +47,109 @@ func (c *cli) serve(ctx context.Context, demo bool) error {
 	for _, w := range cfg.Warnings() {
 		logger.Warn(w)
 	}
-	store, err := app.OpenStore(ctx, cfg, logger)
-	if err != nil {
-		return err
-	}
-	defer store.Close()
-	km, kek, err := app.OpenKeys(ctx, cfg, store, logger)
-	if err != nil {
-		return err
-	}
-	if demo {
-		if err := app.SeedDemo(ctx, store, c.stdout, cfg, app.Argon2Params(cfg.Login)); err != nil {
-			return fmt.Errorf("demo data: %w", err)
-		}
-	}
-	a, err := app.New(app.Deps{Config: cfg, Store: store, Keys: km, KEK: kek, Logger: logger, Now: time.Now, HashParams: app.Argon2Params(cfg.Login)})
-	if err != nil {
-		return err
+	for _, name := range cfg.IgnoredVariables {
+		logger.Debug("ignored a Kubernetes service-link variable", "name", name)
 	}
 
+	// Listen first: while the database is awaited, /healthz answers and
+	// /readyz says not yet (web.Starting).
 	ln, err := net.Listen("tcp", cfg.HTTP.Addr)
 	if err != nil {
 		return err
 	}
-	srv := web.NewHTTPServer(cfg.HTTP.Addr, a.Handler, logger)
-	syncCtx, stopSync := context.WithCancel(context.Background())
-	defer stopSync()
+	handler := web.NewSwitch(web.Starting())
+	srv := web.NewHTTPServer(cfg.HTTP.Addr, handler, logger)
 	if cfg.HTTP.TLSEnabled() {
 		// Any change of the files' content is served once it has stayed
 		// the same for a check interval (docs/operations.md).
 		certs, err := tlsreload.New(tlsreload.Config{CertFile: cfg.HTTP.TLSCertFile, KeyFile: cfg.HTTP.TLSKeyFile, Logger: logger})
 		if err != nil {
+			_ = ln.Close()
 			return err
 		}
-		go certs.Run(syncCtx)
+		certCtx, stopCerts := context.WithCancel(context.Background())
+		defer stopCerts()
+		go certs.Run(certCtx)
 		srv.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12, GetCertificate: certs.GetCertificate}
 		ln = tls.NewListener(ln, srv.TLSConfig)
 	}
-
-	go func() { _ = km.Sync(syncCtx, cfg.Keys.SyncInterval) }()
-	// Every replica runs the rotator; the database lets exactly one of
-	// them create each key.
-	go func() { _ = km.RunRotator(syncCtx, cfg.Keys.SyncInterval) }()
-	// Every replica runs the sweeper; a lease lets one of them sweep.
-	go a.Sweeper.Run(syncCtx)
-
 	logger.Info("shopauth listening", "addr", ln.Addr().String(), "issuer", cfg.Issuer, "version", version)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
+
+	a, store, err := c.start(ctx, cfg, logger, demo)
+	if err != nil {
+		_ = shutdown(srv, errc)
+		return err
+	}
+	defer store.Close()
+	handler.Set(a.Handler)
+	logger.Info("shopauth ready")
+
+	syncCtx, stopSync := context.WithCancel(context.Background())
+	defer stopSync()
+	go func() { _ = a.Keys.Sync(syncCtx, cfg.Keys.SyncInterval) }()
+	// Every replica runs the rotator; the database lets exactly one of
+	// them create each key.
+	go func() { _ = a.Keys.RunRotator(syncCtx, cfg.Keys.SyncInterval) }()
+	// Every replica runs the sweeper; a lease lets one of them sweep.
+	go a.Sweeper.Run(syncCtx)
+
 	select {
 	case err := <-errc:
 		return err
 	case <-ctx.Done():
 	}
 	logger.Info("shutting down: draining in-flight requests")
+	if err := shutdown(srv, errc); err != nil {
+		return err
+	}
+	logger.Info("stopped")
+	return nil
+}
+
+// start opens the database (migrating it), the signing keys and, with
+// --demo, the demo data, and wires the app. A database that cannot answer
+// yet is waited for (app/startup), as long as
+// SHOPAUTH_DATABASE_STARTUP_TIMEOUT allows.
+func (c *cli) start(ctx context.Context, cfg config.Config, logger *slog.Logger, demo bool) (*app.App, *sqlstore.Store, error) {
+	var (
+		store *sqlstore.Store
+		km    *keys.Manager
+		kek   []byte
+	)
+	err := startup.Wait(ctx, startup.Config{Timeout: cfg.Database.StartupTimeout, Logger: logger}, func(ctx context.Context) error {
+		s, err := app.OpenStore(ctx, cfg, logger)
+		if err != nil {
+			return err
+		}
+		k, kk, err := app.OpenKeys(ctx, cfg, s, logger)
+		if err == nil && demo {
+			if err = app.SeedDemo(ctx, s, c.stdout, cfg, app.Argon2Params(cfg.Login)); err != nil {
+				err = fmt.Errorf("demo data: %w", err)
+			}
+		}
+		if err != nil {
+			_ = s.Close()
+			return err
+		}
+		store, km, kek = s, k, kk
+		return nil
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	a, err := app.New(app.Deps{Config: cfg, Store: store, Keys: km, KEK: kek, Logger: logger, Now: time.Now, HashParams: app.Argon2Params(cfg.Login)})
+	if err != nil {
+		_ = store.Close()
+		return nil, nil, err
+	}
+	return a, store, nil
+}
+
+// shutdown stops srv, letting in-flight requests finish for shutdownGrace,
+// and waits for its Serve (errc) to return.
+func shutdown(srv *http.Server, errc <-chan error) error {
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
 	defer cancel()
 	if err := srv.Shutdown(shutdownCtx); err != nil {
@@ -104,6 +158,5 @@ func (c *cli) serve(ctx context.Context, demo bool) error {
 	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return err
 	}
-	logger.Info("stopped")
 	return nil
 }

@@ -36,6 +36,11 @@ type Config struct {
 	Login    Login
 	Log      Log
 	Adapters Adapters
+
+	// IgnoredVariables are the Kubernetes service-link variables Load found
+	// and ignored (SHOPAUTH_SERVICE_HOST, SHOPAUTH_PORT_8080_TCP, …), for
+	// the wiring to log at debug level. Not a setting.
+	IgnoredVariables []string
 }
 
 // HTTP is how the server listens and whom it believes about client addresses.
@@ -51,6 +56,10 @@ type HTTP struct {
 	// believed; empty means none, so the peer address is the client.
 	// SHOPAUTH_TRUSTED_PROXIES (comma-separated; a list in the file).
 	TrustedProxies []string
+	// RequestTimeout is every request's deadline: a request whose database
+	// has not answered by then is refused with 503 and Retry-After.
+	// SHOPAUTH_REQUEST_TIMEOUT.
+	RequestTimeout time.Duration
 }
 
 // TLSEnabled reports whether the server terminates TLS itself.
@@ -65,6 +74,11 @@ type Database struct {
 	// MaxConnections caps the connection pool; 0 picks the dialect's
 	// default (4 for SQLite, 16 for MySQL). SHOPAUTH_DATABASE_MAX_CONNECTIONS.
 	MaxConnections int
+	// StartupTimeout is how long serve waits, retrying with backoff, for a
+	// database that cannot answer when it starts (a database started in the
+	// same deployment, a failover) before it gives up; 0 gives up at once.
+	// SHOPAUTH_DATABASE_STARTUP_TIMEOUT.
+	StartupTimeout time.Duration
 }
 
 // Tokens are the server-wide token lifetimes; clients may override the TTLs.
@@ -210,10 +224,12 @@ func Defaults() Config {
 	return Config{
 		Issuer: "http://localhost:8080",
 		HTTP: HTTP{
-			Addr: ":8080",
+			Addr:           ":8080",
+			RequestTimeout: 5 * time.Second,
 		},
 		Database: Database{
-			URL: "sqlite://shopauth.db",
+			URL:            "sqlite://shopauth.db",
+			StartupTimeout: 5 * time.Minute,
 		},
 		Tokens: Tokens{
 			AccessTokenTTL:    time.Hour,
@@ -290,8 +306,10 @@ func (c Config) LogValue() slog.Value {
 		slog.String("tls_cert_file", c.HTTP.TLSCertFile),
 		slog.String("tls_key_file", c.HTTP.TLSKeyFile),
 		slog.Any("trusted_proxies", c.HTTP.TrustedProxies),
+		slog.Duration("request_timeout", c.HTTP.RequestTimeout),
 		slog.String("database_url", redactDatabaseURL(c.Database.URL)),
 		slog.Int("database_max_connections", c.Database.MaxConnections),
+		slog.Duration("database_startup_timeout", c.Database.StartupTimeout),
 		slog.Duration("access_token_ttl", c.Tokens.AccessTokenTTL),
 		slog.Duration("refresh_token_ttl", c.Tokens.RefreshTokenTTL),
 		slog.Duration("refresh_reuse_grace", c.Tokens.RefreshReuseGrace),

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"regexp"
 	"slices"
 	"strings"
 
@@ -51,6 +52,7 @@ func Load(file string, environ []string) (Config, error) {
 	if err != nil {
 		return Config{}, err
 	}
+	cfg.IgnoredVariables = dropServiceLinks(values)
 	errs = append(errs, apply(&cfg, values, byEnv, func(name string) string { return name }, "variable")...)
 
 	if err := errors.Join(errs...); err != nil {
@@ -58,6 +60,32 @@ func Load(file string, environ []string) (Config, error) {
 	}
 	normalize(&cfg)
 	return cfg, nil
+}
+
+// serviceLink matches the variables Kubernetes injects into every pod of a
+// namespace for a Service named "shopauth" (the natural name), which share
+// our prefix: SHOPAUTH_SERVICE_HOST, SHOPAUTH_SERVICE_PORT and
+// SHOPAUTH_SERVICE_PORT_<NAME> for each named port, and the Docker-link
+// style SHOPAUTH_PORT, SHOPAUTH_PORT_<n>_<PROTO> and its _ADDR, _PORT and
+// _PROTO for each port and protocol (TCP, UDP, SCTP). See
+// docs/configuration.md. No setting's variable may match it
+// (TestServiceLinksNeverShadowSettings).
+var serviceLink = regexp.MustCompile(`^` + EnvPrefix +
+	`(SERVICE_HOST|SERVICE_PORT(_[A-Z0-9_]+)?|PORT|PORT_[0-9]+_(TCP|UDP|SCTP)(_(ADDR|PORT|PROTO))?)$`)
+
+// dropServiceLinks removes the Kubernetes service-link variables from
+// values and returns their names, sorted: they describe a Service, not
+// shopauth's configuration, and would otherwise stop start-up as unknown.
+func dropServiceLinks(values map[string]any) []string {
+	var dropped []string
+	for name := range values {
+		if serviceLink.MatchString(name) {
+			dropped = append(dropped, name)
+			delete(values, name)
+		}
+	}
+	slices.Sort(dropped)
+	return dropped
 }
 
 // readFile returns the file's settings flattened to dotted keys, so a nested

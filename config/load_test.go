@@ -3,6 +3,8 @@ package config
 import (
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -91,8 +93,9 @@ func TestLoadPrecedence(t *testing.T) {
 						TLSCertFile:    "/tls/cert.pem",
 						TLSKeyFile:     "/tls/key.pem",
 						TrustedProxies: []string{"10.0.0.0/8", "192.168.1.1"},
+						RequestTimeout: 7 * time.Second,
 					},
-					Database: Database{URL: "mysql://u:p@tcp(db:3306)/shopauth", MaxConnections: 24},
+					Database: Database{URL: "mysql://u:p@tcp(db:3306)/shopauth", MaxConnections: 24, StartupTimeout: 90 * time.Second},
 					Tokens: Tokens{
 						AccessTokenTTL:    2 * time.Minute,
 						RefreshTokenTTL:   48 * time.Hour,
@@ -153,6 +156,8 @@ func fullEnviron() []string {
 		"SHOPAUTH_TRUSTED_PROXIES=10.0.0.0/8, 192.168.1.1,",
 		"SHOPAUTH_DATABASE_URL=mysql://u:p@tcp(db:3306)/shopauth",
 		"SHOPAUTH_DATABASE_MAX_CONNECTIONS=24",
+		"SHOPAUTH_DATABASE_STARTUP_TIMEOUT=90s",
+		"SHOPAUTH_REQUEST_TIMEOUT=7s",
 		"SHOPAUTH_ACCESS_TOKEN_TTL=2m",
 		"SHOPAUTH_REFRESH_TOKEN_TTL=48h",
 		"SHOPAUTH_REFRESH_REUSE_GRACE=0",
@@ -193,6 +198,8 @@ trusted_proxies:
   - 192.168.1.1
 database_url: mysql://u:p@tcp(db:3306)/shopauth
 database_max_connections: 24
+database_startup_timeout: 90s
+request_timeout: 7s
 access_token_ttl: 2m
 refresh_token_ttl: 48h
 refresh_reuse_grace: 0
@@ -424,5 +431,88 @@ func TestSuggest(t *testing.T) {
 			require.Equal(t, tt.ok, ok)
 			require.Equal(t, tt.want, got)
 		})
+	}
+}
+
+// kubernetesServiceLinks is what Kubernetes injects into every pod of a
+// namespace that has a Service named shopauth with the ports http
+// (8080/TCP), metrics (9090/TCP), grpc-web (8081/TCP), dns (5353/UDP) and
+// assoc (9999/SCTP): the SERVICE_ variables, and the Docker-link style
+// PORT_ variables for each port and protocol.
+func kubernetesServiceLinks() []string {
+	env := []string{
+		"SHOPAUTH_SERVICE_HOST=10.96.0.12",
+		"SHOPAUTH_SERVICE_PORT=8080",
+		"SHOPAUTH_SERVICE_PORT_HTTP=8080",
+		"SHOPAUTH_SERVICE_PORT_METRICS=9090",
+		"SHOPAUTH_SERVICE_PORT_GRPC_WEB=8081",
+		"SHOPAUTH_SERVICE_PORT_DNS=5353",
+		"SHOPAUTH_SERVICE_PORT_ASSOC=9999",
+		"SHOPAUTH_PORT=tcp://10.96.0.12:8080",
+	}
+	for _, p := range []struct{ port, proto string }{
+		{"8080", "tcp"}, {"9090", "tcp"}, {"8081", "tcp"}, {"5353", "udp"}, {"9999", "sctp"},
+	} {
+		base := "SHOPAUTH_PORT_" + p.port + "_" + strings.ToUpper(p.proto)
+		env = append(env,
+			base+"="+p.proto+"://10.96.0.12:"+p.port,
+			base+"_PROTO="+p.proto,
+			base+"_PORT="+p.port,
+			base+"_ADDR=10.96.0.12",
+		)
+	}
+	return env
+}
+
+// TestLoadIgnoresKubernetesServiceLinks: a pod in a namespace with a
+// Service named shopauth starts (it stopped with "SHOPAUTH_PORT: unknown
+// variable; SHOPAUTH_SERVICE_HOST: unknown variable"); the variables are
+// reported for the debug log, and the real settings beside them apply.
+func TestLoadIgnoresKubernetesServiceLinks(t *testing.T) {
+	links := kubernetesServiceLinks()
+	environ := append([]string{"SHOPAUTH_HTTP_ADDR=:9000"}, links...)
+	c, err := Load("", environ)
+	require.NoError(t, err)
+	require.Equal(t, ":9000", c.HTTP.Addr)
+	var names []string
+	for _, kv := range links {
+		name, _, _ := strings.Cut(kv, "=")
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	require.Equal(t, names, c.IgnoredVariables)
+	require.NoError(t, c.Validate())
+}
+
+// TestLoadStillRejectsNearServiceLinks: only the exact service-link
+// patterns are ignored; every other unknown SHOPAUTH_ variable, however
+// close, still stops start-up with its name.
+func TestLoadStillRejectsNearServiceLinks(t *testing.T) {
+	for _, name := range []string{
+		"SHOPAUTH_SERVICE",
+		"SHOPAUTH_SERVICE_HOSTNAME",
+		"SHOPAUTH_SERVICE_PORT_",
+		"SHOPAUTH_PORTS",
+		"SHOPAUTH_PORT_8080",
+		"SHOPAUTH_PORT_8080_HTTP",
+		"SHOPAUTH_PORT_HTTP_TCP",
+		"SHOPAUTH_PORT_8080_TCP_HOST",
+		"SHOPAUTH_PORT_8080_tcp",
+		"SHOPAUTH_HTTP_PORT",
+	} {
+		t.Run(name, func(t *testing.T) {
+			_, err := Load("", append(kubernetesServiceLinks(), name+"=x"))
+			require.Error(t, err)
+			require.Contains(t, err.Error(), name+": unknown variable")
+			require.NotContains(t, err.Error(), "SHOPAUTH_SERVICE_HOST:")
+		})
+	}
+}
+
+// TestServiceLinksNeverShadowSettings: no setting's variable looks like a
+// service link, or it would be silently ignored.
+func TestServiceLinksNeverShadowSettings(t *testing.T) {
+	for _, s := range settings() {
+		require.False(t, serviceLink.MatchString(s.envName()), "%s matches the service-link pattern", s.envName())
 	}
 }

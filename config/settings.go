@@ -31,9 +31,11 @@ func settings() []setting {
 		{"tls_cert_file", field(parseString, func(c *Config) *string { return &c.HTTP.TLSCertFile })},
 		{"tls_key_file", field(parseString, func(c *Config) *string { return &c.HTTP.TLSKeyFile })},
 		{"trusted_proxies", field(parseList, func(c *Config) *[]string { return &c.HTTP.TrustedProxies })},
+		{"request_timeout", field(parseDuration, func(c *Config) *time.Duration { return &c.HTTP.RequestTimeout })},
 
 		{"database_url", field(parseString, func(c *Config) *string { return &c.Database.URL })},
 		{"database_max_connections", field(parseInt, func(c *Config) *int { return &c.Database.MaxConnections })},
+		{"database_startup_timeout", field(parseDuration, func(c *Config) *time.Duration { return &c.Database.StartupTimeout })},
 
 		{"access_token_ttl", field(parseDuration, func(c *Config) *time.Duration { return &c.Tokens.AccessTokenTTL })},
 		{"refresh_token_ttl", field(parseDuration, func(c *Config) *time.Duration { return &c.Tokens.RefreshTokenTTL })},

@@ -88,6 +88,15 @@ func (c Config) Validate() error {
 	if t := c.Login.HashQueueTimeout; t <= 0 || t > time.Minute {
 		v.add("hash_queue_timeout", "must be a positive duration up to 1m, got %q", t.String())
 	}
+	switch t := c.HTTP.RequestTimeout; {
+	case t <= 0 || t > 5*time.Minute:
+		v.add("request_timeout", "must be a positive duration up to 5m, got %q", t.String())
+	case t <= c.Login.HashQueueTimeout:
+		// A login that waited the whole queue time must still have time
+		// for its hash and its writes.
+		v.add("request_timeout", "must be longer than %s (%s), got %q", envName("hash_queue_timeout"), c.Login.HashQueueTimeout, t.String())
+	}
+	v.notNegative("database_startup_timeout", c.Database.StartupTimeout)
 	// The upper bounds are those the verifier accepts from a stored hash, so
 	// every hash written can be read back; argon2 needs 8 KiB per lane.
 	if p := c.Login.Argon2Parallelism; p < 1 || p > 255 {

@@ -532,10 +532,26 @@ func (m *Manager) every(ctx context.Context, interval time.Duration, what string
 		case <-ctx.Done():
 			return ctx.Err()
 		case <-t.C:
-			if err := fn(ctx); err != nil && ctx.Err() == nil {
-				m.log.ErrorContext(ctx, what, "err", err)
-			}
+			m.tick(ctx, interval, what, fn)
 		}
+	}
+}
+
+// tick runs fn once, for at most interval: a database that stopped
+// answering (frozen, or its host gone without a reset) must not hold the
+// loop, and the keys in memory keep serving meanwhile. A database that is
+// away is an outage the operator sees everywhere, logged at warn; anything
+// else at error.
+func (m *Manager) tick(ctx context.Context, interval time.Duration, what string, fn func(context.Context) error) {
+	tctx, cancel := context.WithTimeout(ctx, interval)
+	defer cancel()
+	err := fn(tctx)
+	switch {
+	case err == nil || ctx.Err() != nil:
+	case errors.Is(err, storage.ErrUnavailable) || errors.Is(err, context.DeadlineExceeded):
+		m.log.WarnContext(ctx, what, "err", err)
+	default:
+		m.log.ErrorContext(ctx, what, "err", err)
 	}
 }
 

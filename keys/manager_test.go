@@ -1,13 +1,16 @@
 package keys
 
 import (
+	"context"
 	"crypto"
 	"crypto/rsa"
 	"crypto/x509"
 	"encoding/json"
 	"encoding/pem"
 	"errors"
+	"fmt"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 	"unsafe"
@@ -474,4 +477,53 @@ func jwksKIDs(t testing.TB, raw []byte) []string {
 		kids = append(kids, k.KeyID)
 	}
 	return kids
+}
+
+// hangingStore answers ListSigningKeys only when its context ends, like a
+// frozen database.
+type hangingStore struct {
+	*fakeStore
+	hang  atomic.Bool
+	calls atomic.Int32
+}
+
+func (s *hangingStore) ListSigningKeys(ctx context.Context) ([]storage.SigningKey, error) {
+	if s.hang.Load() {
+		s.calls.Add(1)
+		<-ctx.Done()
+		return nil, fmt.Errorf("list signing keys: %w", storage.ErrUnavailable)
+	}
+	return s.fakeStore.ListSigningKeys(ctx)
+}
+
+// TestSyncSurvivesAFrozenDatabase: each reload gets at most one interval,
+// so a database that stops answering holds no sync for ever (the loop
+// keeps trying, one call at a time), the keys in memory keep signing and
+// the JWKS keeps its keys, and the loop picks up changes when the database
+// answers again. Without the per-tick deadline the first reload would hang
+// and calls would stay at 1.
+func TestSyncSurvivesAFrozenDatabase(t *testing.T) {
+	store := &hangingStore{fakeStore: &fakeStore{}}
+	kek := testKEK(t)
+	clk := newClock()
+	m := newManager(t, store, kek, clk)
+	require.NoError(t, m.createTestKey(t, clk.Now()))
+	jwks := m.JWKS()
+
+	store.hang.Store(true)
+	ctx, cancel := contextWithCancel(t)
+	done := make(chan error, 1)
+	go func() { done <- m.Sync(ctx, 10*time.Millisecond) }()
+	require.Eventually(t, func() bool { return store.calls.Load() >= 3 }, 5*time.Second, 5*time.Millisecond)
+	require.True(t, m.Ready())
+	_, err := m.Sign([]byte(`{}`), TypAccessToken)
+	require.NoError(t, err)
+	require.JSONEq(t, string(jwks), string(m.JWKS()))
+
+	other := newManager(t, store.fakeStore, kek, clk)
+	require.NoError(t, other.createTestKey(t, clk.Now()))
+	store.hang.Store(false)
+	require.Eventually(t, func() bool { return len(jwksKIDs(t, m.JWKS())) == 2 }, 5*time.Second, 5*time.Millisecond)
+	cancel()
+	require.ErrorIs(t, <-done, context.Canceled)
 }

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"io"
@@ -12,6 +13,20 @@ import (
 )
 
 const requestIDKey = "request_id"
+
+// deadline gives every request's context a deadline d from its arrival.
+// Everything a request waits for (the database, the hashing pool, a
+// webhook) takes that context, so no request waits longer: the database
+// layer turns the expired deadline into storage.ErrUnavailable, answered
+// 503 with Retry-After in the route's dialect.
+func deadline(d time.Duration) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		ctx, cancel := context.WithTimeout(c.Request.Context(), d)
+		defer cancel()
+		c.Request = c.Request.WithContext(ctx)
+		c.Next()
+	}
+}
 
 // RequestID returns the id of the request being served, for logs.
 func RequestID(c *gin.Context) string { return c.GetString(requestIDKey) }

@@ -65,7 +65,14 @@ type Config struct {
 	Features []Mounter
 	// Metrics, when set, times every request and serves GET /metrics.
 	Metrics Instrumentation
+	// RequestTimeout is every request's deadline (default
+	// DefaultRequestTimeout): a database that has not answered by then gets
+	// the request a 503 with Retry-After instead of a wait without end.
+	RequestTimeout time.Duration
 }
+
+// DefaultRequestTimeout is Config.RequestTimeout's default.
+const DefaultRequestTimeout = 5 * time.Second
 
 // New builds the gin engine with every route.
 func New(cfg Config) (*gin.Engine, error) {
@@ -78,6 +85,9 @@ func New(cfg Config) (*gin.Engine, error) {
 	if cfg.MaxBodyBytes <= 0 {
 		cfg.MaxBodyBytes = 1 << 20
 	}
+	if cfg.RequestTimeout <= 0 {
+		cfg.RequestTimeout = DefaultRequestTimeout
+	}
 	e := gin.New()
 	e.HandleMethodNotAllowed = true
 	if err := e.SetTrustedProxies(cfg.TrustedProxies); err != nil {
@@ -86,7 +96,7 @@ func New(cfg Config) (*gin.Engine, error) {
 	quiet := map[string]bool{
 		PathJWKS: true, PathOIDCDiscovery: true, PathRFC8414: true, PathMetrics: true, "/healthz": true, "/readyz": true,
 	}
-	e.Use(requestID(), accessLog(cfg.Logger, quiet))
+	e.Use(deadline(cfg.RequestTimeout), requestID(), accessLog(cfg.Logger, quiet))
 	if cfg.Metrics != nil {
 		// Outside the recoverer, so a recovered panic is timed as its 500.
 		e.Use(cfg.Metrics.Middleware())

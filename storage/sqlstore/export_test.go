@@ -23,6 +23,7 @@ func (s *Store) MissingModelColumns() ([]string, error) {
 		&issuedAccessTokenModel{}, &revokedAccessTokenModel{}, &signingKeyModel{},
 		&authorizationCodeModel{}, &consentModel{}, &browserSessionModel{},
 		&cartModel{}, &cartLineModel{},
+		&accountKeyModel{}, &customerProfileModel{}, &outboxMailModel{},
 	} {
 		stmt := s.db.Model(m).Statement
 		if err := stmt.Parse(m); err != nil {
@@ -49,6 +50,31 @@ func (s *Store) AfterLoginFailureCreate(fn func()) error {
 			fn()
 		}
 	})
+}
+
+// RerunMigration runs the step of one schema version again on a migrated
+// database, as a migrator that stopped after the step's DDL but before
+// recording it (MySQL commits DDL on its own) would on its next start.
+func (s *Store) RerunMigration(version int64) error {
+	for _, m := range migrations() {
+		if m.version == version {
+			return m.up(s.db.Set("gorm:table_options", mysqlTableOptionsFor(s.dialect)), s.dialect)
+		}
+	}
+	return fmt.Errorf("no migration %d", version)
+}
+
+// DropTable drops a table, to leave a migration half done.
+func (s *Store) DropTable(name string) error { return s.db.Migrator().DropTable(name) }
+
+// HasTable reports whether a table exists.
+func (s *Store) HasTable(name string) bool { return s.db.Migrator().HasTable(name) }
+
+func mysqlTableOptionsFor(dialect string) string {
+	if dialect == dialectMySQL {
+		return mysqlTableOptions
+	}
+	return ""
 }
 
 // ErrInjected is the failure FailMigrationAfter injects.

@@ -58,6 +58,7 @@ func migrations() []migration {
 		{version: 7, name: "login failures sweep index", up: migrateV7},
 		{version: 8, name: "customers import record", up: migrateV8},
 		{version: 9, name: "refresh token family end index", up: migrateV9},
+		{version: 10, name: "account keys, customer profiles, mail outbox", up: migrateV10},
 	}
 }
 
@@ -78,15 +79,18 @@ const migrationLockTimeout = 120 * time.Second
 // implicitly and holds on a Galera cluster. A migrator that crashed part
 // way leaves nothing the next one trips over: every step checks what
 // exists before it creates anything (migrate_ddl.go).
+// A database that cannot answer is storage.ErrUnavailable, so that serve
+// waits for it.
 func (s *Store) Migrate(ctx context.Context) (applied int, err error) {
 	if s.dialect != dialectMySQL {
-		return s.migrate(s.db.WithContext(ctx))
+		applied, err = s.migrate(s.db.WithContext(ctx))
+		return applied, convertErr(err)
 	}
 	err = s.withMigrationLock(ctx, func(_ context.Context, conn *gorm.DB) error {
 		applied, err = s.migrate(conn)
 		return err
 	})
-	return applied, err
+	return applied, convertErr(err)
 }
 
 func (s *Store) migrate(db *gorm.DB) (applied int, err error) {

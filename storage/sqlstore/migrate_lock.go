@@ -124,7 +124,7 @@ func (s *Store) takeMigrationLease(ctx context.Context, holder string) error {
 func (s *Store) tryMigrationLease(ctx context.Context, holder string) (bool, error) {
 	db := s.db.WithContext(ctx)
 	err := db.Exec("INSERT IGNORE INTO schema_migration_lock (id, holder, expires_at) VALUES (1, '', UTC_TIMESTAMP())").Error
-	if isDeadlock(err) {
+	if isRetryable(err) {
 		return false, nil
 	}
 	if err != nil {
@@ -132,7 +132,7 @@ func (s *Store) tryMigrationLease(ctx context.Context, holder string) (bool, err
 	}
 	res := db.Exec("UPDATE schema_migration_lock SET holder = ?, expires_at = UTC_TIMESTAMP() + INTERVAL ? SECOND "+
 		"WHERE id = 1 AND (holder = '' OR expires_at < UTC_TIMESTAMP())", holder, int(migrationLease/time.Second))
-	if isDeadlock(res.Error) {
+	if isRetryable(res.Error) {
 		return false, nil
 	}
 	if res.Error != nil {

@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -67,47 +68,67 @@ func Open(ctx context.Context, databaseURL string, opts Options) (*Store, error)
 	}
 
 	var (
-		dialector gorm.Dialector
-		maxConns  = opts.MaxOpenConns
+		connector driver.Connector
 		dialect   string
-		// sqlitePool is the pool gorm is given for SQLite (see serialize.go).
-		sqlitePool *sql.DB
+		maxConns  = opts.MaxOpenConns
+		memory    bool
 	)
 	switch strings.ToLower(scheme) {
 	case "sqlite", "sqlite3":
-		dsn, memory, err := sqliteDSN(rest)
+		dsn, inMemory, err := sqliteDSN(rest)
 		if err != nil {
 			return nil, err
 		}
-		if !memory {
+		if !inMemory {
 			if err := createPrivateFile(strings.SplitN(dsn, "?", 2)[0]); err != nil {
 				return nil, fmt.Errorf("sqlstore: create sqlite database file: %w", err)
 			}
 		}
-		if sqlitePool, err = openSerializedSQLite(dsn); err != nil {
+		if connector, err = newSQLiteConnector(dsn); err != nil {
 			return nil, fmt.Errorf("sqlstore: open sqlite database: %w", err)
 		}
-		dialect, dialector = dialectSQLite, &sqlite.Dialector{DSN: dsn, Conn: sqlitePool}
+		dialect, memory = dialectSQLite, inMemory
 		if maxConns <= 0 {
 			maxConns = defaultSQLiteConns
 		}
-		if memory {
-			// Every connection to :memory: opens its own empty database.
-			maxConns = 1
-		}
 	case "mysql":
-		dsn, err := mysqlDSN(rest)
+		cfg, err := mysqlConfig(rest)
 		if err != nil {
 			return nil, err
 		}
-		dialect, dialector = dialectMySQL, mysql.New(mysql.Config{DSN: dsn})
+		c, err := gomysql.NewConnector(cfg)
+		if err != nil {
+			return nil, fmt.Errorf("sqlstore: mysql URL: %w; %s", err, acceptedURLs)
+		}
+		connector, dialect = boundedConnector{c}, dialectMySQL
 		if maxConns <= 0 {
 			maxConns = defaultMySQLConns
 		}
 	default:
 		return nil, fmt.Errorf("sqlstore: unsupported database URL scheme %q; %s", scheme, acceptedURLs)
 	}
+	if memory {
+		// Every connection to :memory: opens its own empty database.
+		maxConns = 1
+	}
+	return open(ctx, connector, dialect, maxConns, logger)
+}
 
+// open builds a Store on connector's pool and checks that the database
+// answers.
+func open(ctx context.Context, connector driver.Connector, dialect string, maxConns int, logger *slog.Logger) (*Store, error) {
+	sqlDB := sql.OpenDB(connector)
+	sqlDB.SetMaxOpenConns(maxConns)
+	sqlDB.SetMaxIdleConns(maxConns)
+	pool := retryPool{db: sqlDB}
+	var dialector gorm.Dialector
+	if dialect == dialectMySQL {
+		// Servers close idle connections (wait_timeout); recycle first.
+		sqlDB.SetConnMaxLifetime(30 * time.Minute)
+		dialector = mysql.New(mysql.Config{Conn: pool})
+	} else {
+		dialector = &sqlite.Dialector{Conn: pool}
+	}
 	db, err := gorm.Open(dialector, &gorm.Config{
 		Logger: newGormLogger(logger),
 		// Times are stored in UTC with whole seconds: see dbTime.
@@ -118,20 +139,9 @@ func Open(ctx context.Context, databaseURL string, opts Options) (*Store, error)
 		PrepareStmt:            false,
 	})
 	if err != nil {
-		if sqlitePool != nil {
-			_ = sqlitePool.Close()
-		}
-		return nil, fmt.Errorf("sqlstore: open %s database: %w", dialect, err)
-	}
-	sqlDB, err := db.DB()
-	if err != nil {
-		return nil, fmt.Errorf("sqlstore: open %s database: %w", dialect, err)
-	}
-	sqlDB.SetMaxOpenConns(maxConns)
-	sqlDB.SetMaxIdleConns(maxConns)
-	if dialect == dialectMySQL {
-		// Servers close idle connections (wait_timeout); recycle first.
-		sqlDB.SetConnMaxLifetime(30 * time.Minute)
+		_ = sqlDB.Close()
+		// The MySQL dialect asks the server's version on open.
+		return nil, fmt.Errorf("sqlstore: open %s database: %w", dialect, convertErr(err))
 	}
 	s := &Store{db: db, sql: sqlDB, dialect: dialect, log: logger}
 	if err := s.Ping(ctx); err != nil {
@@ -194,16 +204,16 @@ func createPrivateFile(path string) error {
 	return f.Close()
 }
 
-// mysqlDSN turns USER:PASS@tcp(HOST:PORT)/DB?params into a go-sql-driver
-// DSN. parseTime and clientFoundRows are forced because the code depends on
+// mysqlConfig turns USER:PASS@tcp(HOST:PORT)/DB?params into a
+// go-sql-driver configuration. parseTime and clientFoundRows are forced because the code depends on
 // them (time columns scan into time.Time; RowsAffected counts matched rows,
 // as on SQLite, so an UPDATE that changes nothing still proves the row
 // exists). loc and charset default to UTC and utf8mb4.
-func mysqlDSN(rest string) (string, error) {
+func mysqlConfig(rest string) (*gomysql.Config, error) {
 	cfg, err := gomysql.ParseDSN(rest)
 	if err != nil {
 		// ParseDSN's messages do not quote the DSN, so the password stays out.
-		return "", fmt.Errorf("sqlstore: mysql URL: %w; %s", err, acceptedURLs)
+		return nil, fmt.Errorf("sqlstore: mysql URL: %w; %s", err, acceptedURLs)
 	}
 	_, query, _ := strings.Cut(rest, "?")
 	given, _ := url.ParseQuery(query)
@@ -218,7 +228,7 @@ func mysqlDSN(rest string) (string, error) {
 		}
 		cfg.Params["charset"] = "utf8mb4"
 	}
-	return cfg.FormatDSN(), nil
+	return cfg, nil
 }
 
 // Ping checks that the database answers.
@@ -228,7 +238,7 @@ func (s *Store) Ping(ctx context.Context) error {
 		return err
 	}
 	if err := sqlDB.PingContext(ctx); err != nil {
-		return fmt.Errorf("sqlstore: ping %s database: %w", s.dialect, err)
+		return fmt.Errorf("sqlstore: ping %s database: %w", s.dialect, convertErr(err))
 	}
 	return nil
 }

@@ -39,8 +39,9 @@ type sqliteConnector struct {
 	gate writeGate
 }
 
-// openSerializedSQLite returns a pool whose writers queue on one gate.
-func openSerializedSQLite(dsn string) (*sql.DB, error) {
+// newSQLiteConnector returns a connector whose connections' writers queue
+// on one gate.
+func newSQLiteConnector(dsn string) (driver.Connector, error) {
 	// sql.Open connects to nothing; it only finds the registered driver.
 	probe, err := sql.Open("sqlite", "")
 	if err != nil {
@@ -48,7 +49,7 @@ func openSerializedSQLite(dsn string) (*sql.DB, error) {
 	}
 	drv := probe.Driver()
 	_ = probe.Close()
-	return sql.OpenDB(&sqliteConnector{drv: drv, dsn: dsn, gate: make(writeGate, 1)}), nil
+	return &sqliteConnector{drv: drv, dsn: dsn, gate: make(writeGate, 1)}, nil
 }
 
 func (c *sqliteConnector) Connect(context.Context) (driver.Conn, error) {

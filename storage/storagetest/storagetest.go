@@ -75,6 +75,7 @@ type Store interface {
 	GetBrowserSession(ctx context.Context, idHash string) (storage.BrowserSession, error)
 	DeleteBrowserSession(ctx context.Context, idHash string) error
 	CartStore
+	AccountStore
 }
 
 // Run runs the suite. open must return a new, migrated, empty store for
@@ -125,6 +126,13 @@ func Run(t *testing.T, open func(t *testing.T) Store) {
 		{"Carts", testCarts},
 		{"ClaimAnonymousCart", testClaimAnonymousCart},
 		{"ConcurrentCartClaims", testConcurrentCartClaims},
+		{"RegisterCustomer", testRegisterCustomer},
+		{"AccountKeys", testAccountKeys},
+		{"ConfirmEmail", testConfirmEmail},
+		{"ResetPassword", testResetPassword},
+		{"ChangePassword", testChangePassword},
+		{"ConcurrentAccountKeys", testConcurrentAccountKeys},
+		{"MailOutbox", testMailOutbox},
 	}
 	for _, g := range groups {
 		t.Run(g.name, func(t *testing.T) {

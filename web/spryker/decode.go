@@ -46,6 +46,16 @@ func readBody(r *http.Request) ([]byte, *problem) {
 //     string nor null: 400 "Post data is invalid."
 //   - data.type absent, not a string, or not resourceType: 400 "Invalid type."
 func decodeAttributes(body []byte, resourceType string, names ...string) (map[string]string, *problem) {
+	attrs, p := decodeResource(body, resourceType)
+	if p != nil {
+		return nil, p
+	}
+	return stringAttributes(attrs, names...)
+}
+
+// decodeResource checks a JSON:API document as decodeAttributes does and
+// returns its data.attributes, each member undecoded.
+func decodeResource(body []byte, resourceType string) (map[string]json.RawMessage, *problem) {
 	// RFC 8259 §8.1: JSON exchanged between systems is UTF-8. encoding/json
 	// would silently turn bad bytes into U+FFFD instead.
 	if !utf8.Valid(body) || !json.Valid(body) || hasDuplicateMembers(body) {
@@ -67,6 +77,13 @@ func decodeAttributes(body []byte, resourceType string, names ...string) (map[st
 	if !ok {
 		return nil, errInvalidPostData
 	}
+	return attrs, nil
+}
+
+// stringAttributes returns the named string attributes: "" for an absent
+// or null one; a number, array, object or boolean where a string belongs
+// is 400 "Post data is invalid."
+func stringAttributes(attrs map[string]json.RawMessage, names ...string) (map[string]string, *problem) {
 	values := make(map[string]string, len(names))
 	for _, name := range names {
 		raw, present := attrs[name]
@@ -76,12 +93,25 @@ func decodeAttributes(body []byte, resourceType string, names ...string) (map[st
 		}
 		var v string
 		if json.Unmarshal(raw, &v) != nil {
-			// A number, array, object or boolean where a string belongs.
 			return nil, errInvalidPostData
 		}
 		values[name] = v
 	}
 	return values, nil
+}
+
+// boolAttribute returns a boolean attribute: false when absent or null;
+// any other type is 400 "Post data is invalid."
+func boolAttribute(attrs map[string]json.RawMessage, name string) (bool, *problem) {
+	raw, present := attrs[name]
+	if !present || string(raw) == "null" {
+		return false, nil
+	}
+	var v bool
+	if json.Unmarshal(raw, &v) != nil {
+		return false, errInvalidPostData
+	}
+	return v, nil
 }
 
 // object decodes raw as a JSON object; null, absent and any other value are

@@ -56,7 +56,12 @@ type Config struct {
 	ClientID string
 	// ShopKey is the shop whose customers sign in (SHOPAUTH_SPRYKER_SHOP).
 	ShopKey string
-	Logger  *slog.Logger
+	// Registrations and Passwords serve the customer account resources
+	// (POST /customers and the password routes); without them those
+	// routes are not mounted.
+	Registrations Registrations
+	Passwords     Passwords
+	Logger        *slog.Logger
 }
 
 // Handler serves the dialect's routes.
@@ -69,6 +74,9 @@ type Handler struct {
 	// on it.
 	selfBase string
 	logger   *slog.Logger
+
+	registrations Registrations
+	passwords     Passwords
 }
 
 // New checks cfg and returns a Handler.
@@ -82,6 +90,7 @@ func New(cfg Config) (*Handler, error) {
 	return &Handler{
 		grants: cfg.Grants, sessions: cfg.Sessions, clientID: cfg.ClientID, shopKey: cfg.ShopKey,
 		selfBase: strings.TrimRight(cfg.Grants.Issuer(), "/"), logger: cfg.Logger,
+		registrations: cfg.Registrations, passwords: cfg.Passwords,
 	}, nil
 }
 
@@ -92,18 +101,22 @@ var allMethods = []string{
 	http.MethodPatch, http.MethodDelete, http.MethodOptions,
 }
 
+// route is one path and the handlers of its methods.
+type route struct {
+	path     string
+	handlers map[string]gin.HandlerFunc
+}
+
 // Mount adds the routes.
 func (h *Handler) Mount(r gin.IRouter) {
-	routes := []struct {
-		path     string
-		handlers map[string]gin.HandlerFunc
-	}{
+	routes := []route{
 		{PathAccessTokens, map[string]gin.HandlerFunc{http.MethodPost: h.createAccessToken}},
 		{PathRefreshTokens, map[string]gin.HandlerFunc{http.MethodPost: h.refreshAccessToken, http.MethodDelete: h.deleteWithoutID}},
 		{PathRefreshTokens + "/", map[string]gin.HandlerFunc{http.MethodDelete: h.deleteWithoutID}},
 		{PathRefreshTokens + "/:refreshToken", map[string]gin.HandlerFunc{http.MethodDelete: h.deleteRefreshToken}},
 		{PathToken, map[string]gin.HandlerFunc{http.MethodPost: h.formToken}},
 	}
+	routes = append(routes, h.accountRoutes()...)
 	for _, route := range routes {
 		for _, method := range allMethods {
 			handler, ok := route.handlers[method]
