@@ -59,6 +59,8 @@ func (c *cli) serve(ctx context.Context, demo bool) error {
 	}
 	handler := web.NewSwitch(web.Starting())
 	srv := web.NewHTTPServer(cfg.HTTP.Addr, handler, logger)
+	syncCtx, stopSync := context.WithCancel(context.Background())
+	defer stopSync()
 	if cfg.HTTP.TLSEnabled() {
 		// Any change of the files' content is served once it has stayed
 		// the same for a check interval (docs/operations.md).
@@ -67,9 +69,7 @@ func (c *cli) serve(ctx context.Context, demo bool) error {
 			_ = ln.Close()
 			return err
 		}
-		certCtx, stopCerts := context.WithCancel(context.Background())
-		defer stopCerts()
-		go certs.Run(certCtx)
+		go certs.Run(syncCtx)
 		srv.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12, GetCertificate: certs.GetCertificate}
 		ln = tls.NewListener(ln, srv.TLSConfig)
 	}
@@ -86,8 +86,6 @@ func (c *cli) serve(ctx context.Context, demo bool) error {
 	handler.Set(a.Handler)
 	logger.Info("shopauth ready")
 
-	syncCtx, stopSync := context.WithCancel(context.Background())
-	defer stopSync()
 	go func() { _ = a.Keys.Sync(syncCtx, cfg.Keys.SyncInterval) }()
 	// Every replica runs the rotator; the database lets exactly one of
 	// them create each key.

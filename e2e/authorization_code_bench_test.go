@@ -15,14 +15,14 @@ import (
 // Real HTTP on loopback over SQLite.
 func BenchmarkCodeFlowWithSession(b *testing.B) {
 	ts := harness.NewTestServer(b)
-	addCodeFlowClients(b, ts)
-	br := newBrowser(b, ts)
-	codeFor(b, ts, br, nil)
-	redeem := url.Values{"redirect_uri": {webRedirect}, "code_verifier": {testVerifier}}
+	harness.AddCodeFlowClients(b, ts)
+	br := harness.NewBrowser(b, ts)
+	harness.CodeFor(b, ts, br, nil)
+	redeem := url.Values{"redirect_uri": {harness.WebRedirect}, "code_verifier": {harness.TestVerifier}}
 	b.ResetTimer()
 	for b.Loop() {
-		code := codeFor(b, ts, br, nil)
-		resp, tok := exchangeCode(b, ts, code, redeem, webClientID, webSecret)
+		code := harness.CodeFor(b, ts, br, nil)
+		resp, tok := harness.ExchangeCode(b, ts, code, redeem, harness.WebClientID, harness.WebSecret)
 		if resp.StatusCode != http.StatusOK {
 			b.Fatalf("exchange: %s", tok.Error)
 		}

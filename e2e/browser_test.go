@@ -90,7 +90,7 @@ func newRelyingParty(t *testing.T, issuer string) *relyingParty {
 	rp := &relyingParty{issuer: issuer, provider: provider, clients: map[string]*oauth2.Config{}, pending: map[string]rpPending{}}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
-		fmt.Fprint(w, `<!DOCTYPE html><title>Photo printer</title><a id="login" href="/start?client=`+appClientID+`">Sign in with the shop</a>`)
+		fmt.Fprint(w, `<!DOCTYPE html><title>Photo printer</title><a id="login" href="/start?client=`+harness.AppClientID+`">Sign in with the shop</a>`)
 	})
 	mux.HandleFunc("GET /start", rp.start)
 	mux.HandleFunc("GET /callback", rp.callback)
@@ -178,16 +178,16 @@ func TestBrowserCodeFlow(t *testing.T) {
 	ts := harness.NewTestServer(t)
 	rp := newRelyingParty(t, ts.URL)
 	for _, c := range []storage.Client{
-		{ID: appClientID, Public: true, ShopKey: app.DemoShop, GrantTypes: []string{"authorization_code"},
+		{ID: harness.AppClientID, Public: true, ShopKey: app.DemoShop, GrantTypes: []string{"authorization_code"},
 			Scopes: []string{"openid", "profile", "email"}, RedirectURIs: []string{rp.redirectURI()}},
-		{ID: webClientID, SecretHash: clients.HashSecret(webSecret), ShopKey: app.DemoShop, FirstParty: true,
+		{ID: harness.WebClientID, SecretHash: clients.HashSecret(harness.WebSecret), ShopKey: app.DemoShop, FirstParty: true,
 			GrantTypes: []string{"authorization_code"}, Scopes: []string{"openid", "profile", "email"},
 			RedirectURIs: []string{rp.redirectURI()}},
 	} {
 		require.NoError(t, ts.Store.CreateClient(t.Context(), c))
 	}
-	rp.register(appClientID, "")
-	rp.register(webClientID, webSecret)
+	rp.register(harness.AppClientID, "")
+	rp.register(harness.WebClientID, harness.WebSecret)
 
 	text := func(sel string) string {
 		t.Helper()
@@ -253,11 +253,11 @@ func TestBrowserCodeFlow(t *testing.T) {
 	signIn(app.DemoCustomerEmail, app.DemoPassword)
 	require.Contains(t, text("ul.scopes"), "Ver tu correo electrónico")
 	submit("#allow")
-	require.Equal(t, appClientID+" signed in as 21 ("+app.DemoCustomerEmail+")", text("#result"))
+	require.Equal(t, harness.AppClientID+" signed in as 21 ("+app.DemoCustomerEmail+")", text("#result"))
 
 	// SSO: the shop's own web client signs in without a password.
-	require.NoError(t, chromedp.Do(ctx, chromedp.Navigate(rp.srv.URL+"/start?client="+webClientID)))
-	require.Equal(t, webClientID+" signed in as 21 ("+app.DemoCustomerEmail+")", text("#result"))
+	require.NoError(t, chromedp.Do(ctx, chromedp.Navigate(rp.srv.URL+"/start?client="+harness.WebClientID)))
+	require.Equal(t, harness.WebClientID+" signed in as 21 ("+app.DemoCustomerEmail+")", text("#result"))
 }
 
 // saveScreenshot writes the login page's picture: into ../docs/ for

@@ -99,7 +99,7 @@ func TestSweeperForgetsLoginState(t *testing.T) {
 	for _, b := range sqlstoretest.Backends() {
 		t.Run(b.Name, func(t *testing.T) {
 			s := harness.NewTestServer(t, withoutRateLimit(), harness.WithStore(b.Open(t)))
-			addCodeFlowClients(t, s)
+			harness.AddCodeFlowClients(t, s)
 			ctx := t.Context()
 			policy := app.LockoutPolicy(s.Config.Login)
 			type state struct{ loginFailures, codes, sessions int64 }
@@ -118,12 +118,12 @@ func TestSweeperForgetsLoginState(t *testing.T) {
 			// Signed in at the hosted page: a browser session, a code
 			// redeemed for an access token, a code never redeemed.
 			start := s.Clock.Now()
-			br := newBrowser(t, s)
-			redeemed := codeFor(t, s, br, nil)
-			exchange := url.Values{"redirect_uri": {webRedirect}, "code_verifier": {testVerifier}}
-			resp, tok := exchangeCode(t, s, redeemed, exchange, webClientID, webSecret)
+			br := harness.NewBrowser(t, s)
+			redeemed := harness.CodeFor(t, s, br, nil)
+			exchange := url.Values{"redirect_uri": {harness.WebRedirect}, "code_verifier": {harness.TestVerifier}}
+			resp, tok := harness.ExchangeCode(t, s, redeemed, exchange, harness.WebClientID, harness.WebSecret)
 			require.Equal(t, http.StatusOK, resp.StatusCode, tok.Error)
-			codeFor(t, s, br, nil)
+			harness.CodeFor(t, s, br, nil)
 			// Then wrong passwords lock the customer's address.
 			for range policy.Threshold {
 				require.Equal(t, http.StatusBadRequest, password("wrong"))
@@ -140,7 +140,7 @@ func TestSweeperForgetsLoginState(t *testing.T) {
 			s.Clock.Advance(app.ClockSkew)
 			require.Equal(t, state{codes: 1}, sweep(), "the code never redeemed goes")
 			t.Run("a replay of the kept code still revokes its token", func(t *testing.T) {
-				resp, again := exchangeCode(t, s, redeemed, exchange, webClientID, webSecret)
+				resp, again := harness.ExchangeCode(t, s, redeemed, exchange, harness.WebClientID, harness.WebSecret)
 				require.Equal(t, http.StatusBadRequest, resp.StatusCode)
 				require.Equal(t, "invalid_grant", again.Error)
 				_, err := s.App.Authority.VerifyAccessToken(ctx, tok.AccessToken)

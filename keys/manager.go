@@ -72,8 +72,9 @@ type Config struct {
 	// long, plus ClockSkew and SyncInterval, after it stops signing.
 	// Required by RotateIfDue, Rotate and Retire.
 	MaxTokenTTL func(ctx context.Context) (time.Duration, error)
-	// UnknownKeyReloadInterval is the least time between two reloads
-	// caused by a token naming an unknown kid; defaults to 5s.
+	// UnknownKeyReloadInterval is how long a kid that a reload did not
+	// find is refused without another reload; defaults to 5s. (Reloads
+	// for different unknown kids are coalesced instead: see Verify.)
 	UnknownKeyReloadInterval time.Duration
 }
 
@@ -105,8 +106,9 @@ type Manager struct {
 	maxTokenTTL                                           func(ctx context.Context) (time.Duration, error)
 
 	unknownKeyReloadInterval time.Duration
-	unknownKeyMu             sync.Mutex
-	lastUnknownKeyReload     time.Time
+	unknownKIDRounds         rounds
+	// absentKIDs: kids a reload did not find, and when (verify.go).
+	absentKIDs *lru.Cache[string, time.Time]
 
 	// signSlots admits one signature per CPU at a time (SignWith).
 	signSlots chan struct{}
@@ -183,6 +185,9 @@ func New(ctx context.Context, cfg Config) (*Manager, error) {
 		signSlots:                make(chan struct{}, runtime.GOMAXPROCS(0)),
 	}
 	if m.verified, err = lru.New[string, Verified](verifiedCacheSize); err != nil {
+		return nil, err
+	}
+	if m.absentKIDs, err = lru.New[string, time.Time](absentKIDsSize); err != nil {
 		return nil, err
 	}
 	if m.now == nil {

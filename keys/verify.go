@@ -45,41 +45,62 @@ type Verified struct {
 //
 // A kid this replica does not know may belong to a key another replica
 // has just created (`keys rotate --now`) and this one has not synced yet:
-// Verify then reloads the keys once and tries again, so such a token is
-// never refused (Must hold 2). Reloads of this kind are rate limited
-// (UnknownKeyReloadInterval), so garbage kids cannot hammer the database.
+// Verify then waits for a reload that starts after it met the kid, and
+// tries again, so such a token is refused only when the store cannot
+// answer. Those reloads are coalesced (rounds): however many garbage
+// kids arrive, the store sees one reload at a time, and a genuine kid
+// waits at most for the reload in flight plus its own. A kid a reload
+// did not find is refused without another for UnknownKeyReloadInterval.
 func (m *Manager) Verify(token string) (Verified, error) {
 	v, err := m.verify(token)
-	if errors.Is(err, ErrUnknownKey) && m.reloadForUnknownKey() {
+	var unknown *unknownKIDError
+	if errors.As(err, &unknown) && m.reloadForUnknownKey(unknown.kid) {
 		v, err = m.verify(token)
 	}
 	return v, err
 }
 
-// reloadForUnknownKey reloads the keys unless a reload for an unknown kid
-// started less than UnknownKeyReloadInterval ago; then it only waits for a
-// reload in flight (another request may have met the same new kid). It
-// reports whether a retry may find new keys.
-func (m *Manager) reloadForUnknownKey() bool {
-	m.unknownKeyMu.Lock()
-	now := m.now()
-	if !m.lastUnknownKeyReload.IsZero() && now.Sub(m.lastUnknownKeyReload) < m.unknownKeyReloadInterval {
-		m.unknownKeyMu.Unlock()
-		m.reloadMu.Lock() // wait for a reload in flight, if any
-		m.reloadMu.Unlock()
-		return true
-	}
-	m.lastUnknownKeyReload = now
-	m.unknownKeyMu.Unlock()
-	// Verify has no context: the reload is bounded on its own.
-	ctx, cancel := context.WithTimeout(context.Background(), unknownKeyReloadTimeout)
-	defer cancel()
-	if err := m.Reload(ctx); err != nil {
-		m.log.Error("reload signing keys for an unknown kid", "err", err)
+// unknownKIDError is ErrUnknownKey naming the kid.
+type unknownKIDError struct{ kid string }
+
+func (e *unknownKIDError) Error() string { return fmt.Sprintf("%v: kid %q", ErrUnknownKey, e.kid) }
+func (e *unknownKIDError) Unwrap() error { return ErrUnknownKey }
+
+// reloadForUnknownKey joins the next reload round, unless a round that
+// started after kid was last met found no such key less than
+// UnknownKeyReloadInterval ago. It reports whether a retry may find kid.
+func (m *Manager) reloadForUnknownKey(kid string) bool {
+	if at, ok := m.absentKIDs.Get(kid); ok && m.now().Sub(at) < m.unknownKeyReloadInterval {
 		return false
+	}
+	err := m.unknownKIDRounds.do(func() error {
+		// Verify has no context: the reload is bounded on its own.
+		ctx, cancel := context.WithTimeout(context.Background(), unknownKeyReloadTimeout)
+		defer cancel()
+		err := m.Reload(ctx)
+		if err != nil {
+			m.log.Error("reload signing keys for an unknown kid", "err", err)
+		}
+		return err
+	})
+	if err != nil {
+		return false
+	}
+	// The round started after the token arrived, and a key is stored
+	// before anything is signed with it: a kid still unknown is garbage
+	// (or a removed key's). Thumbprint kids are 43 bytes; longer ones are
+	// not worth the memory.
+	if m.view().verifier[kid] == nil && len(kid) <= maxRememberedKID {
+		m.absentKIDs.Add(kid, m.now())
 	}
 	return true
 }
+
+// maxRememberedKID bounds the kids absentKIDs keeps.
+const maxRememberedKID = 64
+
+// absentKIDsSize bounds how many absent kids are remembered.
+const absentKIDsSize = 1024
 
 // unknownKeyReloadTimeout bounds a reload made inside Verify.
 const unknownKeyReloadTimeout = 5 * time.Second
@@ -137,7 +158,7 @@ func (m *Manager) verifyJWS(token string) (Verified, error) {
 	}
 	mat := m.view().verifier[h.KeyID]
 	if mat == nil {
-		return Verified{}, fmt.Errorf("%w: kid %q", ErrUnknownKey, h.KeyID)
+		return Verified{}, &unknownKIDError{kid: h.KeyID}
 	}
 	if jose.SignatureAlgorithm(h.Algorithm) != mat.alg {
 		return Verified{}, fmt.Errorf("%w: alg %s for a %s key", ErrInvalidSignature, h.Algorithm, mat.alg)

@@ -65,6 +65,9 @@ type testServerOptions struct {
 	openStore func(t testing.TB) *sqlstore.Store
 	configure []func(*config.Config)
 	noDemo    bool
+	// hashParams are the argon2id costs of new hashes (TestHashParams
+	// unless set).
+	hashParams customers.Argon2Params
 }
 
 // TestOption adjusts how NewTestServer builds the server.
@@ -86,6 +89,12 @@ func WithConfig(f func(*config.Config)) TestOption {
 	return func(o *testServerOptions) { o.configure = append(o.configure, f) }
 }
 
+// WithHashParams makes new password hashes with p (e.g. production costs,
+// for timing benchmarks) instead of TestHashParams.
+func WithHashParams(p customers.Argon2Params) TestOption {
+	return func(o *testServerOptions) { o.hashParams = p }
+}
+
 // WithoutDemo starts on an empty database.
 func WithoutDemo() TestOption { return func(o *testServerOptions) { o.noDemo = true } }
 
@@ -98,7 +107,7 @@ var TestKEK = func() []byte { k, _ := keys.GenerateKEK(); return k }()
 // stops it when the test ends.
 func NewTestServer(t testing.TB, opts ...TestOption) *TestServer {
 	t.Helper()
-	o := testServerOptions{openStore: sqlstoretest.OpenSQLite}
+	o := testServerOptions{openStore: sqlstoretest.OpenSQLite, hashParams: TestHashParams}
 	for _, opt := range opts {
 		opt(&o)
 	}
@@ -121,7 +130,7 @@ func NewTestServer(t testing.TB, opts ...TestOption) *TestServer {
 	if !o.noDemo {
 		require.NoError(t, app.SeedDemo(ctx, store, io.Discard, cfg, TestHashParams))
 	}
-	a, err := app.New(app.Deps{Config: cfg, Store: store, Keys: km, KEK: TestKEK, Logger: logger, Now: clock.Now, HashParams: TestHashParams})
+	a, err := app.New(app.Deps{Config: cfg, Store: store, Keys: km, KEK: TestKEK, Logger: logger, Now: clock.Now, HashParams: o.hashParams})
 	require.NoError(t, err)
 	hs.Config.Handler = a.Handler
 	hs.Start()

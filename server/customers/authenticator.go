@@ -61,6 +61,9 @@ type Config struct {
 	// Observer is told how long each login waited for a hashing slot
 	// (metrics); nil: nobody.
 	Observer WaitObserver
+	// Sleep waits d or until ctx ends; it paces failed logins (pace.go).
+	// Nil: a timer.
+	Sleep func(ctx context.Context, d time.Duration)
 }
 
 // WaitObserver receives the time logins spent queued for a hashing slot.
@@ -79,6 +82,8 @@ type Authenticator struct {
 	queueTimeout time.Duration
 	queued       atomic.Int64
 	observer     WaitObserver
+	pacer        *pacer
+	sleep        func(ctx context.Context, d time.Duration)
 	now          func() time.Time
 	logger       *slog.Logger
 }
@@ -109,9 +114,13 @@ func NewAuthenticator(cfg Config) (*Authenticator, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
+	if cfg.Sleep == nil {
+		cfg.Sleep = sleep
+	}
 	return &Authenticator{
 		store: cfg.Store, hasher: cfg.Hasher, lockout: cfg.Lockout,
 		slots: make(chan struct{}, cfg.HashConcurrency), queueTimeout: cfg.HashQueueTimeout,
+		pacer: newPacer(), sleep: cfg.Sleep,
 		now: cfg.Now, logger: cfg.Logger, observer: cfg.Observer,
 	}, nil
 }
@@ -131,9 +140,12 @@ func NormalizeEmail(email string) string {
 // Every attempt that gets as far as hashing costs one verification at
 // current parameters or more, whatever the outcome: an unknown address, a
 // locked one and an unreadable stored hash are checked against a dummy
-// hash, so timing tells nothing. The attempt is counted before the
-// password is checked (see storage.LockoutPolicy.Attempt), so parallel
-// guesses cannot outrun the lock; a right password clears the count.
+// hash. A failure is then answered no sooner than the pacer's floor after
+// its verification began, so its time tells neither whether the address
+// is a customer's nor with which kind of hash (pace.go). The attempt is
+// counted before the password is checked (see
+// storage.LockoutPolicy.Attempt), so parallel guesses cannot outrun the
+// lock; a right password clears the count.
 func (a *Authenticator) Authenticate(ctx context.Context, shopKey, email, password string) (storage.Customer, error) {
 	// Refused before any hashing: the work a request can cause is bounded.
 	if password == "" || len(password) > MaxPasswordBytes {
@@ -149,40 +161,38 @@ func (a *Authenticator) Authenticate(ctx context.Context, shopKey, email, passwo
 	normalized := NormalizeEmail(email)
 	if len(normalized) > MaxEmailBytes || !utf8.ValidString(normalized) {
 		// No customer can have it, and the lockout table cannot key it.
-		a.hasher.VerifyDummy(password)
-		return storage.Customer{}, ErrInvalidCredentials
+		return a.refuse(ctx, releaseOnce, a.verifyDummy(password), ErrInvalidCredentials)
 	}
 	if _, allowed, err := a.store.RecordLoginAttempt(ctx, shopKey, normalized, a.now(), a.lockout); err != nil {
 		return storage.Customer{}, fmt.Errorf("record login attempt: %w", err)
 	} else if !allowed {
-		a.hasher.VerifyDummy(password)
-		return storage.Customer{}, ErrLocked
+		return a.refuse(ctx, releaseOnce, a.verifyDummy(password), ErrLocked)
 	}
 
 	c, err := a.store.GetCustomerByEmail(ctx, shopKey, normalized)
 	if errors.Is(err, storage.ErrNotFound) {
-		a.hasher.VerifyDummy(password)
-		return storage.Customer{}, ErrInvalidCredentials
+		return a.refuse(ctx, releaseOnce, a.verifyDummy(password), ErrInvalidCredentials)
 	}
 	if err != nil {
 		return storage.Customer{}, fmt.Errorf("look up customer: %w", err)
 	}
+	began := time.Now()
 	ok, rehash, err := a.hasher.Verify(c.PasswordHash, password)
 	if errors.Is(err, ErrUnknownHashFormat) {
 		a.logger.WarnContext(ctx, "customer has an unreadable password hash", "shop", shopKey, "customer_id", c.ID)
-		a.hasher.VerifyDummy(password)
-		return storage.Customer{}, ErrInvalidCredentials
+		return a.refuse(ctx, releaseOnce, a.verifyDummy(password), ErrInvalidCredentials)
 	}
 	if err != nil {
 		return storage.Customer{}, fmt.Errorf("verify password: %w", err)
 	}
+	a.pacer.observe(hashClass(c.PasswordHash), time.Since(began))
 	if !rehash {
 		// The hashing is done; the slot would only wait with the writes
 		// that follow (on MySQL, each for a commit) while logins queue.
 		releaseOnce()
 	}
 	if !ok || c.Disabled() {
-		return storage.Customer{}, ErrInvalidCredentials
+		return a.refuse(ctx, releaseOnce, began, ErrInvalidCredentials)
 	}
 	if err := a.store.ClearLoginFailures(ctx, shopKey, normalized); err != nil {
 		// The password was right; a count left behind only shortens the
@@ -196,6 +206,28 @@ func (a *Authenticator) Authenticate(ctx context.Context, shopKey, email, passwo
 		a.upgradeHash(ctx, &c, password)
 	}
 	return c, nil
+}
+
+// verifyDummy spends one verification at current parameters and returns
+// when it began. Pacing measures real time (the monotonic clock), not the
+// injected one: it is about how long the work took, and tests move the
+// injected clock at will.
+func (a *Authenticator) verifyDummy(password string) (began time.Time) {
+	began = time.Now()
+	a.hasher.VerifyDummy(password)
+	a.pacer.observe(dummyClass, time.Since(began))
+	return began
+}
+
+// refuse answers a failed login whose verification began at began: the
+// slot goes back first, then the answer waits until the pacer's floor has
+// passed since began (pace.go).
+func (a *Authenticator) refuse(ctx context.Context, release func(), began time.Time, err error) (storage.Customer, error) {
+	release()
+	if wait := a.pacer.failureFloor() - time.Since(began); wait > 0 {
+		a.sleep(ctx, wait)
+	}
+	return storage.Customer{}, err
 }
 
 // errHashingBusy is answered when no hashing slot frees up in time.

@@ -321,6 +321,23 @@ func TestSQLiteWritersQueueInProcess(t *testing.T) {
 	wg.Wait()
 }
 
+// TestAccountsMigrationResumes: schema version 10 creates three tables;
+// on MySQL each CREATE commits on its own, so a migrator stopped between
+// them leaves some behind and is run again. The step must then create
+// only what is missing.
+func TestAccountsMigrationResumes(t *testing.T) {
+	for _, b := range sqlstoretest.Backends() {
+		t.Run(b.Name, func(t *testing.T) {
+			s := b.Open(t)
+			require.NoError(t, s.RerunMigration(10), "a complete step runs again")
+			require.NoError(t, s.DropTable("mail_outbox"))
+			require.NoError(t, s.RerunMigration(10), "a half-done step resumes")
+			require.True(t, s.HasTable("mail_outbox"))
+			require.NoError(t, s.EnqueueMail(context.Background(), storage.OutboxMail{Sealed: []byte("m"), CreatedAt: time.Now()}))
+		})
+	}
+}
+
 // TestSQLiteFileMode: a database file shopauth creates, and the WAL and
 // shared-memory files SQLite makes beside it (which take the database's
 // mode), may be read by the owner only: they hold password hashes and
@@ -345,21 +362,4 @@ func TestSQLiteFileMode(t *testing.T) {
 	fi, err := os.Stat(existing)
 	require.NoError(t, err)
 	require.Equal(t, os.FileMode(0o640), fi.Mode().Perm(), "an existing file keeps its mode")
-}
-
-// TestAccountsMigrationResumes: schema version 10 creates three tables;
-// on MySQL each CREATE commits on its own, so a migrator stopped between
-// them leaves some behind and is run again. The step must then create
-// only what is missing.
-func TestAccountsMigrationResumes(t *testing.T) {
-	for _, b := range sqlstoretest.Backends() {
-		t.Run(b.Name, func(t *testing.T) {
-			s := b.Open(t)
-			require.NoError(t, s.RerunMigration(10), "a complete step runs again")
-			require.NoError(t, s.DropTable("mail_outbox"))
-			require.NoError(t, s.RerunMigration(10), "a half-done step resumes")
-			require.True(t, s.HasTable("mail_outbox"))
-			require.NoError(t, s.EnqueueMail(context.Background(), storage.OutboxMail{Sealed: []byte("m"), CreatedAt: time.Now()}))
-		})
-	}
 }

@@ -8,6 +8,7 @@ import (
 	"html/template"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -142,7 +143,7 @@ func (h *Handler) login(c *gin.Context) {
 		h.unreadableForm(c, err)
 		return
 	}
-	if !h.csrf.valid(c.Request, form.CSRF) {
+	if !h.csrf.valid(c.Request, form.CSRF, h.flow(c, formLogin, form.Request.Values())) {
 		// Nothing is checked: the page comes back with a fresh token.
 		out, err := h.auth.LoginPage(c.Request.Context(), form.Request)
 		if err == nil && out.Step == server.StepLogin {
@@ -174,7 +175,7 @@ func (h *Handler) consent(c *gin.Context) {
 		return
 	}
 	req := AuthorizeRequestFrom(form)
-	if !h.csrf.valid(c.Request, form.Get("csrf_token")) {
+	if !h.csrf.valid(c.Request, form.Get("csrf_token"), h.flow(c, formConsent, req.Values())) {
 		h.formExpired(c, req, PathConsent)
 		return
 	}
@@ -197,7 +198,7 @@ func (h *Handler) logout(c *gin.Context) {
 		}
 		values = form
 		if form.Get("confirm") != "" {
-			if !h.csrf.valid(c.Request, form.Get("csrf_token")) {
+			if !h.csrf.valid(c.Request, form.Get("csrf_token"), h.flow(c, formLogout, logoutValues(LogoutRequestFrom(form)))) {
 				h.badRequest(c, storage.Shop{}, "err_form_expired")
 				return
 			}
@@ -217,8 +218,8 @@ func (h *Handler) logout(c *gin.Context) {
 		}))
 	case server.LogoutConfirm:
 		h.render(c, http.StatusOK, "logout", h.data(out.Shop, "title_logout", func(d *pageData) {
-			d.Hidden = hiddenFields(values, "id_token_hint", "client_id", "post_logout_redirect_uri", "state")
-			d.CSRF = h.csrf.token(c.Writer, c.Request)
+			d.Hidden = hiddenFields(logoutValues(req), logoutParams...)
+			d.CSRF = h.csrf.token(c.Writer, c.Request, h.flow(c, formLogout, logoutValues(req)))
 		}))
 	case server.LogoutDone:
 		h.clearSession(c)
@@ -274,7 +275,7 @@ func (h *Handler) respond(c *gin.Context, out *server.AuthorizeOutcome, err erro
 				d.Scopes = append(d.Scopes, describeScope(d.T, s))
 			}
 			d.Hidden = hiddenFields(out.Request.Values(), authorizeParams...)
-			d.CSRF = h.csrf.token(c.Writer, c.Request)
+			d.CSRF = h.csrf.token(c.Writer, c.Request, h.flow(c, formConsent, out.Request.Values()))
 		}))
 	default:
 		h.fault(c, errors.New("hosted: authorization outcome without a step"))
@@ -295,7 +296,7 @@ func (h *Handler) renderLogin(c *gin.Context, status int, out *server.AuthorizeO
 			d.Error = d.T[problemKey]
 		}
 		d.Hidden = hiddenFields(out.Request.Values(), authorizeParams...)
-		d.CSRF = h.csrf.token(c.Writer, c.Request)
+		d.CSRF = h.csrf.token(c.Writer, c.Request, h.flow(c, formLogin, out.Request.Values()))
 	}))
 }
 
@@ -307,6 +308,12 @@ func (h *Handler) redirect(c *gin.Context, to string) {
 		status = http.StatusSeeOther
 	}
 	c.Redirect(status, to)
+}
+
+// flow binds a form's CSRF token to this browser's session and the
+// request the form continues (csrf.go).
+func (h *Handler) flow(c *gin.Context, form string, request url.Values) flow {
+	return flow{form: form, session: h.session(c), request: request}
 }
 
 func (h *Handler) session(c *gin.Context) string {

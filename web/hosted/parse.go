@@ -126,6 +126,22 @@ func readForm(r *http.Request) (url.Values, error) {
 	return r.PostForm, nil
 }
 
+// logoutParams are the parameters of a logout request, in the order they
+// are carried through the confirmation page.
+var logoutParams = []string{"id_token_hint", "client_id", "post_logout_redirect_uri", "state"}
+
+// logoutValues is the canonical form of a logout request: what the
+// confirmation page carries and its CSRF token is bound to.
+func logoutValues(r server.LogoutRequest) url.Values {
+	v := url.Values{}
+	for i, value := range []string{r.IDTokenHint, r.ClientID, r.PostLogoutRedirectURI, r.State} {
+		if value != "" {
+			v.Set(logoutParams[i], value)
+		}
+	}
+	return v
+}
+
 // LogoutRequestFrom decodes an RP-initiated logout request (RP-Initiated
 // Logout 1.0 §2).
 func LogoutRequestFrom(values url.Values) server.LogoutRequest {
@@ -134,7 +150,7 @@ func LogoutRequestFrom(values url.Values) server.LogoutRequest {
 		IDTokenHint: get("id_token_hint"), ClientID: get("client_id"),
 		PostLogoutRedirectURI: get("post_logout_redirect_uri"), State: get("state"),
 	}
-	for _, name := range []string{"id_token_hint", "client_id", "post_logout_redirect_uri", "state"} {
+	for _, name := range logoutParams {
 		if nonEmpty(values[name]) > 1 {
 			req.Repeated = name
 			break

@@ -181,7 +181,10 @@ func (h *Handler) login(c *gin.Context) {
 	ctx := c.Request.Context()
 	resp, err := h.logins.AdapterToken(ctx, h.clientID, server.TokenRequest{
 		GrantType: server.GrantPassword, Username: in.Email, Password: in.Password, ShopKey: shop.Key,
-		Dialect: server.DialectShopKey,
+		// The login rate limit is per caller address (gin's ClientIP
+		// believes X-Forwarded-For only from trusted proxies); without it
+		// every shopKey login would share one bucket.
+		ClientIP: c.ClientIP(), Dialect: server.DialectShopKey,
 	})
 	if err != nil {
 		h.fail(c, locale, err)

@@ -268,7 +268,8 @@ func TestEnvelopeKeyOrder(t *testing.T) {
 	require.Equal(t, `{"authenticated":0,"data":{"cart":{"id":3,"notes":"ring twice","total":12.5,"total_IVA":2.63,"total_RE":0,"total_discount":0,"total_original":0,"total_shipping":0,"total_taxes":0,"total_total":15.13,"info":null,"lines":[{"id":9,"sku":"A-1","name":"Tazón","quantity":2,"price":6.25,"total":12.5}]},"customer":{"customer_id":21,"account_id":21,"email":"sonia@spryker.com","name":"Sonia"},"token":{"access_token":"jwt","expires_in":86400,"token_type":"bearer"}},"locale":"es","message":"Acceso autorizado","status":202,"success":true}`,
 		w.Body.String())
 	require.Equal(t, "no-store", w.Header().Get("Cache-Control"))
-	require.Equal(t, server.TokenRequest{GrantType: "password", Username: "sonia@spryker.com", Password: "change123", ShopKey: "acme12aa", Dialect: "shopkey"}, f.core.lastLogin)
+	// The caller's address keys the login rate limit (issue 13 item 1).
+	require.Equal(t, server.TokenRequest{GrantType: "password", Username: "sonia@spryker.com", Password: "change123", ShopKey: "acme12aa", ClientIP: "192.0.2.1", Dialect: "shopkey"}, f.core.lastLogin)
 }
 
 func TestWebhookCartPassedOn(t *testing.T) {
