@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/hkdf"
 	"crypto/sha256"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -17,14 +18,17 @@ import (
 	"github.com/shopauth/shopauth/config"
 	"github.com/shopauth/shopauth/keys"
 	"github.com/shopauth/shopauth/server"
+	"github.com/shopauth/shopauth/server/accounts"
 	"github.com/shopauth/shopauth/server/carts"
 	"github.com/shopauth/shopauth/server/clients"
 	"github.com/shopauth/shopauth/server/customers"
+	"github.com/shopauth/shopauth/server/mail"
 	"github.com/shopauth/shopauth/server/ratelimit"
 	"github.com/shopauth/shopauth/server/tokens"
 	"github.com/shopauth/shopauth/storage"
 	"github.com/shopauth/shopauth/storage/sqlstore"
 	"github.com/shopauth/shopauth/web"
+	"github.com/shopauth/shopauth/web/demo"
 	"github.com/shopauth/shopauth/web/hosted"
 	"github.com/shopauth/shopauth/web/metrics"
 	"github.com/shopauth/shopauth/web/shopkey"
@@ -55,6 +59,8 @@ type App struct {
 	Keys      *keys.Manager
 	Handler   http.Handler
 	Sweeper   *server.Sweeper
+	// Mail drains the mail outbox; run it like the sweeper.
+	Mail *mail.Sender
 }
 
 // Deps are what New wires together.
@@ -67,6 +73,12 @@ type Deps struct {
 	Now    func() time.Time
 	// HashParams are the argon2id parameters of new hashes (zero: defaults).
 	HashParams customers.Argon2Params
+	// Demo says `serve --demo` runs: without an SMTP server, mails are
+	// logged (their links at info) instead of waiting in the outbox.
+	Demo bool
+	// MailTLS, when set, is the TLS configuration of the SMTP client
+	// (tests: a server with a certificate of its own).
+	MailTLS *tls.Config
 }
 
 // New wires the packages together. This package is the only one that reads
@@ -147,6 +159,14 @@ func New(d Deps) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
+	sender, err := newMailSender(d, m, now)
+	if err != nil {
+		return nil, err
+	}
+	accountService, err := newAccounts(cfg, store, authn, sender, d.KEK, now, logger)
+	if err != nil {
+		return nil, err
+	}
 	csrfKey, err := hkdf.Key(sha256.New, d.KEK, nil, "shopauth hosted-page csrf v1", 32)
 	if err != nil {
 		return nil, err
@@ -157,6 +177,7 @@ func New(d Deps) (*App, error) {
 		// local setup (config warns about any other).
 		SecureCookies: strings.HasPrefix(cfg.Issuer, "https://"),
 		CSRFKey:       csrfKey,
+		Accounts:      accountService,
 		Logger:        logger,
 	})
 	if err != nil {
@@ -172,9 +193,18 @@ func New(d Deps) (*App, error) {
 	glue, err := spryker.New(spryker.Config{
 		Grants: authority, Sessions: authority, Logger: logger,
 		ClientID: cfg.Adapters.SprykerClientID, ShopKey: cfg.Adapters.SprykerShop,
+		Registrations: accountService, Passwords: accountService,
 	})
 	if err != nil {
 		return nil, err
+	}
+	features := []web.Mounter{pages, glue, shopKeyAPI}
+	if d.Demo {
+		demoApp, err := demo.New(authority)
+		if err != nil {
+			return nil, err
+		}
+		features = append(features, demoApp)
 	}
 	engine, err := web.New(web.Config{
 		Tokens:         authority,
@@ -185,7 +215,7 @@ func New(d Deps) (*App, error) {
 		TrustedProxies: cfg.HTTP.TrustedProxies,
 		RequestTimeout: cfg.HTTP.RequestTimeout,
 		Metrics:        m,
-		Features:       []web.Mounter{pages, glue, shopKeyAPI},
+		Features:       features,
 	})
 	if err != nil {
 		return nil, err
@@ -197,7 +227,63 @@ func New(d Deps) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &App{Authority: authority, Keys: km, Handler: engine, Sweeper: sweeper}, nil
+	return &App{Authority: authority, Keys: km, Handler: engine, Sweeper: sweeper, Mail: sender}, nil
+}
+
+// newMailSender wires the outbox's sender and its transport: SMTP when
+// SHOPAUTH_SMTP_URL is set; otherwise the log for a demo, and for anyone
+// else a transport that keeps mails waiting (with a warning now).
+func newMailSender(d Deps, m *metrics.Metrics, now func() time.Time) (*mail.Sender, error) {
+	cfg, logger := d.Config, d.Logger
+	var transport mail.Transport
+	switch {
+	case cfg.Mail.SMTPURL != "":
+		smtp, err := mail.NewSMTP(mail.SMTPConfig{URL: cfg.Mail.SMTPURL, From: cfg.Mail.From, TLSConfig: d.MailTLS})
+		if err != nil {
+			return nil, err
+		}
+		transport = smtp
+	case d.Demo:
+		transport = mail.Log{Logger: logger}
+	default:
+		logger.Warn("SHOPAUTH_SMTP_URL is not set: mails to customers (registration, password reset) wait in the outbox until it is")
+		transport = mail.Unconfigured{}
+	}
+	sealer, err := mail.NewSealer(d.KEK)
+	if err != nil {
+		return nil, err
+	}
+	renderer, err := mail.NewRenderer()
+	if err != nil {
+		return nil, err
+	}
+	return mail.NewSender(mail.SenderConfig{
+		Store: d.Store, Sweeper: d.Store, Sealer: sealer, Renderer: renderer, Transport: transport,
+		MaxAttempts: cfg.Mail.MaxAttempts, Now: now, Logger: logger, Observer: m,
+	})
+}
+
+// newAccounts wires customers' own accounts: one service for the Spryker
+// dialect and the hosted pages, rate limited per client address.
+func newAccounts(cfg config.Config, store *sqlstore.Store, authn *customers.Authenticator, sender *mail.Sender,
+	kek []byte, now func() time.Time, logger *slog.Logger) (*accounts.Service, error) {
+	sealer, err := mail.NewSealer(kek)
+	if err != nil {
+		return nil, err
+	}
+	var limiter accounts.Limiter
+	if cfg.Accounts.RateLimited() {
+		l, err := ratelimit.New(ratelimit.Config{PerMinute: cfg.Accounts.RatePerMinute, Burst: cfg.Accounts.Burst, Now: now})
+		if err != nil {
+			return nil, err
+		}
+		limiter = l
+	}
+	return accounts.New(accounts.Config{
+		Shops: store, Customers: store, Outbox: store, Keys: store, Passwords: authn, Sealer: sealer,
+		Sessions: store, Limiter: limiter, Notifier: sender, LinkBase: cfg.Issuer, ReferencePrefix: cfg.Accounts.ReferencePrefix,
+		ConfirmKeyTTL: cfg.Accounts.ConfirmTTL, ResetKeyTTL: cfg.Accounts.ResetTTL, Now: now, Logger: logger,
+	})
 }
 
 // Argon2Params are the configured argon2id costs of new password hashes.

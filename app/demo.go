@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"strings"
 	"time"
 
 	"github.com/shopauth/shopauth/config"
@@ -16,11 +17,13 @@ import (
 // Demo data (docs/design.md, "Demo data"). The values are public: never use them in
 // production.
 const (
-	DemoShop           = "acme12aa"
-	DemoCustomerEmail  = "sonia@spryker.com"
-	DemoPassword       = "change123"
-	DemoClientID       = "storefront"
-	DemoClientSecret   = "storefront-secret"
+	DemoShop          = "acme12aa"
+	DemoCustomerEmail = "sonia@spryker.com"
+	DemoPassword      = "change123"
+	DemoClientID      = "storefront"
+	DemoClientSecret  = "storefront-secret"
+	// DemoAppClientID is the demo app's client (web/demo).
+	DemoAppClientID    = "demo-app"
 	DemoCompanyUserID  = "ebf4b55a-cab0-5ed0-8fb7-525a3eeedeac"
 	DemoUnverifiedUser = "new@example.com"
 	// DemoCartToken is the anonymous cart token of seed 001's example.
@@ -91,6 +94,15 @@ func SeedDemo(ctx context.Context, store demoStore, out io.Writer, cfg config.Co
 			AccessTokenTTL: SprykerAccessTTL, RefreshTokenTTL: SprykerRefreshTTL, FirstParty: true, CreatedAt: now,
 		},
 		{
+			// The demo app (web/demo, mounted only by serve --demo): a
+			// browser signs in with the hosted pages and lands on it.
+			ID: DemoAppClientID, Public: true, ShopKey: DemoShop, FirstParty: true,
+			GrantTypes: []string{server.GrantAuthorizationCode}, Scopes: []string{"openid", "profile", "email"},
+			RedirectURIs:           []string{strings.TrimRight(cfg.Issuer, "/") + "/demo/callback"},
+			PostLogoutRedirectURIs: []string{strings.TrimRight(cfg.Issuer, "/") + "/demo"},
+			CreatedAt:              now,
+		},
+		{
 			// The shopKey API serves every shop through one client.
 			ID: cfg.Adapters.ShopKeyClientID, Public: true,
 			GrantTypes: []string{server.GrantPassword}, Scopes: []string{"customer"},
@@ -112,7 +124,9 @@ func SeedDemo(ctx context.Context, store demoStore, out io.Writer, cfg config.Co
   client    %s / %s (confidential; password, refresh_token)
   adapters  %s (Spryker Glue, shop %s), %s (shopKey API)
   cart      anonymous, token %s (shopKey login with "token")
+  browser   %s/demo: sign in, create an account, reset a forgotten password (docs/accounts.md)
 `, DemoShop, DemoCustomerEmail, DemoPassword, DemoUnverifiedUser, DemoPassword, DemoClientID, DemoClientSecret,
-		cfg.Adapters.SprykerClientID, cfg.Adapters.SprykerShop, cfg.Adapters.ShopKeyClientID, DemoCartToken)
+		cfg.Adapters.SprykerClientID, cfg.Adapters.SprykerShop, cfg.Adapters.ShopKeyClientID, DemoCartToken,
+		strings.TrimRight(cfg.Issuer, "/"))
 	return err
 }

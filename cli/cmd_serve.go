@@ -92,6 +92,8 @@ func (c *cli) serve(ctx context.Context, demo bool) error {
 	go func() { _ = a.Keys.RunRotator(syncCtx, cfg.Keys.SyncInterval) }()
 	// Every replica runs the sweeper; a lease lets one of them sweep.
 	go a.Sweeper.Run(syncCtx)
+	// Every replica runs the mail sender; a lease lets one of them send.
+	go a.Mail.Run(syncCtx)
 
 	select {
 	case err := <-errc:
@@ -137,7 +139,7 @@ func (c *cli) start(ctx context.Context, cfg config.Config, logger *slog.Logger,
 	if err != nil {
 		return nil, nil, err
 	}
-	a, err := app.New(app.Deps{Config: cfg, Store: store, Keys: km, KEK: kek, Logger: logger, Now: time.Now, HashParams: app.Argon2Params(cfg.Login)})
+	a, err := app.New(app.Deps{Config: cfg, Store: store, Keys: km, KEK: kek, Logger: logger, Now: time.Now, HashParams: app.Argon2Params(cfg.Login), Demo: demo})
 	if err != nil {
 		_ = store.Close()
 		return nil, nil, err

@@ -4,6 +4,7 @@ import (
 	"encoding/base64"
 	"fmt"
 	"log/slog"
+	"net/url"
 	"strings"
 	"time"
 
@@ -36,6 +37,8 @@ type Config struct {
 	Login    Login
 	Log      Log
 	Adapters Adapters
+	Accounts Accounts
+	Mail     Mail
 
 	// IgnoredVariables are the Kubernetes service-link variables Load found
 	// and ignored (SHOPAUTH_SERVICE_HOST, SHOPAUTH_PORT_8080_TCP, …), for
@@ -218,6 +221,44 @@ type Adapters struct {
 	ShopKeyCartURL string
 }
 
+// Accounts governs customers' own accounts (docs/accounts.md): the keys
+// mailed to them and how often one address may ask.
+type Accounts struct {
+	// ConfirmTTL is how long a registration's confirmation link works.
+	// SHOPAUTH_ACCOUNT_CONFIRM_TTL.
+	ConfirmTTL time.Duration
+	// ResetTTL is how long a password-reset link works.
+	// SHOPAUTH_ACCOUNT_RESET_TTL.
+	ResetTTL time.Duration
+	// RatePerMinute and Burst limit account requests (register, confirm,
+	// forgot, reset, change) per client IP; 0 turns the limit off.
+	// SHOPAUTH_ACCOUNT_RATE_PER_MINUTE, SHOPAUTH_ACCOUNT_BURST.
+	RatePerMinute int
+	Burst         int
+	// ReferencePrefix starts a registered customer's reference
+	// ("DE" → "DE--25"). SHOPAUTH_CUSTOMER_REFERENCE_PREFIX.
+	ReferencePrefix string
+}
+
+// RateLimited reports whether account requests are rate limited per IP.
+func (a Accounts) RateLimited() bool { return a.RatePerMinute > 0 }
+
+// Mail is how mails to customers are delivered.
+type Mail struct {
+	// SMTPURL is smtp://user:pass@host:port (STARTTLS when offered) or
+	// smtps://user:pass@host:port (implicit TLS); empty means no SMTP
+	// server: mails wait in the outbox (with --demo, their links are
+	// logged). It may hold a password: log it only through LogValue.
+	// SHOPAUTH_SMTP_URL.
+	SMTPURL string
+	// From is the sender address, e.g. "ACME Shop <shop@acme.example>".
+	// SHOPAUTH_MAIL_FROM.
+	From string
+	// MaxAttempts bounds the deliveries of one mail before it is given up.
+	// SHOPAUTH_MAIL_MAX_ATTEMPTS.
+	MaxAttempts int
+}
+
 // Defaults returns the settings used where neither the file nor the
 // environment says otherwise (docs/configuration.md).
 func Defaults() Config {
@@ -261,6 +302,16 @@ func Defaults() Config {
 			SprykerShop:     "acme12aa",
 			SprykerClientID: "spryker-glue",
 			ShopKeyClientID: "shopkey-storefront",
+		},
+		Accounts: Accounts{
+			ConfirmTTL:      72 * time.Hour,
+			ResetTTL:        time.Hour,
+			RatePerMinute:   10,
+			Burst:           5,
+			ReferencePrefix: "DE",
+		},
+		Mail: Mail{
+			MaxAttempts: 8,
 		},
 	}
 }
@@ -334,6 +385,14 @@ func (c Config) LogValue() slog.Value {
 		slog.String("spryker_client", c.Adapters.SprykerClientID),
 		slog.String("shopkey_client", c.Adapters.ShopKeyClientID),
 		slog.String("shopkey_cart_url", c.Adapters.ShopKeyCartURL),
+		slog.Duration("account_confirm_ttl", c.Accounts.ConfirmTTL),
+		slog.Duration("account_reset_ttl", c.Accounts.ResetTTL),
+		slog.Int("account_rate_per_minute", c.Accounts.RatePerMinute),
+		slog.Int("account_burst", c.Accounts.Burst),
+		slog.String("customer_reference_prefix", c.Accounts.ReferencePrefix),
+		slog.String("smtp_url", redactSMTPURL(c.Mail.SMTPURL)),
+		slog.String("mail_from", c.Mail.From),
+		slog.Int("mail_max_attempts", c.Mail.MaxAttempts),
 	)
 }
 
@@ -351,4 +410,17 @@ func redactDatabaseURL(u string) string {
 		dsn.Passwd = "xxxxx"
 	}
 	return mysqlScheme + dsn.FormatDSN()
+}
+
+// redactSMTPURL masks the password of an SMTP URL; one that does not parse
+// is hidden whole.
+func redactSMTPURL(s string) string {
+	if s == "" {
+		return ""
+	}
+	u, err := url.Parse(s)
+	if err != nil {
+		return "(unparsable, hidden)"
+	}
+	return u.Redacted()
 }

@@ -100,11 +100,13 @@ func TestLogValueHidesSecrets(t *testing.T) {
 			c := Defaults()
 			c.Database.URL = tt.url
 			c.Keys.EncryptionKey = testKEK
+			c.Mail.SMTPURL = "smtps://mailer:topsecret@mail.example"
 			var buf bytes.Buffer
 			slog.New(slog.NewTextHandler(&buf, nil)).Info("config", "config", c)
 			out := buf.String()
 			require.Contains(t, out, tt.wantURL)
 			require.Contains(t, out, "config.key_encryption_key_set=true")
+			require.Contains(t, out, "config.smtp_url=smtps://mailer:xxxxx@mail.example")
 			require.NotContains(t, out, "topsecret")
 			require.NotContains(t, out, testKEK)
 		})

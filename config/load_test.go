@@ -122,6 +122,8 @@ func TestLoadPrecedence(t *testing.T) {
 					},
 					Log:      Log{Format: "text", Level: "warn"},
 					Adapters: Adapters{SprykerShop: "shop9", SprykerClientID: "glue9", ShopKeyClientID: "sk9", ShopKeyCartURL: "https://carts.example.com/hook"},
+					Accounts: Accounts{ConfirmTTL: 24 * time.Hour, ResetTTL: 30 * time.Minute, RatePerMinute: 30, Burst: 6, ReferencePrefix: "AT"},
+					Mail:     Mail{SMTPURL: "smtps://mailer:pw@mail.example:465", From: "ACME <shop@acme.example>", MaxAttempts: 5},
 				}, c)
 			},
 		},
@@ -182,6 +184,14 @@ func fullEnviron() []string {
 		"SHOPAUTH_SPRYKER_CLIENT=glue9",
 		"SHOPAUTH_SHOPKEY_CLIENT=sk9",
 		"SHOPAUTH_SHOPKEY_CART_URL=https://carts.example.com/hook",
+		"SHOPAUTH_ACCOUNT_CONFIRM_TTL=24h",
+		"SHOPAUTH_ACCOUNT_RESET_TTL=30m",
+		"SHOPAUTH_ACCOUNT_RATE_PER_MINUTE=30",
+		"SHOPAUTH_ACCOUNT_BURST=6",
+		"SHOPAUTH_CUSTOMER_REFERENCE_PREFIX=AT",
+		"SHOPAUTH_SMTP_URL=smtps://mailer:pw@mail.example:465",
+		"SHOPAUTH_MAIL_FROM=ACME <shop@acme.example>",
+		"SHOPAUTH_MAIL_MAX_ATTEMPTS=5",
 	}
 }
 
@@ -224,6 +234,14 @@ spryker_shop: shop9
 spryker_client: glue9
 shopkey_client: sk9
 shopkey_cart_url: https://carts.example.com/hook
+account_confirm_ttl: 24h
+account_reset_ttl: 30m
+account_rate_per_minute: 30
+account_burst: 6
+customer_reference_prefix: AT
+smtp_url: smtps://mailer:pw@mail.example:465
+mail_from: ACME <shop@acme.example>
+mail_max_attempts: 5
 `
 	fromFile, err := Load(writeFile(t, yaml), nil)
 	require.NoError(t, err)

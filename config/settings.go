@@ -65,6 +65,15 @@ func settings() []setting {
 		{"spryker_client", field(parseString, func(c *Config) *string { return &c.Adapters.SprykerClientID })},
 		{"shopkey_client", field(parseString, func(c *Config) *string { return &c.Adapters.ShopKeyClientID })},
 		{"shopkey_cart_url", field(parseString, func(c *Config) *string { return &c.Adapters.ShopKeyCartURL })},
+
+		{"account_confirm_ttl", field(parseDuration, func(c *Config) *time.Duration { return &c.Accounts.ConfirmTTL })},
+		{"account_reset_ttl", field(parseDuration, func(c *Config) *time.Duration { return &c.Accounts.ResetTTL })},
+		{"account_rate_per_minute", field(parseInt, func(c *Config) *int { return &c.Accounts.RatePerMinute })},
+		{"account_burst", field(parseInt, func(c *Config) *int { return &c.Accounts.Burst })},
+		{"customer_reference_prefix", field(parseString, func(c *Config) *string { return &c.Accounts.ReferencePrefix })},
+		{"smtp_url", field(parseString, func(c *Config) *string { return &c.Mail.SMTPURL })},
+		{"mail_from", field(parseString, func(c *Config) *string { return &c.Mail.From })},
+		{"mail_max_attempts", field(parseInt, func(c *Config) *int { return &c.Mail.MaxAttempts })},
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/mail"
 	"net/netip"
 	"net/url"
 	"strings"
@@ -69,16 +70,7 @@ func (c Config) Validate() error {
 	if c.Login.LockoutThreshold < 1 {
 		v.add("lockout_threshold", "must be at least 1, got %d", c.Login.LockoutThreshold)
 	}
-	if c.Login.RatePerMinute < 0 {
-		v.add("login_rate_per_minute", "must be 0 (off) or more, got %d", c.Login.RatePerMinute)
-	}
-	switch {
-	case c.Login.Burst < 0:
-		v.add("login_burst", "must be 0 or more, got %d", c.Login.Burst)
-	case c.Login.Burst == 0 && c.Login.RatePerMinute > 0:
-		// A token bucket of size 0 admits nothing: every login would be refused.
-		v.add("login_burst", "must be at least 1 while %s is above 0, got 0", envName("login_rate_per_minute"))
-	}
+	v.rateLimit("login_rate_per_minute", "login_burst", c.Login.RatePerMinute, c.Login.Burst)
 	if n := c.Database.MaxConnections; n < 0 || n > 1000 {
 		v.add("database_max_connections", "must be 0 (the dialect's default) to 1000, got %d", n)
 	}
@@ -127,7 +119,54 @@ func (c Config) Validate() error {
 		}
 	}
 
+	c.validateAccounts(&v)
 	return errors.Join(v.errs...)
+}
+
+// validateAccounts checks the account and mail settings; an SMTP URL is
+// never echoed (it may carry a password).
+func (c Config) validateAccounts(v *validation) {
+	v.positive("account_confirm_ttl", c.Accounts.ConfirmTTL)
+	v.positive("account_reset_ttl", c.Accounts.ResetTTL)
+	v.rateLimit("account_rate_per_minute", "account_burst", c.Accounts.RatePerMinute, c.Accounts.Burst)
+	if p := c.Accounts.ReferencePrefix; p == "" || len(p) > 16 || strings.ContainsAny(p, " \t/?#%") {
+		v.add("customer_reference_prefix", "must be 1 to 16 characters without spaces, /, ?, # or %%, got %q", p)
+	}
+	if n := c.Mail.MaxAttempts; n < 1 || n > 100 {
+		v.add("mail_max_attempts", "must be 1 to 100, got %d", n)
+	}
+	if c.Mail.SMTPURL != "" {
+		if err := checkSMTPURL(c.Mail.SMTPURL); err != nil {
+			v.add("smtp_url", "%v", err)
+		}
+		if c.Mail.From == "" {
+			v.add("mail_from", "must be set together with %s (the sender of customers' mails)", envName("smtp_url"))
+		}
+	}
+	if c.Mail.From != "" {
+		if _, err := mail.ParseAddress(c.Mail.From); err != nil {
+			v.add("mail_from", "must be an address such as \"ACME Shop <shop@acme.example>\", got %q", c.Mail.From)
+		}
+	}
+}
+
+// checkSMTPURL accepts smtp:// and smtps:// URLs with a host and an
+// optional port, user and password.
+func checkSMTPURL(s string) error {
+	const want = "must be smtp://user:pass@host:port (STARTTLS when offered) or smtps://user:pass@host:port (implicit TLS)"
+	u, err := url.Parse(s)
+	if err != nil || (u.Scheme != "smtp" && u.Scheme != "smtps") || u.Hostname() == "" {
+		return errors.New(want)
+	}
+	if (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.Fragment != "" {
+		return fmt.Errorf("%s: no path, query or fragment", want)
+	}
+	if p := u.Port(); p != "" {
+		if n, err := net.LookupPort("tcp", p); err != nil || n < 1 {
+			return fmt.Errorf("%s: port %q is not a port", want, p)
+		}
+	}
+	return nil
 }
 
 // validateDatabase never echoes the URL: a MySQL one carries a password.
@@ -166,6 +205,20 @@ func (v *validation) positive(key string, d time.Duration) {
 func (v *validation) notNegative(key string, d time.Duration) {
 	if d < 0 {
 		v.add(key, "must be 0 (off) or a positive duration, got %q", d.String())
+	}
+}
+
+// rateLimit checks a per-address token bucket: a rate of 0 turns it off,
+// and a bucket of size 0 would admit nothing, refusing every request.
+func (v *validation) rateLimit(rateKey, burstKey string, rate, burst int) {
+	if rate < 0 {
+		v.add(rateKey, "must be 0 (off) or more, got %d", rate)
+	}
+	switch {
+	case burst < 0:
+		v.add(burstKey, "must be 0 or more, got %d", burst)
+	case burst == 0 && rate > 0:
+		v.add(burstKey, "must be at least 1 while %s is above 0, got 0", envName(rateKey))
 	}
 }
 

@@ -31,6 +31,28 @@ func TestValidate(t *testing.T) {
 		{"issuer with user info", func(c *Config) { c.Issuer = "https://u:secret@auth.example.com" }, `SHOPAUTH_ISSUER: must have no user info, got "https://u:xxxxx@auth.example.com"`},
 		{"empty issuer", func(c *Config) { c.Issuer = "" }, `SHOPAUTH_ISSUER: must be an absolute http(s) URL with a host, got ""`},
 
+		// Accounts and mail.
+		{"SMTP with STARTTLS", func(c *Config) { c.Mail.SMTPURL, c.Mail.From = "smtp://u:p@mail.example:587", "shop@acme.example" }, ""},
+		{"SMTPS without port", func(c *Config) { c.Mail.SMTPURL, c.Mail.From = "smtps://mail.example", "ACME <shop@acme.example>" }, ""},
+		{"SMTP over http", func(c *Config) { c.Mail.SMTPURL, c.Mail.From = "http://u:secret@mail.example", "shop@acme.example" },
+			"SHOPAUTH_SMTP_URL: must be smtp://user:pass@host:port (STARTTLS when offered) or smtps://user:pass@host:port (implicit TLS)"},
+		{"SMTP with a path", func(c *Config) { c.Mail.SMTPURL, c.Mail.From = "smtp://mail.example/x", "shop@acme.example" },
+			"SHOPAUTH_SMTP_URL: must be smtp://user:pass@host:port (STARTTLS when offered) or smtps://user:pass@host:port (implicit TLS): no path, query or fragment"},
+		{"SMTP with a bad port", func(c *Config) { c.Mail.SMTPURL, c.Mail.From = "smtp://mail.example:99999", "shop@acme.example" },
+			`SHOPAUTH_SMTP_URL: must be smtp://user:pass@host:port (STARTTLS when offered) or smtps://user:pass@host:port (implicit TLS): port "99999" is not a port`},
+		{"SMTP without a sender", func(c *Config) { c.Mail.SMTPURL = "smtp://mail.example" },
+			"SHOPAUTH_MAIL_FROM: must be set together with SHOPAUTH_SMTP_URL (the sender of customers' mails)"},
+		{"sender not an address", func(c *Config) { c.Mail.From = "shop at acme" },
+			`SHOPAUTH_MAIL_FROM: must be an address such as "ACME Shop <shop@acme.example>", got "shop at acme"`},
+		{"no mail attempts", func(c *Config) { c.Mail.MaxAttempts = 0 }, "SHOPAUTH_MAIL_MAX_ATTEMPTS: must be 1 to 100, got 0"},
+		{"confirmation links that never work", func(c *Config) { c.Accounts.ConfirmTTL = 0 }, `SHOPAUTH_ACCOUNT_CONFIRM_TTL: must be a positive duration, got "0s"`},
+		{"reset links that never work", func(c *Config) { c.Accounts.ResetTTL = -time.Minute }, `SHOPAUTH_ACCOUNT_RESET_TTL: must be a positive duration, got "-1m0s"`},
+		{"account limit off", func(c *Config) { c.Accounts.RatePerMinute, c.Accounts.Burst = 0, 0 }, ""},
+		{"account limit admitting nothing", func(c *Config) { c.Accounts.Burst = 0 }, "SHOPAUTH_ACCOUNT_BURST: must be at least 1 while SHOPAUTH_ACCOUNT_RATE_PER_MINUTE is above 0, got 0"},
+		{"negative account rate", func(c *Config) { c.Accounts.RatePerMinute = -1 }, "SHOPAUTH_ACCOUNT_RATE_PER_MINUTE: must be 0 (off) or more, got -1"},
+		{"reference prefix with a slash", func(c *Config) { c.Accounts.ReferencePrefix = "DE/" }, `SHOPAUTH_CUSTOMER_REFERENCE_PREFIX: must be 1 to 16 characters without spaces, /, ?, # or %, got "DE/"`},
+		{"empty reference prefix", func(c *Config) { c.Accounts.ReferencePrefix = "" }, `SHOPAUTH_CUSTOMER_REFERENCE_PREFIX: must be 1 to 16 characters without spaces, /, ?, # or %, got ""`},
+
 		// HTTP.
 		{"listen on all interfaces", func(c *Config) { c.HTTP.Addr = "0.0.0.0:8080" }, ""},
 		{"listen address without port", func(c *Config) { c.HTTP.Addr = "localhost" }, `SHOPAUTH_HTTP_ADDR: must be HOST:PORT such as :8080, got "localhost"`},
@@ -164,9 +186,10 @@ func TestValidateNeverEchoesSecrets(t *testing.T) {
 	c.Database.URL = "mysql://u:topsecret@db:3306/shopauth" // no tcp(): does not parse
 	c.Keys.EncryptionKey = "topsecret"
 	c.Keys.PreviousEncryptionKey = "topsecret=="
+	c.Mail.SMTPURL = "http://u:topsecret@mail.example"
 	err := c.Validate()
 	require.Error(t, err)
-	require.Len(t, unjoin(err), 3)
+	require.Len(t, unjoin(err), 5) // the SMTP URL, and the sender it needs
 	require.NotContains(t, err.Error(), "topsecret")
 }
 

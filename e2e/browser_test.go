@@ -189,41 +189,9 @@ func TestBrowserCodeFlow(t *testing.T) {
 	rp.register(harness.AppClientID, "")
 	rp.register(harness.WebClientID, harness.WebSecret)
 
-	text := func(sel string) string {
-		t.Helper()
-		require.NoError(t, chromedp.Do(ctx, chromedp.WaitVisible(chromedp.CSS(sel))))
-		s, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(sel)))
-		require.NoError(t, err)
-		return s
-	}
-	// submit clicks a button that loads a new page and waits for that
-	// page: the old document's window is marked, the new one is not.
-	submit := func(button string) {
-		t.Helper()
-		_, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`window.__shopauthOld = true`))
-		require.NoError(t, err)
-		require.NoError(t, chromedp.Do(ctx, chromedp.Click(chromedp.CSS(button))))
-		// A poll running while the page navigates fails; poll again.
-		deadline := time.Now().Add(30 * time.Second)
-		for {
-			loaded, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`window.__shopauthOld === undefined && document.readyState === "complete"`))
-			if err == nil && loaded {
-				return
-			}
-			require.True(t, time.Now().Before(deadline), "no new page after clicking %s (last error: %v)", button, err)
-			time.Sleep(50 * time.Millisecond)
-		}
-	}
-	signIn := func(email, password string) {
-		t.Helper()
-		require.NoError(t, chromedp.Do(ctx,
-			chromedp.WaitVisible(chromedp.CSS("#email")),
-			// The page keeps the e-mail of a failed attempt: replace it.
-			chromedp.SetValue(chromedp.CSS("#email"), email),
-			chromedp.SendKeys(chromedp.CSS("#password"), password),
-		))
-		submit("#sign-in")
-	}
+	b := &browserPage{t: t, ctx: ctx}
+	text, submit := b.text, b.submit
+	signIn := b.signIn
 
 	// The relying party's page sends the browser to the login page.
 	require.NoError(t, chromedp.Do(ctx,
@@ -258,6 +226,52 @@ func TestBrowserCodeFlow(t *testing.T) {
 	// SSO: the shop's own web client signs in without a password.
 	require.NoError(t, chromedp.Do(ctx, chromedp.Navigate(rp.srv.URL+"/start?client="+harness.WebClientID)))
 	require.Equal(t, harness.WebClientID+" signed in as 21 ("+app.DemoCustomerEmail+")", text("#result"))
+}
+
+// browserPage drives the page open in a Chromium context.
+type browserPage struct {
+	t   *testing.T
+	ctx context.Context
+}
+
+// text waits for sel and returns its text.
+func (b *browserPage) text(sel string) string {
+	b.t.Helper()
+	require.NoError(b.t, chromedp.Do(b.ctx, chromedp.WaitVisible(chromedp.CSS(sel))))
+	s, err := chromedp.Run(b.ctx, chromedp.Text(chromedp.CSS(sel)))
+	require.NoError(b.t, err)
+	return s
+}
+
+// submit clicks a button that loads a new page and waits for that page:
+// the old document's window is marked, the new one is not.
+func (b *browserPage) submit(button string) {
+	b.t.Helper()
+	_, err := chromedp.Run(b.ctx, chromedp.Evaluate[bool](`window.__shopauthOld = true`))
+	require.NoError(b.t, err)
+	require.NoError(b.t, chromedp.Do(b.ctx, chromedp.Click(chromedp.CSS(button))))
+	// A poll running while the page navigates fails; poll again.
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		loaded, err := chromedp.Run(b.ctx, chromedp.Evaluate[bool](`window.__shopauthOld === undefined && document.readyState === "complete"`))
+		if err == nil && loaded {
+			return
+		}
+		require.True(b.t, time.Now().Before(deadline), "no new page after clicking %s (last error: %v)", button, err)
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// signIn fills the login page and submits it.
+func (b *browserPage) signIn(email, password string) {
+	b.t.Helper()
+	require.NoError(b.t, chromedp.Do(b.ctx,
+		chromedp.WaitVisible(chromedp.CSS("#email")),
+		// The page keeps the e-mail of a failed attempt: replace it.
+		chromedp.SetValue(chromedp.CSS("#email"), email),
+		chromedp.SendKeys(chromedp.CSS("#password"), password),
+	))
+	b.submit("#sign-in")
 }
 
 // saveScreenshot writes the login page's picture: into ../docs/ for

@@ -18,6 +18,7 @@ import (
 	"github.com/shopauth/shopauth/config"
 	"github.com/shopauth/shopauth/keys"
 	"github.com/shopauth/shopauth/server/customers"
+	"github.com/shopauth/shopauth/server/mail/mailtest"
 	"github.com/shopauth/shopauth/storage/sqlstore"
 	"github.com/shopauth/shopauth/storage/sqlstore/sqlstoretest"
 )
@@ -59,6 +60,9 @@ type TestServer struct {
 	App    *app.App
 	Config config.Config
 	Logs   *SyncBuffer
+	// Mail is the SMTP server the mail outbox delivers to (WithMailSink);
+	// nil without one.
+	Mail *mailtest.Sink
 }
 
 type testServerOptions struct {
@@ -68,6 +72,8 @@ type testServerOptions struct {
 	// hashParams are the argon2id costs of new hashes (TestHashParams
 	// unless set).
 	hashParams customers.Argon2Params
+	mailSink  *mailtest.Options
+	demoMode  bool
 }
 
 // TestOption adjusts how NewTestServer builds the server.
@@ -95,6 +101,18 @@ func WithHashParams(p customers.Argon2Params) TestOption {
 	return func(o *testServerOptions) { o.hashParams = p }
 }
 
+// WithMailSink starts a real SMTP server (package mailtest) for the
+// server's mails, points SHOPAUTH_SMTP_URL at it, and runs the outbox
+// sender until the test ends.
+func WithMailSink(opts mailtest.Options) TestOption {
+	return func(o *testServerOptions) { o.mailSink = &opts }
+}
+
+// WithDemoMode wires the server as `serve --demo` does: the demo app at
+// /demo, and without an SMTP server each mail's link in the log (Logs);
+// the outbox sender runs until the test ends.
+func WithDemoMode() TestOption { return func(o *testServerOptions) { o.demoMode = true } }
+
 // WithoutDemo starts on an empty database.
 func WithoutDemo() TestOption { return func(o *testServerOptions) { o.noDemo = true } }
 
@@ -120,6 +138,11 @@ func NewTestServer(t testing.TB, opts ...TestOption) *TestServer {
 	hs := httptest.NewUnstartedServer(nil)
 	cfg := config.Defaults()
 	cfg.Issuer = "http://" + hs.Listener.Addr().String()
+	var sink *mailtest.Sink
+	if o.mailSink != nil {
+		sink = mailtest.Start(t, *o.mailSink)
+		cfg.Mail.SMTPURL, cfg.Mail.From = sink.URL(), "ACME Shop <shop@acme.example>"
+	}
 	for _, f := range o.configure {
 		f(&cfg)
 	}
@@ -130,12 +153,23 @@ func NewTestServer(t testing.TB, opts ...TestOption) *TestServer {
 	if !o.noDemo {
 		require.NoError(t, app.SeedDemo(ctx, store, io.Discard, cfg, TestHashParams))
 	}
-	a, err := app.New(app.Deps{Config: cfg, Store: store, Keys: km, KEK: TestKEK, Logger: logger, Now: clock.Now, HashParams: o.hashParams})
+	deps := app.Deps{Config: cfg, Store: store, Keys: km, KEK: TestKEK, Logger: logger, Now: clock.Now, HashParams: o.hashParams}
+	if sink != nil {
+		deps.MailTLS = sink.TLSConfig
+	}
+	deps.Demo = o.demoMode
+	a, err := app.New(deps)
 	require.NoError(t, err)
 	hs.Config.Handler = a.Handler
 	hs.Start()
 	t.Cleanup(hs.Close)
-	return &TestServer{URL: hs.URL, Store: store, Keys: km, Clock: clock, App: a, Config: cfg, Logs: logs}
+	if sink != nil || o.demoMode {
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan struct{})
+		go func() { a.Mail.Run(ctx); close(done) }()
+		t.Cleanup(func() { cancel(); <-done })
+	}
+	return &TestServer{URL: hs.URL, Store: store, Keys: km, Clock: clock, App: a, Config: cfg, Logs: logs, Mail: sink}
 }
 
 // PostForm posts a form to path, with optional HTTP Basic credentials.

@@ -34,6 +34,9 @@ var (
 	// ErrUnknownCustomer: no such customer in the shop (a token of a
 	// customer deleted since).
 	ErrUnknownCustomer = errors.New("accounts: unknown customer")
+	// ErrNoSession: no live browser session, or its customer may not sign
+	// in any more.
+	ErrNoSession = errors.New("accounts: not signed in")
 	// ErrUnknownShop: no such active shop.
 	ErrUnknownShop = errors.New("accounts: unknown or inactive shop")
 )
@@ -63,6 +66,11 @@ type Keys interface {
 	ConfirmEmail(ctx context.Context, keyHash string, now time.Time) (storage.AccountKey, error)
 	ResetPassword(ctx context.Context, keyHash, newHash string, now time.Time) (storage.AccountKey, error)
 	ChangePassword(ctx context.Context, ch storage.PasswordChange) error
+}
+
+// Sessions reads the hosted pages' browser sessions.
+type Sessions interface {
+	GetBrowserSession(ctx context.Context, idHash string) (storage.BrowserSession, error)
 }
 
 // Passwords hashes new passwords and checks current ones, through the
@@ -116,6 +124,9 @@ type Config struct {
 	Keys      Keys
 	Passwords Passwords
 	Sealer    Sealer
+	// Sessions, when set, lets a signed-in browser change its password
+	// (SessionAccount).
+	Sessions Sessions
 	// Limiter, when set, is asked before every account request.
 	Limiter Limiter
 	// Notifier, when set, is told when a mail was written.
@@ -589,6 +600,49 @@ func (s *Service) Account(ctx context.Context, shopKey string, customerID uint64
 		return Account{}, err
 	}
 	return out, nil
+}
+
+// SignedIn is a browser's live session and its customer.
+type SignedIn struct {
+	Account Account
+	Shop    storage.Shop
+}
+
+// SessionAccount returns the customer a hosted-page browser session (its
+// cookie value) signs in, with their shop: ErrNoSession for no session,
+// an expired one, or a customer who may no longer sign in.
+func (s *Service) SessionAccount(ctx context.Context, sessionToken string) (SignedIn, error) {
+	if s.cfg.Sessions == nil || sessionToken == "" || len(sessionToken) > 256 {
+		return SignedIn{}, ErrNoSession
+	}
+	row, err := s.cfg.Sessions.GetBrowserSession(ctx, tokens.HashToken(sessionToken))
+	if errors.Is(err, storage.ErrNotFound) {
+		return SignedIn{}, ErrNoSession
+	}
+	if err != nil {
+		return SignedIn{}, err
+	}
+	if !s.cfg.Now().Before(row.ExpiresAt) {
+		return SignedIn{}, ErrNoSession
+	}
+	acc, err := s.Account(ctx, row.ShopKey, row.CustomerID)
+	if errors.Is(err, ErrUnknownCustomer) {
+		return SignedIn{}, ErrNoSession
+	}
+	if err != nil {
+		return SignedIn{}, err
+	}
+	if !acc.Customer.MayUseTokens() {
+		return SignedIn{}, ErrNoSession
+	}
+	shop, err := s.shop(ctx, row.ShopKey)
+	if errors.Is(err, ErrUnknownShop) {
+		return SignedIn{}, ErrNoSession
+	}
+	if err != nil {
+		return SignedIn{}, err
+	}
+	return SignedIn{Account: acc, Shop: shop}, nil
 }
 
 // Shop returns the active shop with this key, or ErrUnknownShop.

@@ -40,6 +40,15 @@ type fakeStore struct {
 	nextID    uint64
 	fault     error // every write fails with it when set
 	keyReads  int   // GetAccountKey and ConfirmEmail calls
+	sessions  map[string]storage.BrowserSession
+}
+
+func (f *fakeStore) GetBrowserSession(_ context.Context, hash string) (storage.BrowserSession, error) {
+	s, ok := f.sessions[hash]
+	if !ok {
+		return storage.BrowserSession{}, storage.ErrNotFound
+	}
+	return s, nil
 }
 
 func newFakeStore() *fakeStore {
@@ -278,7 +287,7 @@ func newFixture(t *testing.T) *fixture {
 	var err error
 	f.svc, err = New(Config{
 		Shops: f.store, Customers: f.store, Outbox: f.store, Keys: f.store, Passwords: f.pw, Sealer: fakeSealer{},
-		Limiter: f.limiter, Notifier: f.notifier, LinkBase: "https://auth.example/", ReferencePrefix: "DE",
+		Sessions: f.store, Limiter: f.limiter, Notifier: f.notifier, LinkBase: "https://auth.example/", ReferencePrefix: "DE",
 		Now: f.clock.Now,
 	})
 	require.NoError(t, err)
@@ -734,4 +743,24 @@ func TestNewChecksConfig(t *testing.T) {
 	_, err := New(base)
 	require.NoError(t, err)
 	require.False(t, errors.Is(err, ErrInvalidKey))
+}
+
+func TestSessionAccount(t *testing.T) {
+	f := newFixture(t)
+	now := f.clock.Now()
+	ann := f.store.add(storage.Customer{Email: "ann@example.com", Name: "Ann", EmailVerifiedAt: &now})
+	off := f.store.add(storage.Customer{Email: "off@example.com", EmailVerifiedAt: &now, DisabledAt: &now})
+	f.store.sessions = map[string]storage.BrowserSession{
+		tokens.HashToken("ann-cookie"): {ShopKey: "acme", CustomerID: ann.ID, ExpiresAt: now.Add(time.Hour)},
+		tokens.HashToken("off-cookie"): {ShopKey: "acme", CustomerID: off.ID, ExpiresAt: now.Add(time.Hour)},
+		tokens.HashToken("old-cookie"): {ShopKey: "acme", CustomerID: ann.ID, ExpiresAt: now},
+	}
+	got, err := f.svc.SessionAccount(context.Background(), "ann-cookie")
+	require.NoError(t, err)
+	require.Equal(t, ann.ID, got.Account.Customer.ID)
+	require.Equal(t, "acme", got.Shop.Key)
+	for _, cookie := range []string{"", "unknown", "off-cookie", "old-cookie", strings.Repeat("x", 300)} {
+		_, err := f.svc.SessionAccount(context.Background(), cookie)
+		require.ErrorIs(t, err, ErrNoSession, "%q", cookie)
+	}
 }

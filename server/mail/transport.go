@@ -189,3 +189,16 @@ func (l Log) Send(ctx context.Context, to string, m Rendered) error {
 		"to", to, "subject", m.Subject, "link", m.Link)
 	return nil
 }
+
+// Unconfigured stands for a missing SMTP server: every delivery fails as a
+// temporary error, so mails wait in the outbox (and are given up after the
+// bound) until an operator sets SHOPAUTH_SMTP_URL.
+type Unconfigured struct{}
+
+var _ Transport = Unconfigured{}
+
+// ErrNoSMTP is Unconfigured's error.
+var ErrNoSMTP = errors.New("no SMTP server configured (SHOPAUTH_SMTP_URL)")
+
+// Send fails with ErrNoSMTP.
+func (Unconfigured) Send(context.Context, string, Rendered) error { return ErrNoSMTP }

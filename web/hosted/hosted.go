@@ -51,7 +51,10 @@ type Config struct {
 	SecureCookies bool
 	// CSRFKey signs the CSRF tokens; equal on every replica.
 	CSRFKey []byte
-	Logger  *slog.Logger
+	// Accounts, when set, serves the account pages (registration,
+	// recovery, password change) and the login page links to them.
+	Accounts Accounts
+	Logger   *slog.Logger
 }
 
 // Handler serves the authorization endpoint and the hosted pages.
@@ -62,6 +65,7 @@ type Handler struct {
 	sessionCookie string
 	secure        bool
 	logger        *slog.Logger
+	accounts      Accounts
 }
 
 // New checks cfg and parses the templates.
@@ -72,7 +76,7 @@ func New(cfg Config) (*Handler, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	pages, err := template.ParseFS(templateFS, "templates/*.html")
+	pages, err := template.New("pages").Funcs(template.FuncMap{"field": fieldOf, "fieldIn": fieldIn, "newPassword": newPasswordOf}).ParseFS(templateFS, "templates/*.html")
 	if err != nil {
 		return nil, err
 	}
@@ -83,7 +87,7 @@ func New(cfg Config) (*Handler, error) {
 		prefix = "__Host-"
 	}
 	return &Handler{
-		auth: cfg.Authorizer, pages: pages, secure: cfg.SecureCookies, logger: cfg.Logger,
+		auth: cfg.Authorizer, pages: pages, secure: cfg.SecureCookies, logger: cfg.Logger, accounts: cfg.Accounts,
 		sessionCookie: prefix + "shopauth_session",
 		csrf:          &csrf{key: cfg.CSRFKey, cookie: prefix + "shopauth_csrf", secure: cfg.SecureCookies},
 	}, nil
@@ -102,6 +106,7 @@ func (h *Handler) Mount(r gin.IRouter) {
 	g.POST(PathConsent, h.consent)
 	g.GET(web.PathEndSession, h.logout)
 	g.POST(web.PathEndSession, h.logout)
+	h.mountAccounts(g)
 	r.GET(PathStyle, func(c *gin.Context) {
 		c.Header("Cache-Control", "public, max-age=86400")
 		c.Data(http.StatusOK, "text/css; charset=utf-8", styleSheet)
@@ -297,6 +302,10 @@ func (h *Handler) renderLogin(c *gin.Context, status int, out *server.AuthorizeO
 		}
 		d.Hidden = hiddenFields(out.Request.Values(), authorizeParams...)
 		d.CSRF = h.csrf.token(c.Writer, c.Request, h.flow(c, formLogin, out.Request.Values()))
+		if h.accounts != nil {
+			query := out.Request.Values().Encode()
+			d.ForgotURL, d.RegisterURL = PathForgot+"?"+query, PathRegister+"?"+query
+		}
 	}))
 }
 
@@ -375,6 +384,39 @@ type pageData struct {
 	Error  string
 	Retry  string
 	Scopes []string
+	// The account pages': the form's values and each field's message,
+	// the link back to the login page, a notice.
+	Values map[string]string
+	Errors map[string]string
+	Back   string
+	Notice string
+	// The login page's links to the account pages.
+	ForgotURL, RegisterURL string
+}
+
+// fieldRef is what the "fielderror" template gets: one field's name and
+// every field's message.
+type fieldRef struct {
+	Errors map[string]string
+	Name   string
+}
+
+func fieldOf(d pageData, name string) fieldRef { return fieldIn(d.Errors, name) }
+
+func fieldIn(errors map[string]string, name string) fieldRef {
+	return fieldRef{Errors: errors, Name: name}
+}
+
+// newPasswordRef is what the "newpassword" template gets: the new
+// password's field name and label, with its confirmation.
+type newPasswordRef struct {
+	T           map[string]string
+	Errors      map[string]string
+	Name, Label string
+}
+
+func newPasswordOf(d pageData, name, label string) newPasswordRef {
+	return newPasswordRef{T: d.T, Errors: d.Errors, Name: name, Label: label}
 }
 
 type field struct{ Name, Value string }

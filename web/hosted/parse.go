@@ -158,3 +158,37 @@ func LogoutRequestFrom(values url.Values) server.LogoutRequest {
 	}
 	return req
 }
+
+// maxAccountField bounds every value of an account form: enough for any
+// name, address or password the core accepts (it refuses over 1,024
+// bytes itself), and a bound on what one request can make it check.
+const maxAccountField = 4096
+
+// accountFields are the single-valued fields of the account forms.
+var accountFields = []string{
+	"email", "firstName", "lastName", "password", "newPassword", "confirmPassword",
+	"acceptedTerms", "key", "shop", "csrf_token",
+}
+
+// ParseAccountForm decodes an account page's form: form-encoded body only,
+// each field at most once and at most maxAccountField bytes, the
+// authorization request's parameters as for the login form.
+func ParseAccountForm(r *http.Request) (url.Values, error) {
+	form, err := readForm(r)
+	if err != nil {
+		return nil, err
+	}
+	for _, name := range accountFields {
+		if len(form[name]) > 1 {
+			return nil, errBadForm
+		}
+	}
+	for _, vs := range form {
+		for _, v := range vs {
+			if len(v) > maxAccountField {
+				return nil, errBadForm
+			}
+		}
+	}
+	return form, nil
+}

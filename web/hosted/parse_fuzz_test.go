@@ -65,3 +65,37 @@ func FuzzParseLoginForm(f *testing.F) {
 		}
 	})
 }
+
+// FuzzParseAccountForm: an accepted account form never has a field twice
+// or a value over the bound, and reads back what was sent.
+func FuzzParseAccountForm(f *testing.F) {
+	f.Add("shop=acme&firstName=Luc%C3%ADa&lastName=Garc%C3%ADa&email=l%40example.es&password=p&confirmPassword=p&acceptedTerms=true&csrf_token=x")
+	f.Add("key=a&key=b")
+	f.Add("firstName=" + strings.Repeat("A", maxAccountField+1))
+	f.Add("firstName=%3Cscript%3E&email=%FF")
+	f.Add("%zz&=")
+	f.Fuzz(func(t *testing.T, body string) {
+		r := httptest.NewRequest(http.MethodPost, "/account/register", strings.NewReader(body))
+		r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		form, err := ParseAccountForm(r)
+		if err != nil {
+			return
+		}
+		for _, name := range accountFields {
+			if len(form[name]) > 1 {
+				t.Fatalf("repeated %s accepted", name)
+			}
+		}
+		for name, vs := range form {
+			for _, v := range vs {
+				if len(v) > maxAccountField {
+					t.Fatalf("%s of %d bytes accepted", name, len(v))
+				}
+			}
+		}
+		parsed, _ := url.ParseQuery(body)
+		if form.Get("password") != parsed.Get("password") {
+			t.Fatalf("password decoded as %q, sent %q", form.Get("password"), parsed.Get("password"))
+		}
+	})
+}

@@ -15,6 +15,7 @@ import (
 
 	"github.com/shopauth/shopauth/keys"
 	"github.com/shopauth/shopauth/server"
+	"github.com/shopauth/shopauth/server/mail"
 )
 
 const namespace = "shopauth"
@@ -50,9 +51,13 @@ type Metrics struct {
 	issued   *prometheus.CounterVec
 	failed   *prometheus.CounterVec
 	hashWait prometheus.Histogram
+	mail     *prometheus.CounterVec
 }
 
-var _ server.Observer = (*Metrics)(nil)
+var (
+	_ server.Observer = (*Metrics)(nil)
+	_ mail.Observer   = (*Metrics)(nil)
+)
 
 // New registers shopauth's metrics, the Go runtime's and the process's on
 // cfg.Registry.
@@ -83,9 +88,13 @@ func New(cfg Config) (*Metrics, error) {
 			Help:    "Time a password verification waited for a slot in the hashing pool.",
 			Buckets: latencyBuckets,
 		}),
+		mail: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: namespace, Name: "mail_deliveries_total",
+			Help: "Attempts to deliver a mail from the outbox, by outcome: sent, retry (will be tried again), failed (given up).",
+		}, []string{"outcome"}),
 	}
 	cs := []prometheus.Collector{
-		m.requests, m.issued, m.failed, m.hashWait,
+		m.requests, m.issued, m.failed, m.hashWait, m.mail,
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		newScrapeCollector(cfg),
@@ -111,6 +120,11 @@ func (m *Metrics) TokenIssued(grant, dialect, clientID string) {
 // TokenFailed implements server.Observer.
 func (m *Metrics) TokenFailed(grant, dialect, reason string) {
 	m.failed.WithLabelValues(grant, dialect, reason).Inc()
+}
+
+// MailDelivered counts one delivery attempt of the mail outbox.
+func (m *Metrics) MailDelivered(outcome string) {
+	m.mail.WithLabelValues(outcome).Inc()
 }
 
 // HashWaited records how long a verification queued for the hashing pool.

@@ -61,6 +61,12 @@ func TestObserverCounts(t *testing.T) {
 	require.Equal(t, 2.0, testutil.ToFloat64(m.issued.WithLabelValues("password", "spryker", "spryker-glue")))
 	require.Equal(t, 1.0, testutil.ToFloat64(m.failed.WithLabelValues("refresh_token", "oauth2", "invalid_grant")))
 	require.Equal(t, 1, testutil.CollectAndCount(m.hashWait))
+
+	m.MailDelivered("retry")
+	m.MailDelivered("failed")
+	m.MailDelivered("failed")
+	require.Equal(t, 1.0, testutil.ToFloat64(m.mail.WithLabelValues("retry")))
+	require.Equal(t, 2.0, testutil.ToFloat64(m.mail.WithLabelValues("failed")))
 }
 
 func TestScrapeTimeValues(t *testing.T) {
