@@ -72,8 +72,8 @@ type testServerOptions struct {
 	// hashParams are the argon2id costs of new hashes (TestHashParams
 	// unless set).
 	hashParams customers.Argon2Params
-	mailSink  *mailtest.Options
-	demoMode  bool
+	mailSink   *mailtest.Options
+	demoMode   bool
 }
 
 // TestOption adjusts how NewTestServer builds the server.
