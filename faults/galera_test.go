@@ -31,8 +31,7 @@ type cluster struct {
 
 // startCluster creates the database through node 1 (Galera replicates it)
 // and starts one replica per node, one after the other: the first one
-// migrates and seeds. (Migrations lock per node on Galera, where GET_LOCK
-// is not replicated; see docs/operations.md.)
+// migrates and seeds.
 func startCluster(t *testing.T, name string) *cluster {
 	t.Helper()
 	dsns := strings.Split(needs(t, envGalera), ",")
