@@ -1,0 +1,164 @@
+package shopsession
+
+import (
+	"context"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/shopauth/shopauth/server/refusal"
+	"github.com/shopauth/shopauth/server/tokens"
+	"github.com/shopauth/shopauth/storage"
+)
+
+// fake is every store the sessions read, in memory.
+type fake struct {
+	mu       sync.Mutex
+	revoked  map[string]bool
+	customer storage.Customer
+	claims   map[string]tokens.AccessClaims
+	minted   []tokens.Grant
+}
+
+func (f *fake) GetShop(_ context.Context, key string) (storage.Shop, error) {
+	switch key {
+	case "acme12aa":
+		return storage.Shop{Key: key, Active: true}, nil
+	case "closed01":
+		return storage.Shop{Key: key}, nil
+	}
+	return storage.Shop{}, storage.ErrNotFound
+}
+
+func (f *fake) VerifyAccessToken(_ context.Context, raw string) (tokens.AccessClaims, error) {
+	c, ok := f.claims[raw]
+	if !ok {
+		return tokens.AccessClaims{}, tokens.ErrInvalidToken
+	}
+	return c, nil
+}
+
+func (f *fake) GetCustomer(_ context.Context, shop string, id uint64) (storage.Customer, error) {
+	if id != f.customer.ID || shop != f.customer.ShopKey {
+		return storage.Customer{}, storage.ErrNotFound
+	}
+	return f.customer, nil
+}
+
+func (f *fake) GetClient(_ context.Context, id string) (storage.Client, error) {
+	return storage.Client{ID: id}, nil
+}
+
+func (f *fake) RevokeAccessToken(_ context.Context, t storage.RevokedAccessToken) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.revoked[t.JTI] = true
+	return nil
+}
+
+func (f *fake) SpendAccessToken(_ context.Context, t storage.RevokedAccessToken) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.revoked[t.JTI] {
+		return storage.ErrConflict
+	}
+	f.revoked[t.JTI] = true
+	return nil
+}
+
+func (f *fake) Mint(_ context.Context, g tokens.Grant) (tokens.Minted, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.minted = append(f.minted, g)
+	return tokens.Minted{AccessToken: "new", IssuedAt: g.IssuedAt, ExpiresAt: g.IssuedAt.Add(time.Hour)}, nil
+}
+
+func newSessions(t *testing.T) (*Sessions, *fake) {
+	t.Helper()
+	verified := time.Unix(1_900_000_000, 0)
+	f := &fake{
+		revoked:  map[string]bool{},
+		customer: storage.Customer{ID: 21, ShopKey: "acme12aa", EmailVerifiedAt: &verified},
+		claims: map[string]tokens.AccessClaims{
+			"sonia":   {JTI: "j1", ClientID: "shopkey-storefront", Subject: "21", Shop: "acme12aa", Scope: "customer", AuthTime: 1_900_000_100},
+			"machine": {JTI: "j2", ClientID: "erp", Subject: "erp", Shop: "acme12aa"},
+			"london":  {JTI: "j3", ClientID: "shopkey-storefront", Subject: "21", Shop: "london01"},
+		},
+	}
+	s, err := New(Config{Shops: f, AccessTokens: f, Customers: f, Clients: f, Revoker: f, Minter: f,
+		Now: func() time.Time { return time.Unix(1_900_000_200, 0) }})
+	require.NoError(t, err)
+	return s, f
+}
+
+func TestShop(t *testing.T) {
+	s, _ := newSessions(t)
+	shop, err := s.Shop(context.Background(), "acme12aa")
+	require.NoError(t, err)
+	require.Equal(t, "acme12aa", shop.Key)
+	for _, key := range []string{"closed01", "nowhere1", "", string(make([]byte, 65))} {
+		_, err := s.Shop(context.Background(), key)
+		require.Equal(t, refusal.UnknownShop, refusal.KindOf(err), "%q", key)
+	}
+}
+
+// TestVerifyShopAccessToken: the shop is the tenant: only a customer's
+// token of the path's shop is live here.
+func TestVerifyShopAccessToken(t *testing.T) {
+	s, _ := newSessions(t)
+	c, err := s.VerifyShopAccessToken(context.Background(), "acme12aa", "sonia")
+	require.NoError(t, err)
+	require.Equal(t, "j1", c.JTI)
+	for _, raw := range []string{"", "garbage", "machine", "london"} {
+		_, err := s.VerifyShopAccessToken(context.Background(), "acme12aa", raw)
+		require.Equal(t, refusal.InvalidToken, refusal.KindOf(err), "%q", raw)
+	}
+}
+
+// TestExchange: the old token is spent once (of concurrent exchanges one
+// wins), the new one keeps customer, scope and auth_time; another client's
+// token and a gone customer's are refused and spend nothing.
+func TestExchange(t *testing.T) {
+	s, f := newSessions(t)
+	old := f.claims["sonia"]
+	_, err := s.ExchangeAccessToken(context.Background(), "other-client", old)
+	require.Equal(t, refusal.InvalidToken, refusal.KindOf(err))
+	require.False(t, f.revoked["j1"])
+
+	const racers = 16
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	errs := make([]error, racers)
+	for i := range racers {
+		wg.Go(func() {
+			<-start
+			_, errs[i] = s.ExchangeAccessToken(context.Background(), "shopkey-storefront", old)
+		})
+	}
+	close(start)
+	wg.Wait()
+	won := 0
+	for _, err := range errs {
+		if err == nil {
+			won++
+			continue
+		}
+		require.Equal(t, refusal.InvalidToken, refusal.KindOf(err))
+	}
+	require.Equal(t, 1, won, "exactly one exchange of a token")
+	require.True(t, f.revoked["j1"])
+	require.Len(t, f.minted, 1)
+	g := f.minted[0]
+	require.Equal(t, "customer", g.Scope)
+	require.Equal(t, int64(1_900_000_100), g.AuthTime.Unix())
+	require.Equal(t, uint64(21), g.Customer.ID)
+
+	f.customer.DisabledAt = &time.Time{}
+	fresh := old
+	fresh.JTI = "j9"
+	_, err = s.ExchangeAccessToken(context.Background(), "shopkey-storefront", fresh)
+	require.Equal(t, refusal.InvalidToken, refusal.KindOf(err))
+	require.False(t, f.revoked["j9"], "a refused exchange spends nothing")
+}
