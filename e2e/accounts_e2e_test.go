@@ -9,7 +9,6 @@ import (
 	"os"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -18,6 +17,7 @@ import (
 	"github.com/shopauth/shopauth/app"
 	"github.com/shopauth/shopauth/config"
 	"github.com/shopauth/shopauth/e2e/harness"
+	"github.com/shopauth/shopauth/internal/racer"
 	"github.com/shopauth/shopauth/server/customers"
 	"github.com/shopauth/shopauth/storage"
 )
@@ -59,49 +59,71 @@ func TestLockoutAtTokenEndpoint(t *testing.T) {
 	}
 }
 
-// TestLockoutParallelGuesses: 50 wrong guesses at once through HTTP count
-// exactly up to the threshold, and the account ends locked.
+// TestLockoutParallelGuesses: 50 wrong guesses at once through HTTP are all
+// refused alike, exactly Threshold of them are checked against the stored
+// hash, and the account ends locked.
+//
+// A lock reads like a wrong password on the wire, and the final count
+// reaches the threshold even when updates are lost, so the test counts the
+// checks themselves: the customer's stored hash is unreadable, and the
+// server logs "customer has an unreadable password hash" each time it
+// checks it; a locked attempt is refused before the customer is read.
+//
+// Mutant (storage/sqlstore/lockout.go, recordLoginAttempt): run the locked
+// read and the update on db instead of in s.transaction, without the
+// clause.Locking: concurrent guesses read the same count and more than
+// Threshold are checked.
 func TestLockoutParallelGuesses(t *testing.T) {
+	const guesses = 50
 	for name, opts := range backendOptions {
 		t.Run(name, func(t *testing.T) {
 			// A slot for every guess: on a loaded machine some would
 			// otherwise wait out the queue and get 503, which is not what
 			// this test is about.
 			ts := harness.NewTestServer(t, append(opts, withoutRateLimit(),
-				harness.WithConfig(func(c *config.Config) { c.Login.HashConcurrency = 64 }))...)
-			var wg sync.WaitGroup
-			statuses := make([]int, 50)
-			for i := range statuses {
-				wg.Go(func() {
-					form := url.Values{"grant_type": {"password"}, "username": {app.DemoCustomerEmail}, "password": {fmt.Sprintf("guess-%d", i)}}
-					req, err := http.NewRequest(http.MethodPost, ts.URL+"/oauth2/token", strings.NewReader(form.Encode()))
-					if err != nil {
-						return
-					}
-					req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-					req.SetBasicAuth(app.DemoClientID, app.DemoClientSecret)
-					resp, err := http.DefaultClient.Do(req)
-					if err != nil {
-						statuses[i] = -1
-						return
-					}
-					resp.Body.Close()
-					statuses[i] = resp.StatusCode
-				})
+				harness.WithConfig(func(c *config.Config) { c.Login.HashConcurrency = guesses }))...)
+			const email = "unreadable@example.com"
+			now := ts.Clock.Now()
+			require.NoError(t, ts.Store.CreateCustomer(t.Context(), &storage.Customer{
+				ShopKey: app.DemoShop, Email: email, EmailNormalized: email,
+				PasswordHash: "not-a-hash", EmailVerifiedAt: &now,
+			}))
+			before := strings.Count(ts.Logs.String(), unreadableHashLog)
+
+			errs := racer.Run(guesses, func(i int) error {
+				form := url.Values{"grant_type": {"password"}, "username": {email}, "password": {fmt.Sprintf("guess-%d", i)}}
+				req, err := http.NewRequest(http.MethodPost, ts.URL+"/oauth2/token", strings.NewReader(form.Encode()))
+				if err != nil {
+					return err
+				}
+				req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+				req.SetBasicAuth(app.DemoClientID, app.DemoClientSecret)
+				resp, err := http.DefaultClient.Do(req)
+				if err != nil {
+					return err
+				}
+				resp.Body.Close()
+				if resp.StatusCode != http.StatusBadRequest {
+					return fmt.Errorf("status %d, want 400", resp.StatusCode)
+				}
+				return nil
+			})
+			for i, err := range errs {
+				require.NoError(t, err, "guess %d", i)
 			}
-			wg.Wait()
-			for i, s := range statuses {
-				require.Equal(t, http.StatusBadRequest, s, "guess %d", i)
-			}
-			rec, err := ts.Store.GetLoginFailures(t.Context(), app.DemoShop, app.DemoCustomerEmail)
+			checked := strings.Count(ts.Logs.String(), unreadableHashLog) - before
+			require.Equal(t, ts.Config.Login.LockoutThreshold, checked, "guesses checked against the stored hash")
+			rec, err := ts.Store.GetLoginFailures(t.Context(), app.DemoShop, email)
 			require.NoError(t, err)
 			require.Equal(t, ts.Config.Login.LockoutThreshold, rec.Count)
 			require.True(t, rec.Locked(ts.Clock.Now()))
-			resp, _ := ts.Password(t, app.DemoCustomerEmail, app.DemoPassword)
-			require.Equal(t, http.StatusBadRequest, resp.StatusCode)
 		})
 	}
 }
+
+// unreadableHashLog is what the server logs each time it checks a password
+// against a stored hash it cannot read.
+const unreadableHashLog = "customer has an unreadable password hash"
 
 // TestUnknownEmailLocksAlike: an address nobody has locks after as many
 // failures, so the lock reveals nothing.

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -69,14 +70,33 @@ func TestCLIAdminCommands(t *testing.T) {
 	}
 }
 
+// TestCLIGeneratedSecretWorks: the secret `client add` prints (256 bits,
+// shown once, never listed) authenticates the client at the token
+// endpoint of a server on the same database, and another secret does not.
+//
+// Mutant (cli/cmd_admin.go, client add): store the hash of another
+// generated secret than the one printed: the client_credentials grant
+// with the printed secret gets 401.
 func TestCLIGeneratedSecretWorks(t *testing.T) {
 	e := harness.NewCLI(t)
-	_, out, _ := e.Run("", "client", "add", "--id", "app", "--grants", "password", "--scopes", "openid")
+	store := e.Store(t)
+	_, err := store.Migrate(t.Context())
+	require.NoError(t, err)
+	ts := harness.NewTestServer(t, harness.WithStore(store))
+
+	code, out, errOut := e.Run("", "client", "add", "--id", "app", "--shop", app.DemoShop, "--grants", "client_credentials", "--scopes", "orders:read")
+	require.Zero(t, code, errOut)
 	m := regexp.MustCompile(`client_secret: (\S+)`).FindStringSubmatch(out)
 	require.Len(t, m, 2)
-	require.GreaterOrEqual(t, len(m[1]), 43, "256 bits, base64url")
+	secret := m[1]
+	require.GreaterOrEqual(t, len(secret), 43, "256 bits, base64url")
 	_, again, _ := e.Run("", "client", "list")
-	require.NotContains(t, again, m[1], "the secret is printed once and never stored")
+	require.NotContains(t, again, secret, "the secret is printed once and never stored")
+
+	b := tokenOK(t, ts, url.Values{"grant_type": {"client_credentials"}}, "app", secret)
+	require.NotEmpty(t, b.AccessToken)
+	resp := ts.PostForm(t, "/oauth2/token", url.Values{"grant_type": {"client_credentials"}}, "app", secret+"x")
+	require.Equal(t, http.StatusUnauthorized, resp.StatusCode, "another secret")
 }
 
 func TestCLIConfigErrorsNameEveryKey(t *testing.T) {

@@ -219,15 +219,25 @@ func TestCustomerAccountCommands(t *testing.T) {
 }
 
 // TestUnlockThroughTokenEndpoint: a locked customer signs in right after
-// `customer unlock`.
+// `shopauth customer unlock`, run on the server's database.
+//
+// Mutant (cli/cmd_customer.go, unlock): skip store.ClearLoginFailures but
+// print "unlocked": the sign-in after it gets 400.
 func TestUnlockThroughTokenEndpoint(t *testing.T) {
-	ts := harness.NewTestServer(t)
+	e := harness.NewCLI(t)
+	store := e.Store(t)
+	_, err := store.Migrate(t.Context())
+	require.NoError(t, err)
+	ts := harness.NewTestServer(t, harness.WithStore(store))
 	for range ts.Config.Login.LockoutThreshold {
 		ts.Password(t, app.DemoCustomerEmail, "nope")
 	}
 	resp, _ := ts.Password(t, app.DemoCustomerEmail, app.DemoPassword)
-	require.Equal(t, http.StatusBadRequest, resp.StatusCode)
-	require.NoError(t, ts.Store.ClearLoginFailures(t.Context(), app.DemoShop, app.DemoCustomerEmail))
+	require.Equal(t, http.StatusBadRequest, resp.StatusCode, "locked")
+
+	code, out, errOut := e.Run("", "customer", "unlock", "--shop", app.DemoShop, "--email", app.DemoCustomerEmail)
+	require.Zero(t, code, errOut)
+	require.Contains(t, out, "unlocked")
 	resp, b := ts.Password(t, app.DemoCustomerEmail, app.DemoPassword)
 	require.Equal(t, http.StatusOK, resp.StatusCode, b.ErrorDescription)
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -13,12 +12,13 @@ import (
 	"github.com/shopauth/shopauth/app"
 	"github.com/shopauth/shopauth/config"
 	"github.com/shopauth/shopauth/e2e/harness"
+	"github.com/shopauth/shopauth/internal/racer"
 	"github.com/shopauth/shopauth/storage/sqlstore"
 	"github.com/shopauth/shopauth/storage/sqlstore/sqlstoretest"
 )
 
 // refreshRacers is how many refreshes race with one token.
-const refreshRacers = 16
+const refreshRacers = racer.N
 
 type refreshResult struct {
 	status int
@@ -30,17 +30,11 @@ type refreshResult struct {
 func raceRefresh(t *testing.T, refreshToken string, servers ...*harness.TestServer) []refreshResult {
 	t.Helper()
 	results := make([]refreshResult, refreshRacers)
-	start := make(chan struct{})
-	var wg sync.WaitGroup
-	for i := range refreshRacers {
-		wg.Go(func() {
-			<-start
-			status, body := servers[i%len(servers)].Refresh(t, refreshToken)
-			results[i] = refreshResult{status, body}
-		})
-	}
-	close(start)
-	wg.Wait()
+	racer.Run(refreshRacers, func(i int) error {
+		status, body := servers[i%len(servers)].Refresh(t, refreshToken)
+		results[i] = refreshResult{status, body}
+		return nil
+	})
 	return results
 }
 

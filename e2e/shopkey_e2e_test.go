@@ -23,6 +23,7 @@ import (
 	"github.com/shopauth/shopauth/app"
 	"github.com/shopauth/shopauth/config"
 	"github.com/shopauth/shopauth/e2e/harness"
+	"github.com/shopauth/shopauth/internal/racer"
 	"github.com/shopauth/shopauth/server/customers"
 	"github.com/shopauth/shopauth/server/tokens"
 	"github.com/shopauth/shopauth/storage"
@@ -435,40 +436,45 @@ func TestShopKeySession(t *testing.T) {
 	require.Contains(t, after.Header.Get("WWW-Authenticate"), `error="invalid_token"`)
 }
 
-// TestShopKeyConcurrentRefresh: one token refreshed by several browser
-// tabs at once yields exactly one new token; the other tabs get 401, as
-// they would a moment later.
+// TestShopKeyConcurrentRefresh: one token refreshed by many browser tabs
+// at once (racer.N, released together) yields exactly one new token; the
+// other tabs get 401, as they would a moment later. Each round races a
+// fresh token: one round catches a check-then-insert only some of the time.
+//
+// Mutant (storage/sqlstore/tokens.go, SpendAccessToken): check
+// IsAccessTokenRevoked first, then insert with ON CONFLICT DO NOTHING: two
+// tabs both see the token unspent and both get 200.
 func TestShopKeyConcurrentRefresh(t *testing.T) {
-	ts := harness.NewTestServer(t)
-	tok := decodeLoginResponse(t, ts.SkLoginJSON(t, app.DemoShop, app.DemoCustomerEmail, app.DemoPassword, "")).Data.Token.AccessToken
-	const tabs = 6
-	statuses := make(chan int, tabs)
-	var wg sync.WaitGroup
-	for range tabs {
-		wg.Go(func() {
-			req, err := http.NewRequest(http.MethodPost, ts.URL+"/api/v1/"+app.DemoShop+"/customers/refresh", strings.NewReader(`{"_method":"POST"}`))
-			if err != nil {
-				statuses <- 0
-				return
+	const rounds = 4
+	for name, opts := range backendOptions {
+		t.Run(name, func(t *testing.T) {
+			ts := harness.NewTestServer(t, append(opts, withoutLoginRateLimit())...)
+			for round := range rounds {
+				tok := decodeLoginResponse(t, ts.SkLoginJSON(t, app.DemoShop, app.DemoCustomerEmail, app.DemoPassword, "")).Data.Token.AccessToken
+				statuses := make([]int, racer.N)
+				errs := racer.Run(racer.N, func(i int) error {
+					req, err := http.NewRequest(http.MethodPost, ts.URL+"/api/v1/"+app.DemoShop+"/customers/refresh", strings.NewReader(`{"_method":"POST"}`))
+					if err != nil {
+						return err
+					}
+					req.Header.Set("Content-Type", "application/json")
+					req.Header.Set("Authorization", "Bearer "+tok)
+					resp, err := http.DefaultClient.Do(req)
+					if err != nil {
+						return err
+					}
+					statuses[i] = resp.StatusCode
+					return resp.Body.Close()
+				})
+				got := map[int]int{}
+				for i, err := range errs {
+					require.NoError(t, err, "round %d, tab %d", round, i)
+					got[statuses[i]]++
+				}
+				require.Equal(t, map[int]int{http.StatusOK: 1, http.StatusUnauthorized: racer.N - 1}, got, "round %d", round)
 			}
-			req.Header.Set("Content-Type", "application/json")
-			req.Header.Set("Authorization", "Bearer "+tok)
-			resp, err := http.DefaultClient.Do(req)
-			if err != nil {
-				statuses <- 0
-				return
-			}
-			_ = resp.Body.Close()
-			statuses <- resp.StatusCode
 		})
 	}
-	wg.Wait()
-	close(statuses)
-	got := map[int]int{}
-	for s := range statuses {
-		got[s]++
-	}
-	require.Equal(t, map[int]int{http.StatusOK: 1, http.StatusUnauthorized: tabs - 1}, got)
 }
 
 func TestShopKeyPrivateRouteRejections(t *testing.T) {
@@ -683,13 +689,17 @@ func TestShopKeyCarts(t *testing.T) {
 	})
 }
 
-// TestShopKeyCartRace logs two customers in at once with one anonymous
+// TestShopKeyCartRace logs racer.N customers in at once with one anonymous
 // cart token: exactly one of them gets the cart, on SQLite and MySQL.
 func TestShopKeyCartRace(t *testing.T) {
 	backends := map[string][]harness.TestOption{"sqlite": nil, "mysql": {harness.WithMySQL()}}
 	for name, opts := range backends {
 		t.Run(name, func(t *testing.T) {
-			ts := harness.NewTestServer(t, append(opts, withoutLoginRateLimit())...)
+			// A hashing slot for every racer: on a loaded machine some
+			// would otherwise wait out the queue and get 503, which is not
+			// what this test is about.
+			ts := harness.NewTestServer(t, append(opts, withoutLoginRateLimit(),
+				harness.WithConfig(func(c *config.Config) { c.Login.HashConcurrency = racer.N }))...)
 			seedShopKeyFixtures(t, ts)
 			ctx := context.Background()
 			hasher, err := customers.NewHasher(harness.TestHashParams)
@@ -697,9 +707,14 @@ func TestShopKeyCartRace(t *testing.T) {
 			hash, err := hasher.Hash("racer-pass")
 			require.NoError(t, err)
 			now := time.Now().UTC()
-			rival := &storage.Customer{ShopKey: app.DemoShop, Email: "rival@example.com", EmailNormalized: "rival@example.com", Name: "Rival",
-				PasswordHash: hash, EmailVerifiedAt: &now, CreatedAt: now, UpdatedAt: now}
-			require.NoError(t, ts.Store.CreateCustomer(ctx, rival))
+			creds := [][2]string{{app.DemoCustomerEmail, app.DemoPassword}}
+			for i := 1; i < racer.N; i++ {
+				email := fmt.Sprintf("rival-%d@example.com", i)
+				rival := &storage.Customer{ShopKey: app.DemoShop, Email: email, EmailNormalized: email, Name: "Rival",
+					PasswordHash: hash, EmailVerifiedAt: &now, CreatedAt: now, UpdatedAt: now}
+				require.NoError(t, ts.Store.CreateCustomer(ctx, rival))
+				creds = append(creds, [2]string{email, "racer-pass"})
+			}
 			demo, err := ts.Store.GetAnonymousCart(ctx, app.DemoShop, app.DemoCartToken)
 			require.NoError(t, err)
 
@@ -711,18 +726,11 @@ func TestShopKeyCartRace(t *testing.T) {
 					require.NoError(t, ts.Store.CreateCart(ctx, c))
 					demo = *c
 				}
-				var wg sync.WaitGroup
-				results := make([]skLogin, 2)
-				creds := [2][2]string{{app.DemoCustomerEmail, app.DemoPassword}, {"rival@example.com", "racer-pass"}}
-				start := make(chan struct{})
-				for i := range 2 {
-					wg.Go(func() {
-						<-start
-						results[i] = decodeLoginResponse(t, ts.SkLoginJSON(t, app.DemoShop, creds[i][0], creds[i][1], demo.Token))
-					})
-				}
-				close(start)
-				wg.Wait()
+				results := make([]skLogin, len(creds))
+				racer.Run(len(creds), func(i int) error {
+					results[i] = decodeLoginResponse(t, ts.SkLoginJSON(t, app.DemoShop, creds[i][0], creds[i][1], demo.Token))
+					return nil
+				})
 				winners := 0
 				for _, r := range results {
 					if r.cartID(t) == demo.ID {

@@ -5,10 +5,11 @@ import (
 	"encoding/base64"
 	"os"
 	"path/filepath"
-	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/shopauth/shopauth/internal/racer"
 )
 
 func TestParseKEK(t *testing.T) {
@@ -85,17 +86,15 @@ func TestLoadOrCreateKEKFile(t *testing.T) {
 
 func TestLoadOrCreateKEKFileConcurrent(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "shopauth.db.kek")
-	const n = 16
+	const n = racer.N
 	var (
-		wg      sync.WaitGroup
 		keks    [n][]byte
 		created [n]bool
-		errs    [n]error
 	)
-	for i := range n {
-		wg.Go(func() { keks[i], created[i], errs[i] = LoadOrCreateKEKFile(path) })
-	}
-	wg.Wait()
+	errs := racer.Run(n, func(i int) (err error) {
+		keks[i], created[i], err = LoadOrCreateKEKFile(path)
+		return err
+	})
 	creators := 0
 	for i := range n {
 		require.NoError(t, errs[i])

@@ -9,16 +9,15 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 	"unsafe"
 
 	"github.com/go-jose/go-jose/v4"
-	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/shopauth/shopauth/internal/racer"
 	"github.com/shopauth/shopauth/storage"
 )
 
@@ -164,16 +163,12 @@ func TestConcurrentNewOnEmptyStore(t *testing.T) {
 	store := &fakeStore{}
 	kek := testKEK(t)
 	clk := newClock()
-	const n = 6
-	var (
-		wg   sync.WaitGroup
-		ms   [n]*Manager
-		errs [n]error
-	)
-	for i := range n {
-		wg.Go(func() { ms[i], errs[i] = New(t.Context(), Config{Store: store, KEK: kek, Now: clk.Now}) })
-	}
-	wg.Wait()
+	const n = racer.N
+	var ms [n]*Manager
+	errs := racer.Run(n, func(i int) (err error) {
+		ms[i], err = New(t.Context(), Config{Store: store, KEK: kek, Now: clk.Now})
+		return err
+	})
 	require.Len(t, store.snapshot(), 1, "exactly one key")
 	kid := store.snapshot()[0].KID
 	for i := range n {
@@ -435,27 +430,31 @@ func TestConcurrentUse(t *testing.T) {
 	other := newManager(t, store, kek, clk)
 	require.NoError(t, other.createTestKey(t, clk.Now().Add(time.Second)))
 
-	var wg sync.WaitGroup
-	for range 8 {
-		wg.Go(func() {
-			// assert, not require: FailNow must not run off the test goroutine.
-			for i := range 50 {
-				tok, err := m.Sign([]byte(`{"i":1}`), TypAccessToken)
-				if !assert.NoError(t, err) {
-					return
-				}
-				_, err = m.Verify(tok)
-				assert.NoError(t, err)
-				assert.NotEmpty(t, m.JWKS())
-				if i%10 == 0 {
-					assert.NoError(t, m.Reload(t.Context()))
-					clk.Add(100 * time.Millisecond)
-				}
-				_ = m.List()
+	errs := racer.Run(racer.N, func(int) error {
+		for i := range 25 {
+			tok, err := m.Sign([]byte(`{"i":1}`), TypAccessToken)
+			if err != nil {
+				return err
 			}
-		})
+			if _, err = m.Verify(tok); err != nil {
+				return err
+			}
+			if len(m.JWKS()) == 0 {
+				return errors.New("empty JWKS")
+			}
+			if i%5 == 0 {
+				if err := m.Reload(t.Context()); err != nil {
+					return err
+				}
+				clk.Add(100 * time.Millisecond)
+			}
+			_ = m.List()
+		}
+		return nil
+	})
+	for i, err := range errs {
+		require.NoError(t, err, "racer %d", i)
 	}
-	wg.Wait()
 	require.Equal(t, other.CurrentKID(), m.CurrentKID())
 }
 

@@ -4,13 +4,13 @@ import (
 	"context"
 	"encoding/json"
 	"slices"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/go-jose/go-jose/v4"
 	"github.com/stretchr/testify/require"
 
+	"github.com/shopauth/shopauth/internal/racer"
 	"github.com/shopauth/shopauth/storage"
 	"github.com/shopauth/shopauth/storage/sqlstore/sqlstoretest"
 )
@@ -283,7 +283,7 @@ func TestConcurrentRotators(t *testing.T) {
 			store := backend.Open(t)
 			clk := newClock()
 			cfg := rotationConfig(store, testKEK(t), clk, time.Hour)
-			replicas := make([]*Manager, 4)
+			replicas := make([]*Manager, racer.N)
 			for i := range replicas {
 				replicas[i] = newRotatingManager(t, cfg)
 			}
@@ -292,12 +292,7 @@ func TestConcurrentRotators(t *testing.T) {
 
 			race := func() {
 				t.Helper()
-				errs := make([]error, len(replicas))
-				var wg sync.WaitGroup
-				for i, m := range replicas {
-					wg.Go(func() { errs[i] = m.RotateIfDue(t.Context()) })
-				}
-				wg.Wait()
+				errs := racer.Run(len(replicas), func(i int) error { return replicas[i].RotateIfDue(t.Context()) })
 				for _, err := range errs {
 					require.NoError(t, err)
 				}

@@ -7,10 +7,14 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/go-jose/go-jose/v4"
 	"github.com/stretchr/testify/require"
+
+	"github.com/shopauth/shopauth/internal/fuzzdeadline"
+	"github.com/shopauth/shopauth/internal/gate"
 )
 
 func TestVerifyRejects(t *testing.T) {
@@ -167,15 +171,17 @@ func FuzzVerify(f *testing.F) {
 		f.Add(seed)
 	}
 	f.Fuzz(func(t *testing.T, token string) {
-		v, err := m.Verify(token)
-		if err != nil {
-			require.True(t,
-				errorIsAny(err, ErrMalformed, ErrUnknownKey, ErrInvalidSignature),
-				"unexpected error kind: %v", err)
-			return
-		}
-		require.Contains(t, m.view().currentKIDs(), v.KID)
-		require.Equal(t, `{"sub":"21"}`, string(v.Payload))
+		fuzzdeadline.Run(t, func() {
+			v, err := m.Verify(token)
+			if err != nil {
+				require.True(t,
+					errorIsAny(err, ErrMalformed, ErrUnknownKey, ErrInvalidSignature),
+					"unexpected error kind: %v", err)
+				return
+			}
+			require.Contains(t, m.view().currentKIDs(), v.KID)
+			require.Equal(t, `{"sub":"21"}`, string(v.Payload))
+		})
 	})
 }
 
@@ -206,24 +212,57 @@ func TestVerifyCache(t *testing.T) {
 	require.Equal(t, 1, m.verified.Len(), "only the good token is kept")
 }
 
-// TestSignAdmitsOnePerCPU: many goroutines signing at once all get valid
-// tokens, and every admission slot is given back.
+// TestSignAdmitsOnePerCPU: of many goroutines signing at once, exactly one
+// per CPU is inside the signature; each one leaving admits exactly one more,
+// and every token verifies.
+//
+// The signer of the current key is wrapped so that each signature waits at
+// a gate. In a synctest bubble, synctest.Wait returns once every signer is
+// blocked, either at the gate or waiting for a slot, so the count inside is
+// exact, not a timing guess.
+//
+// Mutant (keys/manager.go, SignWith): delete `m.signSlots <- struct{}{}` and
+// `<-m.signSlots`. All 32 signers are then inside at once and the first
+// check fails ("32 inside at once, want 2" on two CPUs).
 func TestSignAdmitsOnePerCPU(t *testing.T) {
-	m := newManager(t, &fakeStore{}, testKEK(t), newClock())
-	require.Equal(t, runtime.GOMAXPROCS(0), cap(m.signSlots))
-	const signers = 64
-	errs := make(chan error, signers)
-	for i := range signers {
-		go func() {
-			tok, err := m.Sign([]byte(fmt.Sprintf(`{"n":%d}`, i)), TypAccessToken)
-			if err == nil {
-				_, err = m.Verify(tok)
-			}
-			errs <- err
-		}()
-	}
-	for range signers {
-		require.NoError(t, <-errs)
-	}
-	require.Zero(t, len(m.signSlots), "every slot released")
+	synctest.Test(t, func(t *testing.T) {
+		m := newManager(t, &fakeStore{}, testKEK(t), newClock())
+		slots := runtime.GOMAXPROCS(0)
+		const signers = 32
+		require.Greater(t, signers, slots, "the test needs more signers than slots")
+
+		cur := m.view().current[DefaultAlgorithm]
+		inner, err := cur.signer(TypAccessToken)
+		require.NoError(t, err)
+		g := gate.New()
+		defer g.Open() // a failed assertion must not leave signers blocked
+		cur.signers.Store(TypAccessToken, jose.Signer(gatedSigner{inner, g}))
+
+		errs := make(chan error, signers)
+		for i := range signers {
+			go func() {
+				tok, err := m.Sign(fmt.Appendf(nil, `{"n":%d}`, i), TypAccessToken)
+				if err == nil {
+					_, err = m.Verify(tok)
+				}
+				errs <- err
+			}()
+		}
+		g.RequireBound(t, slots, signers)
+		for range signers {
+			require.NoError(t, <-errs)
+		}
+		require.Zero(t, len(m.signSlots), "every slot released")
+	})
+}
+
+// gatedSigner holds each signature at a gate.
+type gatedSigner struct {
+	jose.Signer
+	gate *gate.Gate
+}
+
+func (s gatedSigner) Sign(payload []byte) (*jose.JSONWebSignature, error) {
+	s.gate.Pass()
+	return s.Signer.Sign(payload)
 }

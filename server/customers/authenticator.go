@@ -46,10 +46,18 @@ type Store interface {
 	ClearLoginFailures(ctx context.Context, shopKey, emailNormalized string) error
 }
 
+// PasswordHasher is the password work an Authenticator does. *Hasher is
+// the implementation; tests wrap it to count the hashes in progress.
+type PasswordHasher interface {
+	Hash(password string) (string, error)
+	Verify(stored, password string) (ok, needsRehash bool, err error)
+	VerifyDummy(password string)
+}
+
 // Config holds an Authenticator's dependencies and policy.
 type Config struct {
 	Store  Store
-	Hasher *Hasher
+	Hasher PasswordHasher
 	// Lockout is the failed-login policy; a zero Threshold takes
 	// storage.DefaultLockoutPolicy.
 	Lockout storage.LockoutPolicy
@@ -77,7 +85,7 @@ type WaitObserver interface {
 // hashes at once.
 type Authenticator struct {
 	store        Store
-	hasher       *Hasher
+	hasher       PasswordHasher
 	lockout      storage.LockoutPolicy
 	slots        chan struct{}
 	queueTimeout time.Duration

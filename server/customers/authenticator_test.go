@@ -3,14 +3,17 @@ package customers
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/shopauth/shopauth/internal/gate"
+	"github.com/shopauth/shopauth/internal/racer"
 	"github.com/shopauth/shopauth/server/oautherr"
 	"github.com/shopauth/shopauth/server/refusal"
 	"github.com/shopauth/shopauth/storage"
@@ -24,10 +27,6 @@ type fakeStore struct {
 	customers map[string]storage.Customer // by shop + "/" + normalized e-mail
 	failures  map[string]storage.LoginFailures
 	attempts  int
-	// inside counts callers between RecordLoginAttempt and the end of
-	// GetCustomerByEmail, i.e. holding a hashing slot.
-	inside, maxInside atomic.Int32
-	lookupDelay       time.Duration
 	// onClear, when set, runs inside ClearLoginFailures.
 	onClear func()
 }
@@ -46,15 +45,6 @@ func (s *fakeStore) add(c storage.Customer) {
 }
 
 func (s *fakeStore) GetCustomerByEmail(_ context.Context, shopKey, email string) (storage.Customer, error) {
-	n := s.inside.Add(1)
-	defer s.inside.Add(-1)
-	for {
-		m := s.maxInside.Load()
-		if n <= m || s.maxInside.CompareAndSwap(m, n) {
-			break
-		}
-	}
-	time.Sleep(s.lookupDelay)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	c, ok := s.customers[shopKey+"/"+email]
@@ -176,18 +166,17 @@ func TestAuthenticateLockout(t *testing.T) {
 
 func TestAuthenticateParallelGuessesNeverPassThreshold(t *testing.T) {
 	f := newFixture(t, func(c *Config) { c.HashConcurrency = 8 })
-	var wg sync.WaitGroup
-	var checked atomic.Int32
-	for range 50 {
-		wg.Go(func() {
-			_, err := f.auth.Authenticate(context.Background(), "acme", "sonia@spryker.com", "wrong")
-			if !errors.Is(err, ErrLocked) {
-				checked.Add(1)
-			}
-		})
+	checked := 0
+	for _, err := range racer.Run(50, func(int) error {
+		_, err := f.auth.Authenticate(context.Background(), "acme", "sonia@spryker.com", "wrong")
+		return err
+	}) {
+		require.ErrorIs(t, err, ErrInvalidCredentials)
+		if !errors.Is(err, ErrLocked) {
+			checked++
+		}
 	}
-	wg.Wait()
-	require.Equal(t, int32(3), checked.Load(), "exactly threshold guesses were checked")
+	require.Equal(t, 3, checked, "exactly threshold guesses were checked")
 	// The right password is refused now too.
 	_, err := f.auth.Authenticate(context.Background(), "acme", "sonia@spryker.com", "change123")
 	require.ErrorIs(t, err, ErrLocked)
@@ -243,21 +232,94 @@ func TestAuthenticateBusyAnswers503(t *testing.T) {
 	require.NoError(t, err)
 }
 
+// TestAuthenticateBoundsConcurrentHashing: of 32 logins at once, each for
+// its own e-mail, exactly HashConcurrency are hashing at any time, each
+// finished hash admits exactly one more, and every login gets its own
+// answer. Known customers (right and wrong passwords) are checked with
+// Verify, unknown addresses with VerifyDummy; each path is raced alone, so
+// a slot handling mistake in one cannot hide behind the other, and mixed.
+//
+// Every Verify and VerifyDummy waits at a gate; in a synctest bubble,
+// synctest.Wait returns once every login is blocked at the gate or waiting
+// for a slot, so the count is exact.
+//
+// Mutants (server/customers/authenticator.go, Authenticate):
+//   - call releaseOnce() just before a.hasher.Verify(c.PasswordHash, …),
+//     giving the slot back before the hash is checked: "known customers"
+//     has all 32 hashing at once (want 2);
+//   - call releaseOnce() before the VerifyDummy of an unknown e-mail:
+//     "unknown addresses" has 32 at once;
+//   - delete the acquireSlot call: every case has 32 at once.
 func TestAuthenticateBoundsConcurrentHashing(t *testing.T) {
-	f := newFixture(t, func(c *Config) { c.HashConcurrency = 2; c.HashQueueTimeout = time.Minute })
-	f.store.lookupDelay = 5 * time.Millisecond
-	var wg sync.WaitGroup
-	for i := range 40 {
-		wg.Go(func() {
-			pw := "wrong"
-			if i%2 == 0 {
-				pw = "change123"
-			}
-			_, _ = f.auth.Authenticate(context.Background(), "acme", "someone@example.com", pw)
+	const slots, logins = 2, 32
+	for _, tc := range []struct {
+		name  string
+		known func(i int) bool // whether login i is for a stored customer
+	}{
+		{"known customers", func(int) bool { return true }},
+		{"unknown addresses", func(int) bool { return false }},
+		{"mixed", func(i int) bool { return i%2 == 0 }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				g := gate.New()
+				defer g.Open() // a failed assertion must not leave logins blocked
+				f := newFixture(t, func(c *Config) {
+					c.HashConcurrency = slots
+					c.HashQueueTimeout = time.Hour
+					c.Hasher = gatedHasher{c.Hasher, g}
+				})
+				hash, err := f.hasher.Hash("change123")
+				require.NoError(t, err)
+				verified := f.clock.Now()
+				email := func(i int) string { return fmt.Sprintf("c%d@example.com", i) }
+				right := func(i int) bool { return i%3 == 0 }
+				for i := range logins {
+					if tc.known(i) {
+						f.store.add(storage.Customer{ID: uint64(100 + i), ShopKey: "acme", Email: email(i), PasswordHash: hash, EmailVerifiedAt: &verified})
+					}
+				}
+
+				errs := make([]error, logins)
+				var wg sync.WaitGroup
+				for i := range logins {
+					wg.Go(func() {
+						pw := "wrong"
+						if right(i) {
+							pw = "change123"
+						}
+						_, errs[i] = f.auth.Authenticate(context.Background(), "acme", email(i), pw)
+					})
+				}
+				g.RequireBound(t, slots, logins)
+				wg.Wait()
+				require.Equal(t, logins, g.Passed(), "one hash per login")
+				for i, err := range errs {
+					if tc.known(i) && right(i) {
+						require.NoError(t, err, "login %d", i)
+					} else {
+						require.ErrorIs(t, err, ErrInvalidCredentials, "login %d", i)
+					}
+				}
+			})
 		})
 	}
-	wg.Wait()
-	require.Equal(t, int32(2), f.store.maxInside.Load())
+}
+
+// gatedHasher holds every password check at a gate.
+type gatedHasher struct {
+	PasswordHasher
+	gate *gate.Gate
+}
+
+func (h gatedHasher) Verify(stored, password string) (bool, bool, error) {
+	h.gate.Pass()
+	return h.PasswordHasher.Verify(stored, password)
+}
+
+func (h gatedHasher) VerifyDummy(password string) {
+	h.gate.Pass()
+	h.PasswordHasher.VerifyDummy(password)
 }
 
 // TestAuthenticateUpgradesLegacyHashes: after a successful login a hash

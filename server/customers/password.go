@@ -37,6 +37,8 @@ type Hasher struct {
 	dummy string
 }
 
+var _ PasswordHasher = (*Hasher)(nil)
+
 // NewHasher returns a Hasher for params (zero fields take the defaults).
 func NewHasher(params Argon2Params) (*Hasher, error) {
 	d := DefaultArgon2Params

@@ -8,6 +8,8 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/shopauth/shopauth/internal/fuzzdeadline"
 )
 
 type phpVector struct {
@@ -167,21 +169,23 @@ func FuzzCheckHashFormat(f *testing.F) {
 	}
 	h := testHasher(f)
 	f.Fuzz(func(t *testing.T, stored, password string) {
-		if CheckHashFormat(stored) != nil {
-			return
-		}
-		if a, err := parseArgon2(stored); err == nil && (a.memory > 1<<12 || a.time > 4) {
-			return // valid, but too costly to compute in a fuzz loop
-		}
-		if strings.HasPrefix(stored, "$P$") || strings.HasPrefix(stored, "$H$") {
-			if strings.IndexByte(phpassItoa64, stored[3]) > 12 {
+		fuzzdeadline.Run(t, func() {
+			if CheckHashFormat(stored) != nil {
 				return
 			}
-		}
-		if strings.HasPrefix(stored, "$2") && stored[4:6] > "06" {
-			return
-		}
-		_, _, err := h.Verify(stored, password)
-		require.NoError(t, err)
+			if a, err := parseArgon2(stored); err == nil && (a.memory > 1<<12 || a.time > 4) {
+				return // valid, but too costly to compute in a fuzz loop
+			}
+			if strings.HasPrefix(stored, "$P$") || strings.HasPrefix(stored, "$H$") {
+				if strings.IndexByte(phpassItoa64, stored[3]) > 12 {
+					return
+				}
+			}
+			if strings.HasPrefix(stored, "$2") && stored[4:6] > "06" {
+				return
+			}
+			_, _, err := h.Verify(stored, password)
+			require.NoError(t, err)
+		})
 	})
 }

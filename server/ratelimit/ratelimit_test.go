@@ -3,12 +3,12 @@ package ratelimit
 import (
 	"fmt"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/shopauth/shopauth/internal/racer"
 	"github.com/shopauth/shopauth/server/oautherr"
 	"github.com/shopauth/shopauth/server/refusal"
 )
@@ -62,17 +62,13 @@ func TestAllowConcurrentNeverExceedsBurst(t *testing.T) {
 	c := &clock{t: time.Unix(1_000_000, 0)}
 	l, err := New(Config{PerMinute: 20, Burst: 10, Now: c.Now})
 	require.NoError(t, err)
-	var ok atomic.Int32
-	var wg sync.WaitGroup
-	for range 200 {
-		wg.Go(func() {
-			if l.Allow("198.51.100.1") == nil {
-				ok.Add(1)
-			}
-		})
+	allowed := 0
+	for _, err := range racer.Run(200, func(int) error { return l.Allow("198.51.100.1") }) {
+		if err == nil {
+			allowed++
+		}
 	}
-	wg.Wait()
-	require.Equal(t, int32(10), ok.Load())
+	require.Equal(t, 10, allowed)
 }
 
 func TestKeysAreBounded(t *testing.T) {

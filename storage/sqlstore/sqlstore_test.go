@@ -6,17 +6,19 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/shopauth/shopauth/internal/racer"
 	"github.com/shopauth/shopauth/storage"
 	"github.com/shopauth/shopauth/storage/sqlstore"
 	"github.com/shopauth/shopauth/storage/sqlstore/sqlstoretest"
@@ -80,17 +82,15 @@ func TestMigrate(t *testing.T) {
 
 			t.Run("concurrent migrators apply each migration once", func(t *testing.T) {
 				url := db.url(t)
-				stores := make([]*sqlstore.Store, 4)
+				stores := make([]*sqlstore.Store, racer.N)
 				for i := range stores {
 					stores[i] = openURL(t, url)
 				}
 				applied := make([]int, len(stores))
-				errs := make([]error, len(stores))
-				var wg sync.WaitGroup
-				for i, s := range stores {
-					wg.Go(func() { applied[i], errs[i] = s.Migrate(ctx) })
-				}
-				wg.Wait()
+				errs := racer.Run(len(stores), func(i int) (err error) {
+					applied[i], err = stores[i].Migrate(ctx)
+					return err
+				})
 				total := 0
 				for i := range stores {
 					require.NoError(t, errs[i])
@@ -135,7 +135,8 @@ func TestOpenMemory(t *testing.T) {
 }
 
 // TestSQLiteTwoStores races rotations through two stores (two pools) on one
-// file, as two replicas sharing a volume would.
+// file, as two replicas sharing a volume would: racer.N racers released
+// together, half on each store, one winner per token.
 func TestSQLiteTwoStores(t *testing.T) {
 	ctx := context.Background()
 	url := sqlstoretest.SQLiteDatabaseURL(t)
@@ -144,51 +145,62 @@ func TestSQLiteTwoStores(t *testing.T) {
 	require.NoError(t, err)
 
 	now := time.Now()
-	const tokens, racers = 20, 8
+	const tokens = 20
 	for i := range tokens {
 		require.NoError(t, a.CreateRefreshToken(ctx, refreshToken(fmt.Sprintf("t%d", i), now), storage.IssuedAccessToken{}))
 	}
-	wins := make([]int, tokens)
-	var (
-		mu sync.Mutex
-		wg sync.WaitGroup
-	)
-	for r := range racers {
+	var wins [tokens]atomic.Int32
+	errs := racer.Run(racer.N, func(r int) error {
 		s := a
 		if r%2 == 1 {
 			s = b
 		}
-		wg.Go(func() {
-			for i := range tokens {
-				err := s.RotateRefreshToken(ctx, hash(fmt.Sprintf("t%d", i)), now,
-					refreshToken(fmt.Sprintf("t%d-next-%d", i, r), now), storage.IssuedAccessToken{})
-				if err == nil {
-					mu.Lock()
-					wins[i]++
-					mu.Unlock()
-					continue
-				}
-				if !errors.Is(err, storage.ErrConflict) {
-					t.Errorf("rotate t%d: %v", i, err)
-				}
-			}
-		})
+		return rotateAll(ctx, s, tokens, now, fmt.Sprint(r), func(i int) { wins[i].Add(1) })
+	})
+	for r, err := range errs {
+		require.NoError(t, err, "racer %d", r)
 	}
-	wg.Wait()
-	for i, n := range wins {
-		require.Equal(t, 1, n, "token t%d", i)
+	for i := range wins {
+		require.Equal(t, int32(1), wins[i].Load(), "token t%d", i)
 	}
+}
+
+// rotateAll rotates the tokens t0…t(tokens-1) to successors named after
+// racer, calling won(i) for each rotation it wins. A lost race
+// (storage.ErrConflict) is expected; any other error ends it.
+func rotateAll(ctx context.Context, s *sqlstore.Store, tokens int, now time.Time, racer string, won func(i int)) error {
+	for i := range tokens {
+		err := s.RotateRefreshToken(ctx, hash(fmt.Sprintf("t%d", i)), now,
+			refreshToken(fmt.Sprintf("t%d-next-%s", i, racer), now), storage.IssuedAccessToken{})
+		switch {
+		case err == nil:
+			won(i)
+		case !errors.Is(err, storage.ErrConflict):
+			return fmt.Errorf("rotate t%d: %w", i, err)
+		}
+	}
+	return nil
 }
 
 const (
 	writerURLEnv = "SHOPAUTH_SQLSTORE_TEST_WRITER_URL"
 	writerIDEnv  = "SHOPAUTH_SQLSTORE_TEST_WRITER_ID"
 	writerTokens = 40
+	// writerProcesses × writerRacers rotations race for each token.
+	writerProcesses, writerRacers = 4, racer.N / 4
 )
 
 // TestSQLiteTwoProcesses races rotations and inserts from separate
 // processes (this test binary re-run as TestSQLiteWriterProcess) on one
-// file: no "database is locked", one winner per token.
+// file: no "database is locked", one winner per token. Every child opens
+// its store and says "ready", then waits for its stdin to close; the
+// parent closes them all once every child is ready, so the processes'
+// writes overlap instead of following each other's start-up.
+//
+// Mutant (storage/sqlstore/open.go, sqliteDSN): "_pragma=busy_timeout(0)"
+// instead of 5000: a writer meeting another process's write lock fails at
+// once with "database is locked (5) (SQLITE_BUSY)". (Deleting the pragma is
+// no mutant: the driver's own default is 5000 too.)
 func TestSQLiteTwoProcesses(t *testing.T) {
 	if testing.Short() {
 		t.Skip("spawns processes")
@@ -203,21 +215,52 @@ func TestSQLiteTwoProcesses(t *testing.T) {
 		require.NoError(t, s.CreateRefreshToken(ctx, refreshToken(fmt.Sprintf("t%d", i), now), storage.IssuedAccessToken{}))
 	}
 
-	const processes = 3
-	outs := make([]bytes.Buffer, processes)
-	cmds := make([]*exec.Cmd, processes)
-	for p := range processes {
-		cmd := exec.Command(os.Args[0], "-test.run=^TestSQLiteWriterProcess$", "-test.count=1")
-		cmd.Env = append(os.Environ(), writerURLEnv+"="+url, writerIDEnv+"="+strconv.Itoa(p))
-		cmd.Stdout, cmd.Stderr = &outs[p], &outs[p]
-		require.NoError(t, cmd.Start())
-		cmds[p] = cmd
+	type child struct {
+		cmd    *exec.Cmd
+		stdin  io.Closer
+		stdout *bufio.Reader
+		stderr bytes.Buffer
 	}
+	children := make([]*child, writerProcesses)
+	for p := range children {
+		c := &child{}
+		// t.Context ends before cleanup: a failed test kills its children.
+		c.cmd = exec.CommandContext(t.Context(), os.Args[0], "-test.run=^TestSQLiteWriterProcess$", "-test.count=1")
+		c.cmd.Env = append(os.Environ(), writerURLEnv+"="+url, writerIDEnv+"="+strconv.Itoa(p))
+		c.cmd.Stderr = &c.stderr
+		stdin, err := c.cmd.StdinPipe()
+		require.NoError(t, err)
+		stdout, err := c.cmd.StdoutPipe()
+		require.NoError(t, err)
+		c.stdin, c.stdout = stdin, bufio.NewReader(stdout)
+		require.NoError(t, c.cmd.Start())
+		children[p] = c
+	}
+	// The barrier: every child is ready before any writes.
+	for p, c := range children {
+		for {
+			line, err := c.stdout.ReadString('\n')
+			if err != nil {
+				_ = c.cmd.Wait() // the stderr buffer is complete once Wait returns
+				t.Fatalf("writer %d exited before it was ready: %v\n%s%s", p, err, line, c.stderr.String())
+			}
+			if line == writerReady+"\n" {
+				break
+			}
+		}
+	}
+	for _, c := range children {
+		require.NoError(t, c.stdin.Close())
+	}
+
 	wins := make([]int, writerTokens)
-	for p, cmd := range cmds {
-		err := cmd.Wait()
-		require.NoError(t, err, "writer %d:\n%s", p, outs[p].String())
-		sc := bufio.NewScanner(&outs[p])
+	for p, c := range children {
+		out, err := io.ReadAll(c.stdout)
+		require.NoError(t, err)
+		if err := c.cmd.Wait(); err != nil {
+			t.Fatalf("writer %d: %v\n%s%s", p, err, out, c.stderr.String())
+		}
+		sc := bufio.NewScanner(bytes.NewReader(out))
 		for sc.Scan() {
 			if rest, ok := strings.CutPrefix(sc.Text(), "won "); ok {
 				i, err := strconv.Atoi(rest)
@@ -229,7 +272,7 @@ func TestSQLiteTwoProcesses(t *testing.T) {
 	for i, n := range wins {
 		require.Equal(t, 1, n, "token t%d", i)
 	}
-	for p := range processes {
+	for p := range writerProcesses {
 		for i := range writerTokens {
 			_, err := s.GetCustomerByEmail(ctx, "demo", fmt.Sprintf("p%d-%d@example.com", p, i))
 			require.NoError(t, err)
@@ -237,7 +280,12 @@ func TestSQLiteTwoProcesses(t *testing.T) {
 	}
 }
 
-// TestSQLiteWriterProcess is the child of TestSQLiteTwoProcesses.
+// writerReady is the line a writer process prints once its store is open.
+const writerReady = "ready"
+
+// TestSQLiteWriterProcess is the child of TestSQLiteTwoProcesses: once
+// its stdin closes, writerRacers goroutines rotate every token while one
+// more inserts customers.
 func TestSQLiteWriterProcess(t *testing.T) {
 	url := os.Getenv(writerURLEnv)
 	if url == "" {
@@ -249,26 +297,27 @@ func TestSQLiteWriterProcess(t *testing.T) {
 	require.NoError(t, err)
 	defer s.Close()
 	now := time.Now()
-	var wg sync.WaitGroup
-	wg.Go(func() {
-		for i := range writerTokens {
-			err := s.CreateCustomer(ctx, &storage.Customer{ShopKey: "demo", EmailNormalized: fmt.Sprintf("p%s-%d@example.com", id, i)})
-			if err != nil {
-				t.Errorf("create customer: %v", err)
+	_, err = s.GetRefreshToken(ctx, hash("t0")) // the connection is open before the start
+	require.NoError(t, err)
+	fmt.Println(writerReady)
+	_, err = io.Copy(io.Discard, os.Stdin)
+	require.NoError(t, err)
+
+	errs := racer.Run(writerRacers+1, func(r int) error {
+		if r == writerRacers {
+			for i := range writerTokens {
+				err := s.CreateCustomer(ctx, &storage.Customer{ShopKey: "demo", EmailNormalized: fmt.Sprintf("p%s-%d@example.com", id, i)})
+				if err != nil {
+					return fmt.Errorf("create customer: %w", err)
+				}
 			}
+			return nil
 		}
+		return rotateAll(ctx, s, writerTokens, now, fmt.Sprintf("p%s-%d", id, r), func(i int) { fmt.Printf("won %d\n", i) })
 	})
-	for i := range writerTokens {
-		err := s.RotateRefreshToken(ctx, hash(fmt.Sprintf("t%d", i)), now,
-			refreshToken(fmt.Sprintf("t%d-next-p%s", i, id), now), storage.IssuedAccessToken{})
-		switch {
-		case err == nil:
-			fmt.Printf("won %d\n", i)
-		case !errors.Is(err, storage.ErrConflict):
-			t.Errorf("rotate t%d: %v", i, err)
-		}
+	for r, err := range errs {
+		require.NoError(t, err, "racer %d", r)
 	}
-	wg.Wait()
 }
 
 func hash(s string) string { return fmt.Sprintf("%064x", []byte(s))[:64] }
@@ -294,31 +343,28 @@ func TestSQLiteWritersQueueInProcess(t *testing.T) {
 	require.NoError(t, err)
 
 	now := time.Now()
-	const writers, each = 8, 25
-	var wg sync.WaitGroup
-	for w := range writers {
-		wg.Go(func() {
-			for i := range each {
-				name := fmt.Sprintf("w%d-%d", w, i)
-				// A transaction (CreateRefreshToken), a single write
-				// (INSERT … RETURNING) and a read, interleaved.
-				if err := s.CreateRefreshToken(ctx, refreshToken(name, now), storage.IssuedAccessToken{}); err != nil {
-					t.Errorf("create %s: %v", name, err)
-					return
-				}
-				err := s.CreateShop(ctx, storage.Shop{Key: fmt.Sprintf("s%dx%d", w, i), Name: name, Locale: "en", Active: true, CreatedAt: now})
-				if err != nil {
-					t.Errorf("shop %s: %v", name, err)
-					return
-				}
-				if _, err := s.GetRefreshToken(ctx, hash(name)); err != nil {
-					t.Errorf("read %s: %v", name, err)
-					return
-				}
+	const each = 12
+	errs := racer.Run(racer.N, func(w int) error {
+		for i := range each {
+			name := fmt.Sprintf("w%d-%d", w, i)
+			// A transaction (CreateRefreshToken), a single write
+			// (INSERT … RETURNING) and a read, interleaved.
+			if err := s.CreateRefreshToken(ctx, refreshToken(name, now), storage.IssuedAccessToken{}); err != nil {
+				return fmt.Errorf("create %s: %w", name, err)
 			}
-		})
+			err := s.CreateShop(ctx, storage.Shop{Key: fmt.Sprintf("s%dx%d", w, i), Name: name, Locale: "en", Active: true, CreatedAt: now})
+			if err != nil {
+				return fmt.Errorf("shop %s: %w", name, err)
+			}
+			if _, err := s.GetRefreshToken(ctx, hash(name)); err != nil {
+				return fmt.Errorf("read %s: %w", name, err)
+			}
+		}
+		return nil
+	})
+	for w, err := range errs {
+		require.NoError(t, err, "writer %d", w)
 	}
-	wg.Wait()
 }
 
 // TestAccountsMigrationResumes: schema version 10 creates three tables;

@@ -3,33 +3,20 @@ package storagetest
 import (
 	"context"
 	"fmt"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/shopauth/shopauth/internal/racer"
 	"github.com/shopauth/shopauth/storage"
 )
 
 // racers is how many goroutines race for one state change.
-const racers = 16
+const racers = racer.N
 
 // race runs fn(i) for i in [0, racers) at once and returns the errors.
-func race(fn func(i int) error) []error {
-	errs := make([]error, racers)
-	start := make(chan struct{})
-	var wg sync.WaitGroup
-	for i := range racers {
-		wg.Go(func() {
-			<-start
-			errs[i] = fn(i)
-		})
-	}
-	close(start)
-	wg.Wait()
-	return errs
-}
+func race(fn func(i int) error) []error { return racer.Run(racers, fn) }
 
 // requireOneWinner checks that exactly one error is nil and the others are
 // storage.ErrConflict, and returns the winner's index.

@@ -2,13 +2,13 @@ package storagetest
 
 import (
 	"context"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/shopauth/shopauth/internal/racer"
 	"github.com/shopauth/shopauth/storage"
 )
 
@@ -97,21 +97,13 @@ func testConcurrentLoginAttempts(t *testing.T, open func(t *testing.T) Store) {
 	}{{"cold@example.com", p.Threshold}, {"warm@example.com", p.Threshold - 1}} {
 		t.Run(tc.email, func(t *testing.T) {
 			var allowed atomic.Int32
-			var wg sync.WaitGroup
-			start := make(chan struct{})
-			errs := make([]error, lockoutRacers)
-			for i := range lockoutRacers {
-				wg.Go(func() {
-					<-start
-					_, ok, err := s.RecordLoginAttempt(ctx, "shop1", tc.email, now, p)
-					errs[i] = err
-					if ok {
-						allowed.Add(1)
-					}
-				})
-			}
-			close(start)
-			wg.Wait()
+			errs := racer.Run(lockoutRacers, func(int) error {
+				_, ok, err := s.RecordLoginAttempt(ctx, "shop1", tc.email, now, p)
+				if ok {
+					allowed.Add(1)
+				}
+				return err
+			})
 			for i, err := range errs {
 				require.NoError(t, err, "racer %d", i)
 			}

@@ -6,6 +6,8 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+
+	"github.com/shopauth/shopauth/internal/fuzzdeadline"
 )
 
 // FuzzParseAuthorizeRequest feeds arbitrary query strings to the
@@ -17,22 +19,24 @@ func FuzzParseAuthorizeRequest(f *testing.F) {
 	f.Add("client_id=a&client_id=b&prompt=none+login&max_age=-1")
 	f.Add("scope=&scope=openid&nonce=%zz&login_hint=%E2%80%AE")
 	f.Fuzz(func(t *testing.T, query string) {
-		r := httptest.NewRequest(http.MethodGet, "/oauth2/authorize", nil)
-		r.URL.RawQuery = query
-		req, err := ParseAuthorizeRequest(r)
-		if err != nil {
-			t.Fatalf("a GET request always decodes: %v", err)
-		}
-		values := r.URL.Query()
-		if req.Repeated != "" && nonEmpty(values[req.Repeated]) < 2 {
-			t.Fatalf("%s reported repeated but is not", req.Repeated)
-		}
-		if req.Repeated == "" {
-			again := AuthorizeRequestFrom(req.Values())
-			if again != req {
-				t.Fatalf("round trip changed the request:\n%+v\n%+v", req, again)
+		fuzzdeadline.Run(t, func() {
+			r := httptest.NewRequest(http.MethodGet, "/oauth2/authorize", nil)
+			r.URL.RawQuery = query
+			req, err := ParseAuthorizeRequest(r)
+			if err != nil {
+				t.Fatalf("a GET request always decodes: %v", err)
 			}
-		}
+			values := r.URL.Query()
+			if req.Repeated != "" && nonEmpty(values[req.Repeated]) < 2 {
+				t.Fatalf("%s reported repeated but is not", req.Repeated)
+			}
+			if req.Repeated == "" {
+				again := AuthorizeRequestFrom(req.Values())
+				if again != req {
+					t.Fatalf("round trip changed the request:\n%+v\n%+v", req, again)
+				}
+			}
+		})
 	})
 }
 
@@ -45,24 +49,26 @@ func FuzzParseLoginForm(f *testing.F) {
 	f.Add("email=" + strings.Repeat("a", 400))
 	f.Add("%zz&=")
 	f.Fuzz(func(t *testing.T, body string) {
-		r := httptest.NewRequest(http.MethodPost, "/login", strings.NewReader(body))
-		r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-		form, err := ParseLoginForm(r)
-		if err != nil {
-			return
-		}
-		if len(form.Email) > maxEmailBytes {
-			t.Fatalf("e-mail of %d bytes accepted", len(form.Email))
-		}
-		parsed, _ := url.ParseQuery(body)
-		for _, name := range []string{"email", "password", "csrf_token"} {
-			if len(parsed[name]) > 1 {
-				t.Fatalf("repeated %s accepted", name)
+		fuzzdeadline.Run(t, func() {
+			r := httptest.NewRequest(http.MethodPost, "/login", strings.NewReader(body))
+			r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			form, err := ParseLoginForm(r)
+			if err != nil {
+				return
 			}
-		}
-		if form.Password != parsed.Get("password") {
-			t.Fatalf("password decoded as %q, sent %q", form.Password, parsed.Get("password"))
-		}
+			if len(form.Email) > maxEmailBytes {
+				t.Fatalf("e-mail of %d bytes accepted", len(form.Email))
+			}
+			parsed, _ := url.ParseQuery(body)
+			for _, name := range []string{"email", "password", "csrf_token"} {
+				if len(parsed[name]) > 1 {
+					t.Fatalf("repeated %s accepted", name)
+				}
+			}
+			if form.Password != parsed.Get("password") {
+				t.Fatalf("password decoded as %q, sent %q", form.Password, parsed.Get("password"))
+			}
+		})
 	})
 }
 
@@ -75,27 +81,29 @@ func FuzzParseAccountForm(f *testing.F) {
 	f.Add("firstName=%3Cscript%3E&email=%FF")
 	f.Add("%zz&=")
 	f.Fuzz(func(t *testing.T, body string) {
-		r := httptest.NewRequest(http.MethodPost, "/account/register", strings.NewReader(body))
-		r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-		form, err := ParseAccountForm(r)
-		if err != nil {
-			return
-		}
-		for _, name := range accountFields {
-			if len(form[name]) > 1 {
-				t.Fatalf("repeated %s accepted", name)
+		fuzzdeadline.Run(t, func() {
+			r := httptest.NewRequest(http.MethodPost, "/account/register", strings.NewReader(body))
+			r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			form, err := ParseAccountForm(r)
+			if err != nil {
+				return
 			}
-		}
-		for name, vs := range form {
-			for _, v := range vs {
-				if len(v) > maxAccountField {
-					t.Fatalf("%s of %d bytes accepted", name, len(v))
+			for _, name := range accountFields {
+				if len(form[name]) > 1 {
+					t.Fatalf("repeated %s accepted", name)
 				}
 			}
-		}
-		parsed, _ := url.ParseQuery(body)
-		if form.Get("password") != parsed.Get("password") {
-			t.Fatalf("password decoded as %q, sent %q", form.Get("password"), parsed.Get("password"))
-		}
+			for name, vs := range form {
+				for _, v := range vs {
+					if len(v) > maxAccountField {
+						t.Fatalf("%s of %d bytes accepted", name, len(v))
+					}
+				}
+			}
+			parsed, _ := url.ParseQuery(body)
+			if form.Get("password") != parsed.Get("password") {
+				t.Fatalf("password decoded as %q, sent %q", form.Get("password"), parsed.Get("password"))
+			}
+		})
 	})
 }

@@ -10,9 +10,9 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/shopauth/shopauth/web"
-
+	"github.com/shopauth/shopauth/internal/fuzzdeadline"
 	"github.com/shopauth/shopauth/server"
+	"github.com/shopauth/shopauth/web"
 )
 
 const (
@@ -187,26 +187,28 @@ func FuzzDecode(f *testing.F) {
 		f.Add(s.form, s.body)
 	}
 	f.Fuzz(func(t *testing.T, form bool, body string) {
-		contentType := jsonType
-		if form {
-			contentType = formType
-		}
-		got, err := decodeLogin(request(contentType, body))
-		if err != nil {
-			var in *inputError
-			require.ErrorAs(t, err, &in)
-			require.Contains(t, []int{400, 405, 413, 422}, in.status)
-			if in.fields != nil {
-				require.False(t, func() bool { fe := in.fields(localeES); return fe.empty() }(), "422 without field errors")
+		fuzzdeadline.Run(t, func() {
+			contentType := jsonType
+			if form {
+				contentType = formType
 			}
-			return
-		}
-		require.NotEmpty(t, got.Email)
-		require.True(t, validEmail(got.Email))
-		require.NotEmpty(t, got.Password)
-		require.LessOrEqual(t, len(got.Password), server.MaxPasswordBytes)
-		require.True(t, utf8.ValidString(got.Password))
-		require.True(t, got.Token == "" || validCartToken(got.Token))
-		require.NoError(t, decodeBody(request(contentType, body)))
+			got, err := decodeLogin(request(contentType, body))
+			if err != nil {
+				var in *inputError
+				require.ErrorAs(t, err, &in)
+				require.Contains(t, []int{400, 405, 413, 422}, in.status)
+				if in.fields != nil {
+					require.False(t, func() bool { fe := in.fields(localeES); return fe.empty() }(), "422 without field errors")
+				}
+				return
+			}
+			require.NotEmpty(t, got.Email)
+			require.True(t, validEmail(got.Email))
+			require.NotEmpty(t, got.Password)
+			require.LessOrEqual(t, len(got.Password), server.MaxPasswordBytes)
+			require.True(t, utf8.ValidString(got.Password))
+			require.True(t, got.Token == "" || validCartToken(got.Token))
+			require.NoError(t, decodeBody(request(contentType, body)))
+		})
 	})
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/gin-gonic/gin"
 	"github.com/stretchr/testify/require"
 
+	"github.com/shopauth/shopauth/internal/fuzzdeadline"
 	"github.com/shopauth/shopauth/server/accounts"
 	"github.com/shopauth/shopauth/server/refusal"
 	"github.com/shopauth/shopauth/server/tokens"
@@ -345,12 +346,14 @@ func FuzzAccountRequest(f *testing.F) {
 		{http.MethodPatch, PathRestorePassword + "/k"}, {http.MethodPatch, PathCustomerPassword + "/DE--25"},
 	}
 	f.Fuzz(func(t *testing.T, body string, which uint8) {
-		r := routes[int(which)%len(routes)]
-		w := serve(e, r.method, r.path, contentType, body, "Authorization", "Bearer good")
-		require.Less(t, w.Code, 500, w.Body.String())
-		if w.Code >= 400 {
-			require.Equal(t, contentType, w.Header().Get("Content-Type"))
-			require.Contains(t, w.Body.String(), `{"errors":[`)
-		}
+		fuzzdeadline.Run(t, func() {
+			r := routes[int(which)%len(routes)]
+			w := serve(e, r.method, r.path, contentType, body, "Authorization", "Bearer good")
+			require.Less(t, w.Code, 500, w.Body.String())
+			if w.Code >= 400 {
+				require.Equal(t, contentType, w.Header().Get("Content-Type"))
+				require.Contains(t, w.Body.String(), `{"errors":[`)
+			}
+		})
 	})
 }

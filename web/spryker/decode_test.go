@@ -8,6 +8,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/shopauth/shopauth/internal/fuzzdeadline"
 )
 
 func TestDecodeAttributes(t *testing.T) {
@@ -144,33 +146,35 @@ func FuzzDecode(f *testing.F) {
 		f.Add([]byte(seed))
 	}
 	f.Fuzz(func(t *testing.T, body []byte) {
-		got, p := decodeAttributes(body, typeAccessTokens, attrUsername, attrPassword)
-		if p != nil {
-			if p != errInvalidPostData && p != errInvalidType {
-				t.Fatalf("undocumented problem %v", p)
+		fuzzdeadline.Run(t, func() {
+			got, p := decodeAttributes(body, typeAccessTokens, attrUsername, attrPassword)
+			if p != nil {
+				if p != errInvalidPostData && p != errInvalidType {
+					t.Fatalf("undocumented problem %v", p)
+				}
+				return
 			}
-			return
-		}
-		if len(got) != 2 {
-			t.Fatalf("got %v", got)
-		}
-		// encoding/json into maps: member names matched exactly, as
-		// JSON:API wants (struct fields would match in any case).
-		var doc map[string]any
-		if err := json.Unmarshal(body, &doc); err != nil {
-			t.Fatalf("accepted a body encoding/json refuses: %v", err)
-		}
-		data, _ := doc["data"].(map[string]any)
-		attrs, ok := data["attributes"].(map[string]any)
-		if !ok || data["type"] != typeAccessTokens {
-			t.Fatalf("accepted %q", body)
-		}
-		for _, name := range []string{attrUsername, attrPassword} {
-			want, _ := attrs[name].(string)
-			if got[name] != want || !utf8.ValidString(got[name]) {
-				t.Fatalf("%s: got %q, encoding/json reads %q", name, got[name], want)
+			if len(got) != 2 {
+				t.Fatalf("got %v", got)
 			}
-		}
+			// encoding/json into maps: member names matched exactly, as
+			// JSON:API wants (struct fields would match in any case).
+			var doc map[string]any
+			if err := json.Unmarshal(body, &doc); err != nil {
+				t.Fatalf("accepted a body encoding/json refuses: %v", err)
+			}
+			data, _ := doc["data"].(map[string]any)
+			attrs, ok := data["attributes"].(map[string]any)
+			if !ok || data["type"] != typeAccessTokens {
+				t.Fatalf("accepted %q", body)
+			}
+			for _, name := range []string{attrUsername, attrPassword} {
+				want, _ := attrs[name].(string)
+				if got[name] != want || !utf8.ValidString(got[name]) {
+					t.Fatalf("%s: got %q, encoding/json reads %q", name, got[name], want)
+				}
+			}
+		})
 	})
 }
 
@@ -192,21 +196,23 @@ func FuzzRequest(f *testing.F) {
 	}
 	allowed := map[int]bool{201: true, 204: true, 400: true, 401: true, 403: true, 413: true, 422: true}
 	f.Fuzz(func(t *testing.T, route uint8, ctype, body, auth string) {
-		r := routes[int(route)%len(routes)]
-		var header []string
-		if auth != "" && !strings.ContainsAny(auth, "\r\n") {
-			header = []string{"Authorization", auth}
-		}
-		w := serve(e, r.method, r.path, ctype, body, header...)
-		if !allowed[w.Code] {
-			t.Fatalf("%s %s: status %d: %s", r.method, r.path, w.Code, w.Body)
-		}
-		if w.Code == http.StatusNoContent {
-			return
-		}
-		var doc map[string]json.RawMessage
-		if err := json.Unmarshal(w.Body.Bytes(), &doc); err != nil || (doc["data"] == nil) == (doc["errors"] == nil) {
-			t.Fatalf("not a JSON:API document: %s", w.Body)
-		}
+		fuzzdeadline.Run(t, func() {
+			r := routes[int(route)%len(routes)]
+			var header []string
+			if auth != "" && !strings.ContainsAny(auth, "\r\n") {
+				header = []string{"Authorization", auth}
+			}
+			w := serve(e, r.method, r.path, ctype, body, header...)
+			if !allowed[w.Code] {
+				t.Fatalf("%s %s: status %d: %s", r.method, r.path, w.Code, w.Body)
+			}
+			if w.Code == http.StatusNoContent {
+				return
+			}
+			var doc map[string]json.RawMessage
+			if err := json.Unmarshal(w.Body.Bytes(), &doc); err != nil || (doc["data"] == nil) == (doc["errors"] == nil) {
+				t.Fatalf("not a JSON:API document: %s", w.Body)
+			}
+		})
 	})
 }

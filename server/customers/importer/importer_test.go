@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/shopauth/shopauth/internal/fuzzdeadline"
 )
 
 const (
@@ -188,27 +190,29 @@ func FuzzReader(f *testing.F) {
 	f.Add(`{"email":"a@example.com","email":"b@example.com","password_hash":"` + phpassHash + `"}` + "\n")
 	f.Add(`{"email":"a@example.com","password_hash":"` + phpassHash + `"}}` + "\n")
 	f.Fuzz(func(t *testing.T, input string) {
-		r, err := NewReader(strings.NewReader(input), testNow)
-		if err != nil {
-			return
-		}
-		for i := 0; ; i++ {
-			require.Less(t, i, len(input)+2, "more results than lines")
-			row, err := r.Next()
-			var rowErr *RowError
-			switch {
-			case errors.As(err, &rowErr):
-				require.Positive(t, rowErr.Line)
-				continue
-			case err != nil:
+		fuzzdeadline.Run(t, func() {
+			r, err := NewReader(strings.NewReader(input), testNow)
+			if err != nil {
 				return
 			}
-			c := row.Customer
-			require.NotEmpty(t, c.EmailNormalized)
-			require.LessOrEqual(t, len(c.Email), 255)
-			require.Equal(t, strings.ToLower(c.Email), c.EmailNormalized)
-			require.NotEmpty(t, c.PasswordHash)
-			require.Positive(t, row.Line)
-		}
+			for i := 0; ; i++ {
+				require.Less(t, i, len(input)+2, "more results than lines")
+				row, err := r.Next()
+				var rowErr *RowError
+				switch {
+				case errors.As(err, &rowErr):
+					require.Positive(t, rowErr.Line)
+					continue
+				case err != nil:
+					return
+				}
+				c := row.Customer
+				require.NotEmpty(t, c.EmailNormalized)
+				require.LessOrEqual(t, len(c.Email), 255)
+				require.Equal(t, strings.ToLower(c.Email), c.EmailNormalized)
+				require.NotEmpty(t, c.PasswordHash)
+				require.Positive(t, row.Line)
+			}
+		})
 	})
 }
