@@ -37,8 +37,12 @@ type Options struct {
 // processes sharing one database.
 type Store struct {
 	db *gorm.DB
-	// sql is db's pool, for the hot reads that bypass gorm (hotpath.go).
-	sql     *sql.DB
+	// sql is db's pool, for the hot reads that bypass gorm (hotpath.go);
+	// on a SQLite file, the readers' pool (split.go).
+	sql *sql.DB
+	// writer is a SQLite file's one writer connection (split.go); nil
+	// when sql does everything.
+	writer  *sql.DB
 	dialect string // "sqlite" or "mysql"
 	log     *slog.Logger
 }
@@ -74,6 +78,7 @@ func Open(ctx context.Context, databaseURL string, opts Options) (*Store, error)
 
 	var (
 		connector driver.Connector
+		writer    driver.Connector
 		dialect   string
 		maxConns  = opts.MaxOpenConns
 		memory    bool
@@ -89,8 +94,14 @@ func Open(ctx context.Context, databaseURL string, opts Options) (*Store, error)
 				return nil, fmt.Errorf("sqlstore: create sqlite database file: %w", err)
 			}
 		}
-		if connector, err = newSQLiteConnector(dsn); err != nil {
+		gate := make(writeGate, 1)
+		if connector, err = newSQLiteConnector(dsn+readerPragmas, gate); err != nil {
 			return nil, fmt.Errorf("sqlstore: open sqlite database: %w", err)
+		}
+		if !inMemory {
+			if writer, err = newSQLiteConnector(dsn+writerPragmas, gate); err != nil {
+				return nil, fmt.Errorf("sqlstore: open sqlite database: %w", err)
+			}
 		}
 		dialect, memory = dialectSQLite, inMemory
 		if maxConns <= 0 {
@@ -116,16 +127,33 @@ func Open(ctx context.Context, databaseURL string, opts Options) (*Store, error)
 		// Every connection to :memory: opens its own empty database.
 		maxConns = 1
 	}
-	return open(ctx, connector, dialect, maxConns, logger)
+	return open(ctx, connector, writer, dialect, maxConns, logger)
 }
 
 // open builds a Store on connector's pool and checks that the database
-// answers.
-func open(ctx context.Context, connector driver.Connector, dialect string, maxConns int, logger *slog.Logger) (*Store, error) {
+// answers. With a writer connector (a SQLite file), writes and
+// transactions go to one connection of it and connector's pool only reads
+// (split.go).
+func open(ctx context.Context, connector, writer driver.Connector, dialect string, maxConns int, logger *slog.Logger) (*Store, error) {
 	sqlDB := sql.OpenDB(connector)
 	sqlDB.SetMaxOpenConns(maxConns)
 	sqlDB.SetMaxIdleConns(maxConns)
-	pool := retryPool{db: sqlDB}
+	var (
+		pool     gorm.ConnPool = retryPool{db: sqlDB}
+		writerDB *sql.DB
+	)
+	if writer != nil {
+		writerDB = sql.OpenDB(writer)
+		writerDB.SetMaxOpenConns(1)
+		writerDB.SetMaxIdleConns(1)
+		pool = splitPool{read: retryPool{db: sqlDB}, write: retryPool{db: writerDB}}
+	}
+	closeAll := func() {
+		_ = sqlDB.Close()
+		if writerDB != nil {
+			_ = writerDB.Close()
+		}
+	}
 	var dialector gorm.Dialector
 	if dialect == dialectMySQL {
 		// Servers close idle connections (wait_timeout); recycle first.
@@ -144,13 +172,13 @@ func open(ctx context.Context, connector driver.Connector, dialect string, maxCo
 		PrepareStmt:            false,
 	})
 	if err != nil {
-		_ = sqlDB.Close()
+		closeAll()
 		// The MySQL dialect asks the server's version on open.
 		return nil, fmt.Errorf("sqlstore: open %s database: %w", dialect, convertErr(err))
 	}
-	s := &Store{db: db, sql: sqlDB, dialect: dialect, log: logger}
+	s := &Store{db: db, sql: sqlDB, writer: writerDB, dialect: dialect, log: logger}
 	if err := s.Ping(ctx); err != nil {
-		_ = sqlDB.Close()
+		closeAll()
 		return nil, err
 	}
 	return s, nil
@@ -183,6 +211,7 @@ func sqliteDSN(rest string) (dsn string, memory bool, err error) {
 		"_pragma=synchronous(NORMAL)",
 		"_pragma=foreign_keys(1)",
 		"_txlock=immediate",
+		"_pragma=temp_store(MEMORY)",
 	}
 	if query != "" {
 		params = append(params, query)
@@ -238,32 +267,49 @@ func mysqlConfig(rest string) (*gomysql.Config, error) {
 
 // Ping checks that the database answers.
 func (s *Store) Ping(ctx context.Context) error {
-	sqlDB, err := s.db.DB()
-	if err != nil {
-		return err
-	}
-	if err := sqlDB.PingContext(ctx); err != nil {
-		return fmt.Errorf("sqlstore: ping %s database: %w", s.dialect, convertErr(err))
+	for _, db := range s.pools() {
+		if err := db.PingContext(ctx); err != nil {
+			return fmt.Errorf("sqlstore: ping %s database: %w", s.dialect, convertErr(err))
+		}
 	}
 	return nil
 }
 
-// Close closes the connection pool.
-func (s *Store) Close() error {
-	sqlDB, err := s.db.DB()
-	if err != nil {
-		return err
+// pools are the store's connection pools: one, or a SQLite file's readers
+// and its writer.
+func (s *Store) pools() []*sql.DB {
+	if s.writer == nil {
+		return []*sql.DB{s.sql}
 	}
-	return sqlDB.Close()
+	return []*sql.DB{s.sql, s.writer}
 }
 
-// Stats reports the connection pool's state, for metrics.
-func (s *Store) Stats() sql.DBStats {
-	sqlDB, err := s.db.DB()
-	if err != nil {
-		return sql.DBStats{}
+// Close closes the connection pools.
+func (s *Store) Close() error {
+	var errs []error
+	for _, db := range s.pools() {
+		errs = append(errs, db.Close())
 	}
-	return sqlDB.Stats()
+	return errors.Join(errs...)
+}
+
+// Stats reports the connection pools' state, for metrics: a SQLite file's
+// writer is added to its readers.
+func (s *Store) Stats() sql.DBStats {
+	st := s.sql.Stats()
+	if s.writer != nil {
+		w := s.writer.Stats()
+		st.MaxOpenConnections += w.MaxOpenConnections
+		st.OpenConnections += w.OpenConnections
+		st.InUse += w.InUse
+		st.Idle += w.Idle
+		st.WaitCount += w.WaitCount
+		st.WaitDuration += w.WaitDuration
+		st.MaxIdleClosed += w.MaxIdleClosed
+		st.MaxIdleTimeClosed += w.MaxIdleTimeClosed
+		st.MaxLifetimeClosed += w.MaxLifetimeClosed
+	}
+	return st
 }
 
 // Dialect reports "sqlite" or "mysql".

@@ -286,10 +286,14 @@ func openFaulty(t *testing.T) (*Store, *faults) {
 	t.Helper()
 	dsn, _, err := sqliteDSN(filepath.Join(t.TempDir(), "faulty.db"))
 	require.NoError(t, err)
-	inner, err := newSQLiteConnector(dsn)
+	gate := make(writeGate, 1)
+	reader, err := newSQLiteConnector(dsn+readerPragmas, gate)
+	require.NoError(t, err)
+	writer, err := newSQLiteConnector(dsn+writerPragmas, gate)
 	require.NoError(t, err)
 	f := &faults{seen: map[string]bool{}}
-	s, err := open(t.Context(), faultyConnector{inner: inner, faults: f}, dialectSQLite, defaultSQLiteConns, slog.New(slog.DiscardHandler))
+	s, err := open(t.Context(), faultyConnector{inner: reader, faults: f}, faultyConnector{inner: writer, faults: f},
+		dialectSQLite, defaultSQLiteConns, slog.New(slog.DiscardHandler))
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = s.Close() })
 	_, err = s.Migrate(t.Context())

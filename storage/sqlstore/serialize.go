@@ -40,8 +40,8 @@ type sqliteConnector struct {
 }
 
 // newSQLiteConnector returns a connector whose connections' writers queue
-// on one gate.
-func newSQLiteConnector(dsn string) (driver.Connector, error) {
+// on gate (shared by the store's readers and its writer).
+func newSQLiteConnector(dsn string, gate writeGate) (driver.Connector, error) {
 	// sql.Open connects to nothing; it only finds the registered driver.
 	probe, err := sql.Open("sqlite", "")
 	if err != nil {
@@ -49,7 +49,7 @@ func newSQLiteConnector(dsn string) (driver.Connector, error) {
 	}
 	drv := probe.Driver()
 	_ = probe.Close()
-	return &sqliteConnector{drv: drv, dsn: dsn, gate: make(writeGate, 1)}, nil
+	return &sqliteConnector{drv: drv, dsn: dsn, gate: gate}, nil
 }
 
 func (c *sqliteConnector) Connect(context.Context) (driver.Conn, error) {

@@ -1,0 +1,71 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+
+	"gorm.io/gorm"
+)
+
+// A SQLite file database is opened as two pools on one write gate
+// (serialize.go): one long-lived writer connection that runs every
+// transaction and every statement that may write, and a pool of readers
+// for plain SELECTs. Every SQLite connection keeps its own page cache and
+// drops it when another connection has written since its last read; with
+// writes spread over the whole pool, each writer first re-read the pages
+// the previous one had changed. The single writer's cache stays warm, and
+// the writers no longer queue for the pool's connections held by readers.
+// See docs/performance.md.
+
+// splitPool is the pool gorm is given for a SQLite file: writes and
+// transactions go to write, plain SELECTs outside a transaction to read.
+type splitPool struct {
+	read, write retryPool
+}
+
+var (
+	_ gorm.ConnPool       = splitPool{}
+	_ gorm.TxBeginner     = splitPool{}
+	_ gorm.GetDBConnector = splitPool{}
+)
+
+func (p splitPool) route(query string) retryPool {
+	if isWrite(query) {
+		return p.write
+	}
+	return p.read
+}
+
+func (p splitPool) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	return p.write.ExecContext(ctx, query, args...)
+}
+
+func (p splitPool) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	return p.route(query).QueryContext(ctx, query, args...)
+}
+
+func (p splitPool) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
+	return p.route(query).QueryRowContext(ctx, query, args...)
+}
+
+func (p splitPool) PrepareContext(ctx context.Context, query string) (*sql.Stmt, error) {
+	return p.route(query).PrepareContext(ctx, query)
+}
+
+func (p splitPool) BeginTx(ctx context.Context, opts *sql.TxOptions) (*sql.Tx, error) {
+	return p.write.BeginTx(ctx, opts)
+}
+
+// GetDBConn gives gorm the writer: gorm's Connection (the migrations'
+// lock) and Ping use it.
+func (p splitPool) GetDBConn() (*sql.DB, error) { return p.write.db, nil }
+
+// The pools' own pragmas, appended to the DSN (docs/performance.md).
+// The writer keeps a larger page cache: it is never invalidated by another
+// connection of this process. A reader's cache is dropped whenever the
+// writer has committed since its last read, so a larger one would only
+// hold memory.
+const (
+	writerPragmas = "&_pragma=cache_size(-8192)"
+	readerPragmas = "&_pragma=cache_size(-2000)"
+)
