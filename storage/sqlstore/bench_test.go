@@ -57,6 +57,9 @@ func benchRotation(b *testing.B, s *sqlstore.Store, customerID uint64, withReads
 	var chains atomic.Int64
 	hash := func(v string) string { h := sha256.Sum256([]byte(v)); return hex.EncodeToString(h[:]) }
 	b.ReportAllocs()
+	// 8 goroutines per GOMAXPROCS: concurrent requests, as a server has
+	// (16 on two cores), not one per core.
+	b.SetParallelism(8)
 	b.RunParallel(func(pb *testing.PB) {
 		chain := strconv.FormatInt(chains.Add(1), 10) + "-" + strconv.FormatInt(time.Now().UnixNano(), 10)
 		now := time.Now().UTC().Truncate(time.Second)

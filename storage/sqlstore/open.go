@@ -42,9 +42,12 @@ type Store struct {
 	sql *sql.DB
 	// writer is a SQLite file's one writer connection (split.go); nil
 	// when sql does everything.
-	writer  *sql.DB
-	dialect string // "sqlite" or "mysql"
-	log     *slog.Logger
+	writer *sql.DB
+	// rotations queues a SQLite store's refresh-token rotations for group
+	// commit (rotations.go); nil on MySQL.
+	rotations *rotationQueue
+	dialect   string // "sqlite" or "mysql"
+	log       *slog.Logger
 }
 
 var _ storage.Store = (*Store)(nil)
@@ -177,6 +180,9 @@ func open(ctx context.Context, connector, writer driver.Connector, dialect strin
 		return nil, fmt.Errorf("sqlstore: open %s database: %w", dialect, convertErr(err))
 	}
 	s := &Store{db: db, sql: sqlDB, writer: writerDB, dialect: dialect, log: logger}
+	if dialect == dialectSQLite {
+		s.rotations = &rotationQueue{}
+	}
 	if err := s.Ping(ctx); err != nil {
 		closeAll()
 		return nil, err

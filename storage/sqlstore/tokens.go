@@ -63,19 +63,43 @@ func (s *Store) GetRefreshToken(ctx context.Context, tokenHash string) (storage.
 // exactly one succeeds. spent_at keeps microseconds: the reuse grace is
 // measured from it.
 func (s *Store) RotateRefreshToken(ctx context.Context, oldHash string, now time.Time, next storage.RefreshToken, access storage.IssuedAccessToken) error {
+	if s.rotations != nil {
+		return s.rotateGrouped(ctx, &rotation{
+			ctx: ctx, oldHash: oldHash, now: now, next: next, access: access, done: make(chan struct{}),
+		})
+	}
 	err := s.transaction(ctx, func(tx *gorm.DB) error {
-		res := tx.Model(&refreshTokenModel{}).
-			Where("token_hash = ? AND client_id = ? AND family_id = ?", oldHash, next.ClientID, next.FamilyID).
-			Where("spent_at IS NULL AND revoked_at IS NULL AND expires_at > ?", dbTime(now)).
-			Updates(map[string]any{"spent_at": dbFineTime(now), "successor_hash": next.TokenHash})
-		if res.Error != nil {
-			return res.Error
-		}
-		if res.RowsAffected != 1 {
-			return storage.ErrConflict
-		}
-		return insertTokens(tx, next, access)
+		return rotateIn(tx, oldHash, now, next, access)
 	})
+	return rotateErr(err)
+}
+
+// rotateIn is RotateRefreshToken inside tx.
+func rotateIn(tx *gorm.DB, oldHash string, now time.Time, next storage.RefreshToken, access storage.IssuedAccessToken) error {
+	if err := spend(tx, oldHash, now, next); err != nil {
+		return err
+	}
+	return insertTokens(tx, next, access)
+}
+
+// spend marks oldHash spent with next as its successor, if it is a live
+// token of next's client and family at now; storage.ErrConflict, and
+// nothing written, if it is not.
+func spend(tx *gorm.DB, oldHash string, now time.Time, next storage.RefreshToken) error {
+	res := tx.Model(&refreshTokenModel{}).
+		Where("token_hash = ? AND client_id = ? AND family_id = ?", oldHash, next.ClientID, next.FamilyID).
+		Where("spent_at IS NULL AND revoked_at IS NULL AND expires_at > ?", dbTime(now)).
+		Updates(map[string]any{"spent_at": dbFineTime(now), "successor_hash": next.TokenHash})
+	if res.Error != nil {
+		return res.Error
+	}
+	if res.RowsAffected != 1 {
+		return storage.ErrConflict
+	}
+	return nil
+}
+
+func rotateErr(err error) error {
 	if err != nil {
 		return fmt.Errorf("rotate refresh token: %w", convertErr(err))
 	}
