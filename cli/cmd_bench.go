@@ -52,5 +52,9 @@ func (c *cli) bench(ctx context.Context, o bench.Settings) error {
 	if err != nil {
 		return err
 	}
+	if o.Target == "" {
+		// The server runs in this process: limit it as serve would.
+		setMemoryLimit(cfg, c.logger(cfg))
+	}
 	return bench.Measure(ctx, cfg, o, c.stdout, c.stderr)
 }

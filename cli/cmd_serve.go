@@ -8,6 +8,9 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
+	"runtime"
+	"runtime/debug"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -47,6 +50,7 @@ func (c *cli) serve(ctx context.Context, demo bool) error {
 	for _, w := range cfg.Warnings() {
 		logger.Warn(w)
 	}
+	setMemoryLimit(cfg, logger)
 	for _, name := range cfg.IgnoredVariables {
 		logger.Debug("ignored a Kubernetes service-link variable", "name", name)
 	}
@@ -159,4 +163,16 @@ func shutdown(srv *http.Server, errc <-chan error) error {
 		return err
 	}
 	return nil
+}
+
+// setMemoryLimit gives the Go runtime its soft memory limit
+// (app.MemoryLimit) unless GOMEMLIMIT has set one already.
+func setMemoryLimit(cfg config.Config, logger *slog.Logger) {
+	if v, ok := os.LookupEnv("GOMEMLIMIT"); ok && v != "" {
+		logger.Info("memory limit from GOMEMLIMIT", "bytes", debug.SetMemoryLimit(-1))
+		return
+	}
+	limit := app.MemoryLimit(cfg, runtime.GOMAXPROCS(0))
+	debug.SetMemoryLimit(limit)
+	logger.Info("memory limit", "mib", limit>>20)
 }

@@ -40,6 +40,12 @@ type Config struct {
 	Accounts Accounts
 	Mail     Mail
 
+	// MemoryLimitMiB is the Go runtime's soft memory limit
+	// (runtime/debug.SetMemoryLimit) that serve sets: 0 derives it from
+	// the hash slots' argon2 memory (app.MemoryLimit); a GOMEMLIMIT
+	// variable takes precedence. SHOPAUTH_MEMORY_LIMIT_MIB.
+	MemoryLimitMiB int
+
 	// IgnoredVariables are the Kubernetes service-link variables Load found
 	// and ignored (SHOPAUTH_SERVICE_HOST, SHOPAUTH_PORT_8080_TCP, …), for
 	// the wiring to log at debug level. Not a setting.
@@ -373,6 +379,7 @@ func (c Config) LogValue() slog.Value {
 		slog.Int("lockout_threshold", c.Login.LockoutThreshold),
 		slog.Int("login_rate_per_minute", c.Login.RatePerMinute),
 		slog.Int("login_burst", c.Login.Burst),
+		slog.Int("memory_limit_mib", c.MemoryLimitMiB),
 		slog.Int("hash_concurrency", c.Login.HashConcurrency),
 		slog.Duration("hash_queue_timeout", c.Login.HashQueueTimeout),
 		slog.Int("argon2_memory_kib", c.Login.Argon2MemoryKiB),

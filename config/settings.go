@@ -33,6 +33,8 @@ func settings() []setting {
 		{"trusted_proxies", field(parseList, func(c *Config) *[]string { return &c.HTTP.TrustedProxies })},
 		{"request_timeout", field(parseDuration, func(c *Config) *time.Duration { return &c.HTTP.RequestTimeout })},
 
+		{"memory_limit_mib", field(parseInt, func(c *Config) *int { return &c.MemoryLimitMiB })},
+
 		{"database_url", field(parseString, func(c *Config) *string { return &c.Database.URL })},
 		{"database_max_connections", field(parseInt, func(c *Config) *int { return &c.Database.MaxConnections })},
 		{"database_startup_timeout", field(parseDuration, func(c *Config) *time.Duration { return &c.Database.StartupTimeout })},

@@ -74,6 +74,9 @@ func (c Config) Validate() error {
 	if n := c.Database.MaxConnections; n < 0 || n > 1000 {
 		v.add("database_max_connections", "must be 0 (the dialect's default) to 1000, got %d", n)
 	}
+	if n := c.MemoryLimitMiB; n < 0 || (n > 0 && n < 16) || n > 1<<20 {
+		v.add("memory_limit_mib", "must be 0 (derived) or 16 to 1048576, got %d", n)
+	}
 	if c.Login.HashConcurrency < 0 {
 		v.add("hash_concurrency", "must be 0 (GOMAXPROCS) or more, got %d", c.Login.HashConcurrency)
 	}

@@ -108,6 +108,8 @@ func TestValidate(t *testing.T) {
 		{"rate limiting off", func(c *Config) { c.Login.RatePerMinute, c.Login.Burst = 0, 0 }, ""},
 		{"rate negative", func(c *Config) { c.Login.RatePerMinute = -1 }, "SHOPAUTH_LOGIN_RATE_PER_MINUTE: must be 0 (off) or more, got -1"},
 		{"pool negative", func(c *Config) { c.Database.MaxConnections = -1 }, "SHOPAUTH_DATABASE_MAX_CONNECTIONS: must be 0 (the dialect's default) to 1000, got -1"},
+		{"memory limit too small", func(c *Config) { c.MemoryLimitMiB = 8 }, "SHOPAUTH_MEMORY_LIMIT_MIB: must be 0 (derived) or 16 to 1048576, got 8"},
+		{"memory limit negative", func(c *Config) { c.MemoryLimitMiB = -1 }, "SHOPAUTH_MEMORY_LIMIT_MIB: must be 0 (derived) or 16 to 1048576, got -1"},
 		{"hash queue timeout zero", func(c *Config) { c.Login.HashQueueTimeout = 0 }, `SHOPAUTH_HASH_QUEUE_TIMEOUT: must be a positive duration up to 1m, got "0s"`},
 		{"request timeout zero", func(c *Config) { c.HTTP.RequestTimeout = 0 }, `SHOPAUTH_REQUEST_TIMEOUT: must be a positive duration up to 5m, got "0s"`},
 		{"request timeout not above the hash queue's", func(c *Config) { c.HTTP.RequestTimeout = 2 * time.Second },

@@ -1,0 +1,30 @@
+package app
+
+import (
+	"github.com/shopauth/shopauth/config"
+)
+
+// memoryHeadroomMiB is what the soft memory limit allows beside the
+// argon2 memory of the hash slots: the Go heap of an idle server with its
+// caches, plus the garbage of the requests in flight (docs/configuration.md).
+const memoryHeadroomMiB = 24
+
+// MemoryLimit is the soft memory limit, in bytes, that serve gives the Go
+// runtime (runtime/debug.SetMemoryLimit): the configured memory_limit_mib,
+// or else room for every hash slot's argon2id memory at once plus
+// memoryHeadroomMiB. Each password hash allocates its argon2 memory anew
+// and drops it; without a limit the heap grows to twice the peak before
+// the collector runs (GOGC=100), and the process keeps those pages. With
+// it, the collector runs sooner, which is cheap here: argon2's blocks hold
+// no pointers. gomaxprocs resolves hash_concurrency 0.
+func MemoryLimit(cfg config.Config, gomaxprocs int) int64 {
+	if cfg.MemoryLimitMiB > 0 {
+		return int64(cfg.MemoryLimitMiB) << 20
+	}
+	slots := cfg.Login.HashConcurrency
+	if slots <= 0 {
+		slots = gomaxprocs
+	}
+	argon := int64(slots) * int64(cfg.Login.Argon2MemoryKiB) << 10
+	return argon + memoryHeadroomMiB<<20
+}
