@@ -53,6 +53,12 @@ type Settings struct {
 	// Progress forces the live line on (tests); otherwise it is shown
 	// only when stderr is a terminal.
 	Progress bool
+
+	// Peer mode (peer.go), with Target: the client, the users
+	// (fmt pattern of the worker's number), their password and the scope
+	// sign-ins ask for.
+	ClientID, ClientSecret string
+	Users, Password, Scope string
 }
 
 // ScenarioNames are the scenarios the bench knows, in the order it runs them.
@@ -74,6 +80,9 @@ func (o Settings) Check() error {
 			return fmt.Errorf("unknown scenario %q; known: %s", s, strings.Join(ScenarioNames(), ", "))
 		}
 	}
+	if o.Peer() {
+		return o.checkPeer()
+	}
 	return nil
 }
 
@@ -83,6 +92,9 @@ func (o Settings) Check() error {
 func Measure(ctx context.Context, cfg config.Config, o Settings, stdout, stderr io.Writer) error {
 	if err := o.Check(); err != nil {
 		return err
+	}
+	if o.Peer() {
+		return measurePeer(ctx, o, stdout, stderr)
 	}
 	if o.HashParams == (customers.Argon2Params{}) {
 		o.HashParams = app.Argon2Params(cfg.Login)
@@ -99,7 +111,7 @@ func Measure(ctx context.Context, cfg config.Config, o Settings, stdout, stderr 
 	client := NewClient(o.Concurrency)
 	target := Target{
 		URL: env.url, Client: client, ClientID: ClientID, ClientSecret: env.secret,
-		Users: env.users, ShopKey: cfg.Adapters.SprykerShop,
+		Users: env.users, ShopKey: cfg.Adapters.SprykerShop, Scope: o.Scope,
 	}
 	ceilings, stopCeilings, err := benchCeilings(env, client)
 	if err != nil {
@@ -144,21 +156,7 @@ func Measure(ctx context.Context, cfg config.Config, o Settings, stdout, stderr 
 		report.Results = append(report.Results, res)
 	}
 	report.Results = WithCeilings(report.Results)
-	if err := report.WriteText(stdout); err != nil {
-		return err
-	}
-	if o.JSONFile != "" {
-		f, err := os.Create(o.JSONFile)
-		if err != nil {
-			return err
-		}
-		if err := report.WriteJSON(f); err != nil {
-			_ = f.Close()
-			return err
-		}
-		return f.Close()
-	}
-	return nil
+	return writeReport(report, stdout, o.JSONFile)
 }
 
 func startCPUProfile(path string) (stop func(), err error) {
@@ -403,4 +401,59 @@ func ceilingsFor(ceilings, scenarios []Workload) []Workload {
 		}
 	}
 	return out
+}
+
+// measurePeer runs the peer-mode scenarios (peer.go) against o.Target.
+func measurePeer(ctx context.Context, o Settings, stdout, stderr io.Writer) error {
+	client := NewClient(o.Concurrency)
+	target, err := peerTarget(ctx, o, client)
+	if err != nil {
+		return err
+	}
+	names := o.Scenarios
+	if len(names) == 0 {
+		names = PeerScenarios()
+	}
+	report := Report{
+		Target: target.URL, StartedAt: time.Now().UTC(), GOMAXPROCS: runtime.GOMAXPROCS(0),
+		Concurrency: o.Concurrency, Duration: o.Duration.Seconds(), Warmup: o.Warmup.Seconds(),
+		Settings: map[string]string{"mode": "peer", "client_id": o.ClientID, "scope": target.scope()},
+	}
+	progress := progressLine(stderr, o.Progress)
+	for _, w := range Scenarios(target) {
+		if !slices.Contains(names, w.Name) {
+			continue
+		}
+		w.Ceiling = "" // no ceilings are measured in peer mode
+		res, err := Run(ctx, w, Options{Duration: o.Duration, Warmup: o.Warmup, Concurrency: o.Concurrency, Progress: progress})
+		if progress != nil {
+			fmt.Fprint(stderr, "\r\033[K")
+		}
+		if err != nil {
+			return err
+		}
+		res.ServerRSSMiB = target.ServerRSS(ctx)
+		report.Results = append(report.Results, res)
+	}
+	return writeReport(report, stdout, o.JSONFile)
+}
+
+// writeReport writes report as text to stdout and, when jsonFile is set,
+// as JSON there.
+func writeReport(report Report, stdout io.Writer, jsonFile string) error {
+	if err := report.WriteText(stdout); err != nil {
+		return err
+	}
+	if jsonFile == "" {
+		return nil
+	}
+	f, err := os.Create(jsonFile)
+	if err != nil {
+		return err
+	}
+	if err := report.WriteJSON(f); err != nil {
+		_ = f.Close()
+		return err
+	}
+	return f.Close()
 }

@@ -32,6 +32,12 @@ type Target struct {
 	// ShopKey is the Users' shop: the shopKey dialect's path names it, and
 	// it must be the shop Spryker Glue's /access-tokens signs in to.
 	ShopKey string
+	// TokenURL and JWKSURL, when set, replace URL + /oauth2/token and
+	// URL + /.well-known/jwks.json: another server's, from its discovery
+	// document (peer mode).
+	TokenURL, JWKSURL string
+	// Scope is what sign-ins ask for; empty means offline_access.
+	Scope string
 }
 
 // User is a customer's sign-in.
@@ -87,7 +93,7 @@ func Scenarios(t Target) []Workload {
 		t.sprykerLogin(),
 		t.shopKeyLogin(),
 		t.refreshGrant(),
-		t.get(ScenarioJWKS, "/.well-known/jwks.json"),
+		t.jwks(),
 		t.get(ScenarioDiscovery, "/.well-known/openid-configuration"),
 		t.introspect(),
 		t.mixed(),
@@ -209,6 +215,16 @@ func Get(name, kind, url string, client *http.Client) Workload {
 	}}
 }
 
+// jwks GETs the key set.
+func (t Target) jwks() Workload {
+	if t.JWKSURL == "" {
+		return t.get(ScenarioJWKS, "/.well-known/jwks.json")
+	}
+	w := Get(ScenarioJWKS, KindScenario, t.JWKSURL, t.Client)
+	w.Ceiling = CeilingHTTP
+	return w
+}
+
 func (t Target) get(name, path string) Workload {
 	w := Get(name, KindScenario, t.URL+path, t.Client)
 	w.Ceiling = CeilingHTTP
@@ -282,8 +298,15 @@ func (t Target) signIn(ctx context.Context, login []byte) (tokenResponse, error)
 
 func (t Target) passwordForm(u User) []byte {
 	return []byte(url.Values{
-		"grant_type": {"password"}, "username": {u.Email}, "password": {u.Password}, "scope": {"offline_access"},
+		"grant_type": {"password"}, "username": {u.Email}, "password": {u.Password}, "scope": {t.scope()},
 	}.Encode())
+}
+
+func (t Target) scope() string {
+	if t.Scope == "" {
+		return "offline_access"
+	}
+	return t.Scope
 }
 
 type tokenResponse struct {
@@ -294,7 +317,11 @@ type tokenResponse struct {
 // token posts a form to the token endpoint as the confidential client
 // (client_secret_basic, RFC 6749 §2.3.1).
 func (t Target) token(ctx context.Context, form []byte, into *tokenResponse) (int, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, t.URL+"/oauth2/token", bytes.NewReader(form))
+	endpoint := t.TokenURL
+	if endpoint == "" {
+		endpoint = t.URL + "/oauth2/token"
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, endpoint, bytes.NewReader(form))
 	if err != nil {
 		return 0, err
 	}
