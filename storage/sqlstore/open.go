@@ -26,7 +26,8 @@ type Options struct {
 	// Logger receives slow queries and unexpected SQL errors at warn level.
 	// nil discards them.
 	Logger *slog.Logger
-	// MaxOpenConns caps the connection pool. 0 picks a default per dialect:
+	// MaxOpenConns caps the connection pool; a SQLite file has one writer
+	// connection beside it (split.go). 0 picks a default per dialect:
 	// 4 for SQLite (writers queue on one gate, see serialize.go; a few
 	// connections keep WAL readers concurrent) and 16 for MySQL.
 	MaxOpenConns int
