@@ -69,8 +69,9 @@ func (s *Store) rotateGrouped(ctx context.Context, r *rotation) error {
 		return r.err
 	case <-ctx.Done():
 		// Like a client that hangs up during a commit: the rotation may
-		// still be committed, and a retry within the grace gets it.
-		return ctx.Err()
+		// still be committed, and a retry within the grace gets it. A
+		// deadline is storage.ErrUnavailable, as in a transaction.
+		return rotateErr(ctx.Err())
 	}
 }
 
@@ -107,7 +108,7 @@ func (s *Store) commitRotations(batch []*rotation) {
 		for _, r := range batch {
 			r.err = nil
 			if err := r.ctx.Err(); err != nil {
-				r.err = err
+				r.err = err // its caller has gone (or will see it as unavailable)
 				continue
 			}
 			if len(batch) == 1 {
