@@ -80,3 +80,31 @@ func TestRotationBatchRefusalsLeaveNothing(t *testing.T) {
 	require.NoError(t, s.db.Model(&issuedAccessTokenModel{}).Order("jti").Pluck("jti", &jtis).Error)
 	require.Equal(t, []string{"jti-a1", "jti-c1", "jti-d1", "taken-jti"}, jtis)
 }
+
+// TestRotationPastDeadlineIsUnavailable: a rotation whose caller's
+// deadline has passed before its batch runs is left out, and its caller
+// hears storage.ErrUnavailable (503), as from a transaction.
+func TestRotationPastDeadlineIsUnavailable(t *testing.T) {
+	ctx := context.Background()
+	s, err := Open(ctx, "sqlite://"+filepath.Join(t.TempDir(), "deadline.db"), Options{})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = s.Close() })
+	_, err = s.Migrate(ctx)
+	require.NoError(t, err)
+	now := time.Now().UTC().Truncate(time.Second)
+	tok := storage.RefreshToken{TokenHash: "old", FamilyID: "f", ClientID: "web", CustomerID: 1, ShopKey: "s",
+		IssuedAt: now, ExpiresAt: now.Add(time.Hour), FamilyExpiresAt: now.Add(time.Hour)}
+	require.NoError(t, s.CreateRefreshToken(ctx, tok, storage.IssuedAccessToken{}))
+	next := tok
+	next.TokenHash = "new"
+
+	late, cancel := context.WithDeadline(ctx, now.Add(-time.Second))
+	defer cancel()
+	err = s.RotateRefreshToken(late, "old", now, next, storage.IssuedAccessToken{})
+	require.ErrorIs(t, err, storage.ErrUnavailable)
+	got, err := s.GetRefreshToken(ctx, "old")
+	require.NoError(t, err)
+	require.Nil(t, got.SpentAt, "nothing was spent")
+	_, err = s.GetRefreshToken(ctx, "new")
+	require.ErrorIs(t, err, storage.ErrNotFound)
+}
