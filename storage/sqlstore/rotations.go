@@ -2,7 +2,9 @@ package sqlstore
 
 import (
 	"context"
+	"database/sql"
 	"errors"
+	"strings"
 	"sync"
 	"time"
 
@@ -105,6 +107,14 @@ func (s *Store) commitRotations(batch []*rotation) {
 	ctx, cancel := context.WithTimeout(context.Background(), rotationBatchTimeout)
 	defer cancel()
 	err := s.transaction(ctx, func(tx *gorm.DB) error {
+		var stmts *rotationStmts
+		if len(batch) > 1 {
+			var err error
+			if stmts, err = prepareRotation(ctx, tx); err != nil {
+				return err
+			}
+			defer stmts.close()
+		}
 		for _, r := range batch {
 			r.err = nil
 			if err := r.ctx.Err(); err != nil {
@@ -116,7 +126,7 @@ func (s *Store) commitRotations(batch []*rotation) {
 				r.err = rotateIn(tx, r.oldHash, r.now, r.next, r.access)
 				return r.err
 			}
-			err := rotateUndoably(tx, r.oldHash, r.now, r.next, r.access)
+			err := stmts.rotateUndoably(ctx, r.oldHash, r.now, r.next, r.access)
 			if err != nil && !errors.Is(err, storage.ErrConflict) && !isDuplicate(err) {
 				return err // the database failed: the whole batch fails
 			}
@@ -134,6 +144,51 @@ func (s *Store) commitRotations(batch []*rotation) {
 	}
 }
 
+// rotationStmts are a batch's three statements, prepared once on its
+// transaction: the SQLite driver parses every statement it is given anew,
+// and the parsing was an eighth of a rotation's CPU.
+type rotationStmts struct {
+	insertRefresh, insertAccess, spend *sql.Stmt
+	tx                                 *gorm.DB
+}
+
+var (
+	insertRefreshToken = "INSERT INTO refresh_tokens (" + strings.Join(refreshTokenColumns, ", ") +
+		") VALUES (?" + strings.Repeat(", ?", len(refreshTokenColumns)-1) + ")"
+	insertIssuedAccessToken = "INSERT INTO issued_access_tokens (jti, family_id, expires_at) VALUES (?, ?, ?)"
+	// spendRefreshToken is spend's UPDATE.
+	spendRefreshToken = "UPDATE refresh_tokens SET spent_at = ?, successor_hash = ? " +
+		"WHERE token_hash = ? AND client_id = ? AND family_id = ? AND spent_at IS NULL AND revoked_at IS NULL AND expires_at > ?"
+)
+
+func prepareRotation(ctx context.Context, tx *gorm.DB) (*rotationStmts, error) {
+	sqlTx, ok := tx.Statement.ConnPool.(*sql.Tx)
+	if !ok {
+		return nil, errors.New("sqlstore: a rotation batch runs outside a database/sql transaction")
+	}
+	st := &rotationStmts{tx: tx}
+	for _, p := range []struct {
+		into  **sql.Stmt
+		query string
+	}{{&st.insertRefresh, insertRefreshToken}, {&st.insertAccess, insertIssuedAccessToken}, {&st.spend, spendRefreshToken}} {
+		stmt, err := sqlTx.PrepareContext(ctx, p.query)
+		if err != nil {
+			st.close()
+			return nil, err
+		}
+		*p.into = stmt
+	}
+	return st, nil
+}
+
+func (st *rotationStmts) close() {
+	for _, stmt := range []*sql.Stmt{st.insertRefresh, st.insertAccess, st.spend} {
+		if stmt != nil {
+			_ = stmt.Close()
+		}
+	}
+}
+
 // rotateUndoably is rotateIn for a rotation among others in one
 // transaction: when it is refused (storage.ErrConflict: the token is not
 // live; a duplicate key) it leaves nothing behind, so the transaction goes
@@ -143,31 +198,41 @@ func (s *Store) commitRotations(batch []*rotation) {
 // are inserted before the spend, so undoing is deleting the rows this call
 // inserted, by their keys; nothing else writes while the transaction holds
 // SQLite's write lock. Any other error means the database failed.
-func rotateUndoably(tx *gorm.DB, oldHash string, now time.Time, next storage.RefreshToken, access storage.IssuedAccessToken) error {
+func (st *rotationStmts) rotateUndoably(ctx context.Context, oldHash string, now time.Time, next storage.RefreshToken, access storage.IssuedAccessToken) error {
 	m := fromRefreshToken(next)
-	if err := tx.Create(&m).Error; err != nil {
+	if _, err := st.insertRefresh.ExecContext(ctx, m.scanTargets()...); err != nil {
 		return err
 	}
 	undo := func(refused error, jti string) error {
 		if jti != "" {
-			if err := tx.Where("jti = ?", jti).Delete(&issuedAccessTokenModel{}).Error; err != nil {
+			if err := st.tx.Where("jti = ?", jti).Delete(&issuedAccessTokenModel{}).Error; err != nil {
 				return err
 			}
 		}
-		if err := tx.Where("token_hash = ?", m.TokenHash).Delete(&refreshTokenModel{}).Error; err != nil {
+		if err := st.tx.Where("token_hash = ?", m.TokenHash).Delete(&refreshTokenModel{}).Error; err != nil {
 			return err
 		}
 		return refused
 	}
-	if err := insertAccessToken(tx, access); err != nil {
-		if !isDuplicate(err) {
-			return err
+	if access.JTI != "" {
+		a := fromIssuedAccessToken(access)
+		if _, err := st.insertAccess.ExecContext(ctx, a.JTI, a.FamilyID, a.ExpiresAt); err != nil {
+			if !isDuplicate(err) {
+				return err
+			}
+			return undo(err, "")
 		}
-		return undo(err, "")
 	}
-	err := spend(tx, oldHash, now, next)
-	if errors.Is(err, storage.ErrConflict) {
-		return undo(err, access.JTI)
+	res, err := st.spend.ExecContext(ctx, dbFineTime(now), next.TokenHash, oldHash, next.ClientID, next.FamilyID, dbTime(now))
+	if err != nil {
+		return err
 	}
-	return err
+	n, err := res.RowsAffected()
+	if err != nil {
+		return err
+	}
+	if n != 1 {
+		return undo(storage.ErrConflict, access.JTI)
+	}
+	return nil
 }
