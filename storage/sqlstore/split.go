@@ -61,11 +61,12 @@ func (p splitPool) BeginTx(ctx context.Context, opts *sql.TxOptions) (*sql.Tx, e
 func (p splitPool) GetDBConn() (*sql.DB, error) { return p.write.db, nil }
 
 // The pools' own pragmas, appended to the DSN (docs/performance.md).
-// The writer keeps a larger page cache: it is never invalidated by another
-// connection of this process. A reader's cache is dropped whenever the
-// writer has committed since its last read, so a larger one would only
-// hold memory.
+// The writer keeps a larger page cache than SQLite's default 2 MB: no
+// other connection of this process invalidates it. A reader's cache is
+// dropped whenever the writer has committed since its last read, so a
+// reader keeps 1 MB. With the default pool, 4 MiB + 4 × 1 MB: no more page
+// cache than the four connections of before.
 const (
-	writerPragmas = "&_pragma=cache_size(-8192)"
-	readerPragmas = "&_pragma=cache_size(-2000)"
+	writerPragmas = "&_pragma=cache_size(-4096)"
+	readerPragmas = "&_pragma=cache_size(-1000)"
 )
