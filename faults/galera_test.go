@@ -117,6 +117,25 @@ func TestGalera(t *testing.T) {
 		}
 	})
 
+	t.Run("a successor presented at once on another node", func(t *testing.T) {
+		// Galera applies another node's commits asynchronously: without
+		// causal reads (wsrep_sync_wait) the next node may not know the
+		// successor yet and refuse it.
+		tok, a := login(c.at(0).url)
+		count.add(a)
+		require.Equal(t, http.StatusOK, a.status, a.String())
+		cur := tok.RefreshToken
+		for hop := 1; hop <= 60; hop++ {
+			next, a := refresh(c.at(hop).url, cur)
+			count.add(a)
+			if a.status != http.StatusOK {
+				count.lose(1)
+			}
+			require.Equal(t, http.StatusOK, a.status, "hop %d to node %d: %s", hop, hop%3+1, a)
+			cur = next.RefreshToken
+		}
+	})
+
 	t.Run("lockout threshold exact across nodes", func(t *testing.T) {
 		const guesses, threshold = 30, 5
 		var refused atomic.Int32
@@ -254,6 +273,7 @@ func TestReplicaKilledMidLoad(t *testing.T) {
 						continue
 					default:
 						count.lose(1)
+						t.Errorf("chain %d: refresh on %s refused: %s", w, live(step+try).url, a)
 						last[w] = ""
 						return
 					}
