@@ -140,11 +140,7 @@ func TestGalera(t *testing.T) {
 		const guesses, threshold = 30, 5
 		var refused atomic.Int32
 		race(guesses, func(i int) {
-			form := url.Values{"grant_type": {"password"}, "username": {app.DemoUnverifiedUser}, "password": {"wrong"}}
-			req, _ := http.NewRequest(http.MethodPost, c.at(i).url+"/oauth2/token", strings.NewReader(form.Encode()))
-			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-			req.SetBasicAuth(app.DemoClientID, app.DemoClientSecret)
-			a := do(req, "wrong password")
+			a := do(wrongPasswordRequest(c.at(i).url), "wrong password")
 			count.add(a)
 			if a.status == http.StatusServiceUnavailable {
 				refused.Add(1)
@@ -285,6 +281,24 @@ func TestReplicaKilledMidLoad(t *testing.T) {
 			}
 		})
 	}
+	// Wrong passwords on every replica meanwhile: lockout records are
+	// written while the replica dies.
+	for g := range 6 {
+		wg.Go(func() {
+			for i := g; ; i++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				a := do(wrongPasswordRequest(live(i).url), "wrong password")
+				if a.err == nil {
+					count.add(a)
+				}
+				time.Sleep(100 * time.Millisecond)
+			}
+		})
+	}
 	time.Sleep(3 * time.Second)
 	dead.Store(3)
 	c.at(2).kill9(t)
@@ -312,10 +326,28 @@ func TestReplicaKilledMidLoad(t *testing.T) {
 		AND NOT EXISTS (SELECT 1 FROM refresh_tokens b WHERE b.token_hash = a.successor_hash)`).Scan(&orphans))
 	require.NoError(t, c.db.QueryRow(`SELECT COUNT(*) FROM (SELECT family_id FROM refresh_tokens
 		WHERE spent_at IS NULL AND revoked_at IS NULL GROUP BY family_id HAVING COUNT(*) > 1) f`).Scan(&split))
+	// Lockout records whole: never more failures counted than the
+	// threshold, and locked exactly when the threshold was reached.
+	var failed int
+	var locked sql.NullTime
+	require.NoError(t, c.db.QueryRow("SELECT failed_logins, locked_until FROM login_failures WHERE shop_key = ? AND email_normalized = ?",
+		app.DemoShop, app.DemoUnverifiedUser).Scan(&failed, &locked))
+	require.LessOrEqual(t, failed, 5, "failures counted past the threshold")
+	require.Equal(t, failed == 5, locked.Valid, "locked exactly at the threshold (%d failures)", failed)
 	require.Zero(t, orphans, "spent tokens whose successor was never written")
 	require.Zero(t, split, "families with two live tokens")
 	t.Logf("killed at %s; the survivors served on", killed.Format(time.TimeOnly))
 	record(count.row("replica killed (-9) mid-load", -1))
 	require.Zero(t, count.lost, "tokens lost")
 	require.Zero(t, count.bad5xx, "5xx other than 503: %v", count.first)
+}
+
+// wrongPasswordRequest is a password login with a wrong password for the
+// demo's unverified customer (whose lockout record the tests read).
+func wrongPasswordRequest(base string) *http.Request {
+	form := url.Values{"grant_type": {"password"}, "username": {app.DemoUnverifiedUser}, "password": {"wrong"}}
+	req, _ := http.NewRequest(http.MethodPost, base+"/oauth2/token", strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.SetBasicAuth(app.DemoClientID, app.DemoClientSecret)
+	return req
 }
