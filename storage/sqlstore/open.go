@@ -138,10 +138,17 @@ const galeraSyncWait = "3"
 // causalOnGalera reopens s with wsrep_sync_wait set on every connection
 // when its server is a Galera node with replication on; otherwise it
 // returns s. MySQL has no @@wsrep_on (the query fails) and a plain
-// MariaDB has it OFF: both keep s.
+// MariaDB has it OFF: both keep s. A database that cannot answer the
+// question is storage.ErrUnavailable (serve's start-up waits and asks
+// again): a Galera node must never be used without causal reads.
 func (s *Store) causalOnGalera(ctx context.Context, databaseURL string, maxConns int) (*Store, error) {
 	var on sql.NullInt64
-	if err := s.sql.QueryRowContext(ctx, "SELECT @@wsrep_on").Scan(&on); err != nil || on.Int64 != 1 {
+	err := s.sql.QueryRowContext(ctx, "SELECT @@wsrep_on").Scan(&on)
+	if err != nil && isUnavailable(err) {
+		_ = s.Close()
+		return nil, fmt.Errorf("sqlstore: ask whether the server is a Galera node: %w", convertErr(err))
+	}
+	if err != nil || on.Int64 != 1 {
 		return s, nil
 	}
 	_, rest, _ := strings.Cut(databaseURL, "://")
