@@ -50,7 +50,9 @@ func startCluster(t *testing.T, name string) *cluster {
 		if i == 0 {
 			args = []string{"--demo"}
 		}
-		c.replicas = append(c.replicas, startReplica(t, env, true, args...))
+		r := startReplica(t, env, true, args...)
+		require.Contains(t, r.logs.String(), "database is a Galera node", "replica %d: causal reads on", i+1)
+		c.replicas = append(c.replicas, r)
 	}
 	return c
 }
