@@ -53,6 +53,11 @@ type Settings struct {
 	// Progress forces the live line on (tests); otherwise it is shown
 	// only when stderr is a terminal.
 	Progress bool
+	// MinRequests, when positive, runs each workload past Duration until
+	// it has completed that many requests (for at most a minute more):
+	// smoke tests on a loaded machine, where one login can outlast a
+	// short Duration. The report's rates are over the time actually run.
+	MinRequests int
 
 	// Peer mode (peer.go), with Target: the client, the users
 	// (fmt pattern of the worker's number), their password and the scope
@@ -143,7 +148,8 @@ func Measure(ctx context.Context, cfg config.Config, o Settings, stdout, stderr 
 		if w.Name == CeilingHash {
 			workers = env.hashConcurrency
 		}
-		res, err := Run(ctx, w, Options{Duration: o.Duration, Warmup: o.Warmup, Concurrency: workers, Progress: progress})
+		res, err := Run(ctx, w, Options{Duration: o.Duration, Warmup: o.Warmup, Concurrency: workers, Progress: progress,
+			MinOps: int64(o.MinRequests)})
 		if progress != nil {
 			fmt.Fprint(stderr, "\r\033[K")
 		}
@@ -425,7 +431,8 @@ func measurePeer(ctx context.Context, o Settings, stdout, stderr io.Writer) erro
 			continue
 		}
 		w.Ceiling = "" // no ceilings are measured in peer mode
-		res, err := Run(ctx, w, Options{Duration: o.Duration, Warmup: o.Warmup, Concurrency: o.Concurrency, Progress: progress})
+		res, err := Run(ctx, w, Options{Duration: o.Duration, Warmup: o.Warmup, Concurrency: o.Concurrency, Progress: progress,
+			MinOps: int64(o.MinRequests)})
 		if progress != nil {
 			fmt.Fprint(stderr, "\r\033[K")
 		}
