@@ -9,6 +9,7 @@ import (
 	"github.com/shopauth/shopauth/server"
 	"github.com/shopauth/shopauth/server/clients"
 	"github.com/shopauth/shopauth/server/customers"
+	"github.com/shopauth/shopauth/server/customertoken"
 	"github.com/shopauth/shopauth/server/refusal"
 	"github.com/shopauth/shopauth/server/tokens"
 	"github.com/shopauth/shopauth/storage"
@@ -55,7 +56,8 @@ type Config struct {
 
 // Sessions serves the shopKey dialect's shop and token questions.
 type Sessions struct {
-	cfg Config
+	cfg    Config
+	tokens *customertoken.Checker
 }
 
 // New checks cfg and returns Sessions.
@@ -66,7 +68,11 @@ func New(cfg Config) (*Sessions, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	return &Sessions{cfg: cfg}, nil
+	checker, err := customertoken.New(cfg.AccessTokens)
+	if err != nil {
+		return nil, err
+	}
+	return &Sessions{cfg: cfg, tokens: checker}, nil
 }
 
 // maxShopKeyLength is the width of shops.shop_key: a longer key names no
@@ -89,25 +95,14 @@ func (s *Sessions) Shop(ctx context.Context, key string) (storage.Shop, error) {
 	return shop, nil
 }
 
-// VerifyShopAccessToken returns the claims of a live access token of this
-// issuer that was issued for a customer of shopKey (RFC 6750 §3.1: any
-// failure is InvalidToken). A token of another shop is invalid here even
-// though its signature is good: the shop is the tenant.
-func (s *Sessions) VerifyShopAccessToken(ctx context.Context, shopKey, raw string) (tokens.AccessClaims, error) {
-	if raw == "" {
-		return tokens.AccessClaims{}, refusal.ErrInvalidToken
-	}
-	c, err := s.cfg.AccessTokens.VerifyAccessToken(ctx, raw)
-	if errors.Is(err, tokens.ErrInvalidToken) {
-		return tokens.AccessClaims{}, refusal.ErrInvalidToken.WithCause(err)
-	}
-	if err != nil {
-		return tokens.AccessClaims{}, err
-	}
-	if _, ok := c.CustomerID(); !ok || c.Shop == "" || c.Shop != shopKey {
-		return tokens.AccessClaims{}, refusal.ErrInvalidToken
-	}
-	return c, nil
+// VerifyShopAccessToken returns the claims of a live access token that
+// the shopKey route of clientID and shopKey accepts (customertoken.Route:
+// a customer of that shop, the dialect's client or one configured for it,
+// the customer scope); anything else is InvalidToken (RFC 6750 §3.1). A
+// token of another shop is invalid here even though its signature is
+// good: the shop is the tenant.
+func (s *Sessions) VerifyShopAccessToken(ctx context.Context, clientID, shopKey, raw string) (tokens.AccessClaims, error) {
+	return s.tokens.Check(ctx, customertoken.Route{ClientID: clientID, Shop: shopKey}, raw)
 }
 
 // TokenCustomer returns the customer a verified access token speaks for,
@@ -132,16 +127,17 @@ func (s *Sessions) RevokeAccessToken(ctx context.Context, c tokens.AccessClaims)
 
 var errExchanged = refusal.New(refusal.InvalidToken, "The access token was already exchanged or revoked.")
 
-// ExchangeAccessToken trades a verified, still-live access token of
-// clientID for a new one with the same customer, scope and auth_time, and
-// revokes the old token's jti: the dialect's `refresh`, which has no
-// refresh tokens. The customer must still be allowed to sign in.
+// ExchangeAccessToken trades a verified, still-live access token that the
+// dialect of clientID accepts for a new one of the same client, customer,
+// scope and auth_time, and revokes the old token's jti: the dialect's
+// `refresh`, which has no refresh tokens. The customer must still be
+// allowed to sign in.
 func (s *Sessions) ExchangeAccessToken(ctx context.Context, clientID string, old tokens.AccessClaims) (*server.TokenResponse, error) {
-	// A token issued to another client is not this dialect's to renew.
-	if old.ClientID != clientID {
+	// A token the dialect does not accept is not its to renew.
+	if !(customertoken.Route{ClientID: clientID, Shop: old.Shop}).Accepts(old) {
 		return nil, refusal.ErrInvalidToken
 	}
-	client, err := s.cfg.Clients.GetClient(ctx, clientID)
+	client, err := s.cfg.Clients.GetClient(ctx, old.ClientID)
 	if err != nil {
 		return nil, err
 	}

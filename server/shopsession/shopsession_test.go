@@ -85,6 +85,9 @@ func newSessions(t *testing.T) (*Sessions, *fake) {
 			"sonia":   {JTI: "j1", ClientID: "shopkey-storefront", Subject: "21", Shop: "acme12aa", Scope: "customer", AuthTime: 1_900_000_100},
 			"machine": {JTI: "j2", ClientID: "erp", Subject: "erp", Shop: "acme12aa"},
 			"london":  {JTI: "j3", ClientID: "shopkey-storefront", Subject: "21", Shop: "london01"},
+			"partner": {JTI: "j4", ClientID: "partner", Audience: tokens.Audience{"shopkey-storefront"}, Subject: "21", Shop: "acme12aa", Scope: "openid customer"},
+			"app":     {JTI: "j5", ClientID: "app", Audience: tokens.Audience{"app"}, Subject: "21", Shop: "acme12aa", Scope: "openid"},
+			"noscope": {JTI: "j6", ClientID: "shopkey-storefront", Subject: "21", Shop: "acme12aa", Scope: "offline_access"},
 		},
 	}
 	s, err := New(Config{Shops: f, AccessTokens: f, Customers: f, Clients: f, Revoker: f, Minter: f,
@@ -105,15 +108,35 @@ func TestShop(t *testing.T) {
 }
 
 // TestVerifyShopAccessToken: the shop is the tenant: only a customer's
-// token of the path's shop is live here.
+// token of the path's shop, of the dialect's client or one configured for
+// it (aud), with the customer scope, is live here.
 func TestVerifyShopAccessToken(t *testing.T) {
 	s, _ := newSessions(t)
-	c, err := s.VerifyShopAccessToken(context.Background(), "acme12aa", "sonia")
-	require.NoError(t, err)
-	require.Equal(t, "j1", c.JTI)
-	for _, raw := range []string{"", "garbage", "machine", "london"} {
-		_, err := s.VerifyShopAccessToken(context.Background(), "acme12aa", raw)
+	for raw, jti := range map[string]string{"sonia": "j1", "partner": "j4"} {
+		c, err := s.VerifyShopAccessToken(context.Background(), "shopkey-storefront", "acme12aa", raw)
+		require.NoError(t, err, raw)
+		require.Equal(t, jti, c.JTI)
+	}
+	for _, raw := range []string{"", "garbage", "machine", "london", "app", "noscope"} {
+		_, err := s.VerifyShopAccessToken(context.Background(), "shopkey-storefront", "acme12aa", raw)
 		require.Equal(t, refusal.InvalidToken, refusal.KindOf(err), "%q", raw)
+	}
+	_, err := s.VerifyShopAccessToken(context.Background(), "other-dialect", "acme12aa", "sonia")
+	require.Equal(t, refusal.InvalidToken, refusal.KindOf(err), "another dialect's client")
+}
+
+// TestExchangeKeepsTheClient: a configured partner's token is renewed as
+// a token of that partner, never of the dialect's client.
+func TestExchangeKeepsTheClient(t *testing.T) {
+	s, f := newSessions(t)
+	resp, err := s.ExchangeAccessToken(context.Background(), "shopkey-storefront", f.claims["partner"])
+	require.NoError(t, err)
+	require.Equal(t, "partner", resp.Client.ID)
+	require.Equal(t, "partner", f.minted[0].Client.ID)
+	for _, name := range []string{"app", "noscope"} {
+		_, err := s.ExchangeAccessToken(context.Background(), "shopkey-storefront", f.claims[name])
+		require.Equal(t, refusal.InvalidToken, refusal.KindOf(err), name)
+		require.False(t, f.revoked[f.claims[name].JTI], "a refused exchange spends nothing")
 	}
 }
 
