@@ -114,9 +114,13 @@ type RefreshTokenStore interface {
 	RevokeRefreshFamily(ctx context.Context, familyID string, now time.Time) (int64, error)
 	// RevokeCustomerRefreshFamily revokes the family of tokenHash only if
 	// it belongs to customerID in shopKey; RevokeCustomerRefreshTokens
-	// revokes every family of the customer.
+	// revokes every family of the customer, and
+	// RevokeCustomerClientRefreshTokens every family of the customer and
+	// one client. A family counts until it is revoked, also when its
+	// refresh tokens have expired: its access tokens may still be live.
 	RevokeCustomerRefreshFamily(ctx context.Context, customerID uint64, shopKey, tokenHash string, now time.Time) (int64, error)
 	RevokeCustomerRefreshTokens(ctx context.Context, customerID uint64, shopKey string, now time.Time) (int64, error)
+	RevokeCustomerClientRefreshTokens(ctx context.Context, customerID uint64, shopKey, clientID string, now time.Time) (int64, error)
 }
 
 // AccessTokenStore is the access-token revocation list.
@@ -135,6 +139,9 @@ type SweepStore interface {
 	AcquireLease(ctx context.Context, name, holder string, now time.Time, ttl time.Duration) (bool, error)
 	SweepRevokedAccessTokens(ctx context.Context, before time.Time, limit int) (int64, error)
 	SweepIssuedAccessTokens(ctx context.Context, before time.Time, limit int) (int64, error)
+	// SweepRefreshTokens keeps an expired, never-spent refresh token while
+	// its family has access tokens recorded (they may still be revoked
+	// through the family).
 	SweepRefreshTokens(ctx context.Context, expiredBefore, settledBefore time.Time, limit int) (int64, error)
 	SweepLoginFailures(ctx context.Context, before time.Time, limit int) (int64, error)
 	SweepAuthorizationCodes(ctx context.Context, expiredBefore, settledBefore time.Time, limit int) (int64, error)
