@@ -115,7 +115,7 @@ func newCore(d coreDeps) (*core, error) {
 		return nil, err
 	}
 	if c.logout, err = authorize.NewLogout(authorize.LogoutConfig{
-		Hints: d.verifier, Clients: clientCache, Shops: store, Sessions: store,
+		Hints: d.verifier, Clients: clientCache, Shops: store, Sessions: store, Families: store, Now: now,
 	}); err != nil {
 		return nil, err
 	}

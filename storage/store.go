@@ -174,6 +174,11 @@ type AuthorizationCodeStore interface {
 	// RevokeAuthorizationCode revokes the code and everything issued from
 	// it.
 	RevokeAuthorizationCode(ctx context.Context, codeHash string, now time.Time) (int64, error)
+	// RevokeSessionRefreshTokens revokes, in one step, every code issued
+	// in the browser session sessionHash and every family started from
+	// them (found by the family's own SessionHash too), with their access
+	// tokens; it reports how many refresh tokens it revoked.
+	RevokeSessionRefreshTokens(ctx context.Context, sessionHash string, now time.Time) (int64, error)
 }
 
 // ConsentStore remembers which scopes a customer granted a client.
