@@ -58,6 +58,7 @@ func Run(t *testing.T, open func(t *testing.T) Store) {
 		{"ConcurrentLoginAttempts", testConcurrentLoginAttempts},
 		{"AuthorizationCodes", testAuthorizationCodes},
 		{"ConcurrentCodeRedemption", testConcurrentCodeRedemption},
+		{"RevokeSessionRefreshTokens", testRevokeSessionRefreshTokens},
 		{"Consents", testConsents},
 		{"BrowserSessions", testBrowserSessions},
 		{"Carts", testCarts},
