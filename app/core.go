@@ -120,7 +120,7 @@ func newCore(d coreDeps) (*core, error) {
 		return nil, err
 	}
 	if c.shopSessions, err = shopsession.New(shopsession.Config{
-		Shops: store, AccessTokens: d.verifier, Customers: store, Clients: clientCache, Revoker: store, Minter: minter, Now: now,
+		Shops: store, AccessTokens: d.verifier, Customers: store, Clients: clientCache, Revoker: store, Families: store, Minter: minter, Now: now,
 	}); err != nil {
 		return nil, err
 	}

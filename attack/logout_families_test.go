@@ -137,3 +137,38 @@ func TestAttackRPLogoutEndsSessionFamilies(t *testing.T) {
 		})
 	}
 }
+
+// TestAttackShopKeyLogoutEndsThePartnersFamily: a client configured for
+// the shopKey dialect signs in with a refresh token; its access token,
+// renewed on /customers/refresh and then used to log out there, ends the
+// family: the refresh token refreshes no more and every access token of
+// the family (the first one, the renewed one) is revoked. Before the fix
+// the logout revoked the one access token and the family refreshed on.
+func TestAttackShopKeyLogoutEndsThePartnersFamily(t *testing.T) {
+	for _, backend := range attackBackends() {
+		t.Run(backend.name, func(t *testing.T) {
+			ts := harness.NewTestServer(t, append(backend.opts, withoutLoginRateLimit())...)
+			addPartnerClient(t, ts)
+			login := ts.LoginAs(t, partnerID, partnerSecret, "customer offline_access")
+			require.NotEmpty(t, login.RefreshToken)
+			bearer := func(tok string) []string { return []string{"Authorization", "Bearer " + tok} }
+			renewed := ts.SkPost(t, http.MethodPost, app.DemoShop+"/customers/refresh", "", "", bearer(login.AccessToken)...)
+			require.Equal(t, http.StatusOK, renewed.Status, renewed.Body)
+			second := skAccessToken(t, renewed)
+			bystander := ts.LoginAs(t, partnerID, partnerSecret, "customer offline_access")
+
+			require.Equal(t, http.StatusOK, ts.SkPost(t, http.MethodPost, app.DemoShop+"/customers/logout", "", "", bearer(second)...).Status)
+
+			resp := ts.PostForm(t, "/oauth2/token", url.Values{"grant_type": {"refresh_token"}, "refresh_token": {login.RefreshToken}}, partnerID, partnerSecret)
+			body := harness.DecodeToken(t, resp)
+			require.Equal(t, http.StatusBadRequest, resp.StatusCode)
+			require.Equal(t, "invalid_grant", body.Error, "the family ended")
+			requireRevoked(t, ts, login.AccessToken, true)
+			requireRevoked(t, ts, second, true)
+
+			resp = ts.PostForm(t, "/oauth2/token", url.Values{"grant_type": {"refresh_token"}, "refresh_token": {bystander.RefreshToken}}, partnerID, partnerSecret)
+			body = harness.DecodeToken(t, resp)
+			require.Equal(t, http.StatusOK, resp.StatusCode, "another login's family lives on: %s", body.Error)
+		})
+	}
+}

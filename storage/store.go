@@ -121,6 +121,14 @@ type RefreshTokenStore interface {
 	RevokeCustomerRefreshFamily(ctx context.Context, customerID uint64, shopKey, tokenHash string, now time.Time) (int64, error)
 	RevokeCustomerRefreshTokens(ctx context.Context, customerID uint64, shopKey string, now time.Time) (int64, error)
 	RevokeCustomerClientRefreshTokens(ctx context.Context, customerID uint64, shopKey, clientID string, now time.Time) (int64, error)
+	// RevokeAccessTokenFamily revokes the family the access token jti was
+	// issued from (nothing for a jti of no family).
+	RevokeAccessTokenFamily(ctx context.Context, jti string, now time.Time) (int64, error)
+	// AttachToFamilyOf records access in the family of the access token
+	// oldJTI and reports it ("" and nothing recorded for a jti of no
+	// family); ErrConflict, nothing recorded, when that family was revoked
+	// (it serializes with the revocation like AttachAccessToken).
+	AttachToFamilyOf(ctx context.Context, oldJTI string, access IssuedAccessToken) (string, error)
 }
 
 // AccessTokenStore is the access-token revocation list.

@@ -33,6 +33,15 @@ type Revoker interface {
 	SpendAccessToken(ctx context.Context, t storage.RevokedAccessToken) error
 }
 
+// Families ties access tokens to the refresh families they were issued
+// from: a logout ends the family of the token it is called with, and an
+// exchanged token joins the old one's family, so that revoking the family
+// revokes it too (docs/security.md).
+type Families interface {
+	RevokeAccessTokenFamily(ctx context.Context, jti string, now time.Time) (int64, error)
+	AttachToFamilyOf(ctx context.Context, oldJTI string, access storage.IssuedAccessToken) (string, error)
+}
+
 // Minter mints access tokens; *tokens.Minter implements it.
 type Minter interface {
 	Mint(ctx context.Context, g tokens.Grant) (tokens.Minted, error)
@@ -50,6 +59,7 @@ type Config struct {
 	Customers    customers.Reader
 	Clients      clients.Store
 	Revoker      Revoker
+	Families     Families
 	Minter       Minter
 	Now          func() time.Time
 }
@@ -62,8 +72,9 @@ type Sessions struct {
 
 // New checks cfg and returns Sessions.
 func New(cfg Config) (*Sessions, error) {
-	if cfg.Shops == nil || cfg.AccessTokens == nil || cfg.Customers == nil || cfg.Clients == nil || cfg.Revoker == nil || cfg.Minter == nil {
-		return nil, errors.New("shopsession: Shops, AccessTokens, Customers, Clients, Revoker and Minter are required")
+	if cfg.Shops == nil || cfg.AccessTokens == nil || cfg.Customers == nil || cfg.Clients == nil || cfg.Revoker == nil ||
+		cfg.Families == nil || cfg.Minter == nil {
+		return nil, errors.New("shopsession: Shops, AccessTokens, Customers, Clients, Revoker, Families and Minter are required")
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
@@ -116,11 +127,16 @@ func (s *Sessions) TokenCustomer(ctx context.Context, c tokens.AccessClaims) (st
 	return customer, err
 }
 
-// RevokeAccessToken revokes one verified access token by its jti; it stays
-// on the revocation list until it would have expired anyway.
+// RevokeAccessToken is the dialect's logout: it revokes one verified
+// access token by its jti (listed until it would have expired anyway) and
+// ends the refresh family it was issued from, if any (a configured
+// partner's login), with every access token issued from that family.
 func (s *Sessions) RevokeAccessToken(ctx context.Context, c tokens.AccessClaims) error {
 	if err := s.cfg.Revoker.RevokeAccessToken(ctx, c.Revocation()); err != nil {
 		return fmt.Errorf("revoke access token: %w", err)
+	}
+	if _, err := s.cfg.Families.RevokeAccessTokenFamily(ctx, c.JTI, s.cfg.Now()); err != nil {
+		return fmt.Errorf("revoke the access token's family: %w", err)
 	}
 	return nil
 }
@@ -162,6 +178,16 @@ func (s *Sessions) ExchangeAccessToken(ctx context.Context, clientID string, old
 	})
 	if err != nil {
 		return nil, err
+	}
+	// The new token joins the old one's refresh family, if any, so that
+	// ending the family (logout, reuse, consent, a disabled account) ends
+	// it too; a family revoked meanwhile refuses it.
+	_, err = s.cfg.Families.AttachToFamilyOf(ctx, old.JTI, storage.IssuedAccessToken{JTI: minted.JTI, ExpiresAt: minted.ExpiresAt})
+	if errors.Is(err, storage.ErrConflict) {
+		return nil, errExchanged
+	}
+	if err != nil {
+		return nil, fmt.Errorf("attach exchanged access token: %w", err)
 	}
 	return &server.TokenResponse{
 		AccessToken: minted.AccessToken, TokenType: "Bearer", ExpiresIn: minted.ExpiresIn(),

@@ -2,6 +2,7 @@ package shopsession
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"testing"
 	"time"
@@ -20,6 +21,40 @@ type fake struct {
 	customer storage.Customer
 	claims   map[string]tokens.AccessClaims
 	minted   []tokens.Grant
+	// families maps a jti to its refresh family; ended lists revoked
+	// families.
+	families map[string]string
+	ended    map[string]bool
+}
+
+func (f *fake) RevokeAccessTokenFamily(_ context.Context, jti string, _ time.Time) (int64, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	family, ok := f.families[jti]
+	if !ok || f.ended[family] {
+		return 0, nil
+	}
+	f.ended[family] = true
+	for j, fam := range f.families {
+		if fam == family {
+			f.revoked[j] = true
+		}
+	}
+	return 1, nil
+}
+
+func (f *fake) AttachToFamilyOf(_ context.Context, oldJTI string, access storage.IssuedAccessToken) (string, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	family, ok := f.families[oldJTI]
+	if !ok {
+		return "", nil
+	}
+	if f.ended[family] {
+		return "", storage.ErrConflict
+	}
+	f.families[access.JTI] = family
+	return family, nil
 }
 
 func (f *fake) GetShop(_ context.Context, key string) (storage.Shop, error) {
@@ -72,7 +107,7 @@ func (f *fake) Mint(_ context.Context, g tokens.Grant) (tokens.Minted, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.minted = append(f.minted, g)
-	return tokens.Minted{AccessToken: "new", IssuedAt: g.IssuedAt, ExpiresAt: g.IssuedAt.Add(time.Hour)}, nil
+	return tokens.Minted{AccessToken: "new", JTI: fmt.Sprint("new-", len(f.minted)), IssuedAt: g.IssuedAt, ExpiresAt: g.IssuedAt.Add(time.Hour)}, nil
 }
 
 func newSessions(t *testing.T) (*Sessions, *fake) {
@@ -80,6 +115,8 @@ func newSessions(t *testing.T) (*Sessions, *fake) {
 	verified := time.Unix(1_900_000_000, 0)
 	f := &fake{
 		revoked:  map[string]bool{},
+		families: map[string]string{"j4": "partner-family", "j7": "partner-family"},
+		ended:    map[string]bool{},
 		customer: storage.Customer{ID: 21, ShopKey: "acme12aa", EmailVerifiedAt: &verified},
 		claims: map[string]tokens.AccessClaims{
 			"sonia":   {JTI: "j1", ClientID: "shopkey-storefront", Subject: "21", Shop: "acme12aa", Scope: "customer", AuthTime: 1_900_000_100},
@@ -90,7 +127,7 @@ func newSessions(t *testing.T) (*Sessions, *fake) {
 			"noscope": {JTI: "j6", ClientID: "shopkey-storefront", Subject: "21", Shop: "acme12aa", Scope: "offline_access"},
 		},
 	}
-	s, err := New(Config{Shops: f, AccessTokens: f, Customers: f, Clients: f, Revoker: f, Minter: f,
+	s, err := New(Config{Shops: f, AccessTokens: f, Customers: f, Clients: f, Revoker: f, Families: f, Minter: f,
 		Now: func() time.Time { return time.Unix(1_900_000_200, 0) }})
 	require.NoError(t, err)
 	return s, f
@@ -184,4 +221,34 @@ func TestExchange(t *testing.T) {
 	_, err = s.ExchangeAccessToken(context.Background(), "shopkey-storefront", fresh)
 	require.Equal(t, refusal.InvalidToken, refusal.KindOf(err))
 	require.False(t, f.revoked["j9"], "a refused exchange spends nothing")
+}
+
+// TestLogoutEndsTheFamily: logging out with a token issued from a refresh
+// family revokes the token and ends the family, its other access tokens
+// included; a token of no family is revoked alone.
+func TestLogoutEndsTheFamily(t *testing.T) {
+	s, f := newSessions(t)
+	require.NoError(t, s.RevokeAccessToken(context.Background(), f.claims["sonia"]))
+	require.True(t, f.revoked["j1"])
+	require.Empty(t, f.ended, "a token of no family ends none")
+
+	require.NoError(t, s.RevokeAccessToken(context.Background(), f.claims["partner"]))
+	require.True(t, f.ended["partner-family"])
+	require.True(t, f.revoked["j7"], "the family's other access token")
+}
+
+// TestExchangeJoinsTheFamily: the token an exchange mints joins the old
+// token's family, so ending the family ends it; a family ended meanwhile
+// refuses the exchange.
+func TestExchangeJoinsTheFamily(t *testing.T) {
+	s, f := newSessions(t)
+	_, err := s.ExchangeAccessToken(context.Background(), "shopkey-storefront", f.claims["partner"])
+	require.NoError(t, err)
+	require.Equal(t, "partner-family", f.families["new-1"])
+
+	f.ended["partner-family"] = true
+	fresh := f.claims["partner"]
+	fresh.JTI = "j7"
+	_, err = s.ExchangeAccessToken(context.Background(), "shopkey-storefront", fresh)
+	require.Equal(t, refusal.InvalidToken, refusal.KindOf(err))
 }

@@ -202,3 +202,46 @@ func testRevokeCustomerRefreshTokens(t *testing.T, open func(t *testing.T) Store
 		require.True(t, revoked)
 	})
 }
+
+// testAccessTokenFamilies: the family of an access token is revoked
+// through its jti (shopKey logout), and an exchanged access token joins
+// the old one's family so the family's revocation takes it too.
+func testAccessTokenFamilies(t *testing.T, open func(t *testing.T) Store) {
+	ctx := context.Background()
+	now := baseTime()
+	s := open(t)
+	a := newToken("atf-a", "atf-a", now)
+	require.NoError(t, s.CreateRefreshToken(ctx, a, newAccess("atf-a-at", "atf-a", now.Add(time.Hour))))
+	b := newToken("atf-b", "atf-b", now)
+	require.NoError(t, s.CreateRefreshToken(ctx, b, newAccess("atf-b-at", "atf-b", now.Add(time.Hour))))
+
+	family, err := s.AttachToFamilyOf(ctx, "atf-a-at", newAccess("atf-a-exchanged", "", now.Add(time.Hour)))
+	require.NoError(t, err)
+	require.Equal(t, "atf-a", family)
+	family, err = s.AttachToFamilyOf(ctx, "no-family", newAccess("atf-none", "", now.Add(time.Hour)))
+	require.NoError(t, err)
+	require.Empty(t, family, "a jti of no family joins none")
+	requireRecorded(t, s, "atf-none", false)
+
+	n, err := s.RevokeAccessTokenFamily(ctx, "atf-a-exchanged", now)
+	require.NoError(t, err)
+	require.EqualValues(t, 1, n)
+	got, err := s.GetRefreshToken(ctx, a.TokenHash)
+	require.NoError(t, err)
+	require.NotNil(t, got.RevokedAt)
+	for jti, want := range map[string]bool{"atf-a-at": true, "atf-a-exchanged": true, "atf-b-at": false} {
+		revoked, err := s.IsAccessTokenRevoked(ctx, jti)
+		require.NoError(t, err)
+		require.Equal(t, want, revoked, jti)
+	}
+	got, err = s.GetRefreshToken(ctx, b.TokenHash)
+	require.NoError(t, err)
+	require.Nil(t, got.RevokedAt, "another family lives on")
+
+	_, err = s.AttachToFamilyOf(ctx, "atf-a-at", newAccess("atf-a-late", "", now.Add(time.Hour)))
+	require.ErrorIs(t, err, storage.ErrConflict, "a revoked family takes no new token")
+	requireRecorded(t, s, "atf-a-late", false)
+	n, err = s.RevokeAccessTokenFamily(ctx, "unknown", now)
+	require.NoError(t, err)
+	require.Zero(t, n)
+}

@@ -32,6 +32,8 @@ func Run(t *testing.T, open func(t *testing.T) Store) {
 		{"AttachAccessToken", testAttachAccessToken},
 		{"ConcurrentAttachAndRevoke", testConcurrentAttachAndRevoke},
 		{"RevokeCustomerRefreshTokens", testRevokeCustomerRefreshTokens},
+		{"AccessTokenFamilies", testAccessTokenFamilies},
+		{"ConcurrentAttachToFamilyOfAndRevoke", testConcurrentAttachToFamilyOfAndRevoke},
 		{"AccessTokenRevocation", testAccessTokenRevocation},
 		{"ConcurrentAccessTokenSpend", testConcurrentAccessTokenSpend},
 		{"Sweep", testSweep},
