@@ -154,6 +154,10 @@ func (s *Sessions) ExchangeAccessToken(ctx context.Context, clientID string, old
 		return nil, refusal.ErrInvalidToken
 	}
 	client, err := s.cfg.Clients.GetClient(ctx, old.ClientID)
+	if errors.Is(err, storage.ErrNotFound) {
+		// The token's client is gone: nothing to renew for.
+		return nil, refusal.ErrInvalidToken
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -83,6 +83,9 @@ func (f *fake) GetCustomer(_ context.Context, shop string, id uint64) (storage.C
 }
 
 func (f *fake) GetClient(_ context.Context, id string) (storage.Client, error) {
+	if id == "gone" {
+		return storage.Client{}, storage.ErrNotFound
+	}
 	return storage.Client{ID: id}, nil
 }
 
@@ -170,7 +173,10 @@ func TestExchangeKeepsTheClient(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, "partner", resp.Client.ID)
 	require.Equal(t, "partner", f.minted[0].Client.ID)
-	for _, name := range []string{"app", "noscope"} {
+	gone := f.claims["partner"]
+	gone.ClientID, gone.JTI = "gone", "j8"
+	f.claims["gone"] = gone
+	for _, name := range []string{"app", "noscope", "gone"} {
 		_, err := s.ExchangeAccessToken(context.Background(), "shopkey-storefront", f.claims[name])
 		require.Equal(t, refusal.InvalidToken, refusal.KindOf(err), name)
 		require.False(t, f.revoked[f.claims[name].JTI], "a refused exchange spends nothing")
