@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -15,16 +16,22 @@ import (
 // client: the next authorization shows the consent page again.
 func (c *cli) revokeConsentCommand() *cobra.Command {
 	var clientID string
-	cmd := c.customerByEmailCommand("revoke-consent", "Forget the scopes a customer granted a client (--client ID)",
+	cmd := c.customerByEmailCommand("revoke-consent", "Forget the scopes a customer granted a client (--client ID) and end the client's refresh-token families of the customer",
 		func(ctx context.Context, store *sqlstore.Store, cu storage.Customer) (string, error) {
-			err := store.RevokeConsent(ctx, cu.ID, clientID)
-			if errors.Is(err, storage.ErrNotFound) {
-				return "", fmt.Errorf("customer %d has no consent for client %s", cu.ID, clientID)
+			// The consent first: a new authorization asks again, so no
+			// family of the client starts unasked after the revocation.
+			consentErr := store.RevokeConsent(ctx, cu.ID, clientID)
+			if consentErr != nil && !errors.Is(consentErr, storage.ErrNotFound) {
+				return "", consentErr
 			}
+			n, err := store.RevokeCustomerClientRefreshTokens(ctx, cu.ID, cu.ShopKey, clientID, time.Now().UTC())
 			if err != nil {
 				return "", err
 			}
-			return fmt.Sprintf("consent of customer %d for client %s revoked", cu.ID, clientID), nil
+			if consentErr != nil && n == 0 {
+				return "", fmt.Errorf("customer %d has no consent for client %s", cu.ID, clientID)
+			}
+			return fmt.Sprintf("consent of customer %d for client %s revoked; %d refresh tokens revoked", cu.ID, clientID, n), nil
 		})
 	cmd.Flags().StringVar(&clientID, "client", "", "client id (required)")
 	_ = cmd.MarkFlagRequired("client")

@@ -56,13 +56,19 @@ func (c *cli) customerAccountCommands() []*cobra.Command {
 				}
 				return fmt.Sprintf("password of customer %d set", cu.ID), nil
 			}),
-		c.customerByEmailCommand("disable", "Disable a customer: every sign-in is refused as a wrong password",
+		c.customerByEmailCommand("disable", "Disable a customer: every sign-in is refused as a wrong password, every refresh-token family ends",
 			func(ctx context.Context, store *sqlstore.Store, cu storage.Customer) (string, error) {
 				now := time.Now().UTC()
+				// Disabled first: no grant issues from the account any more,
+				// so no family can start after the revocation below.
 				if err := store.SetDisabled(ctx, cu.ID, &now); err != nil {
 					return "", err
 				}
-				return fmt.Sprintf("customer %d disabled", cu.ID), nil
+				n, err := store.RevokeCustomerRefreshTokens(ctx, cu.ID, cu.ShopKey, now)
+				if err != nil {
+					return "", err
+				}
+				return fmt.Sprintf("customer %d disabled; %d refresh tokens revoked", cu.ID, n), nil
 			}),
 		c.customerByEmailCommand("enable", "Enable a disabled customer",
 			func(ctx context.Context, store *sqlstore.Store, cu storage.Customer) (string, error) {
