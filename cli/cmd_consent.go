@@ -2,13 +2,12 @@ package cli
 
 import (
 	"context"
-	"errors"
 	"fmt"
 
 	"github.com/spf13/cobra"
 
+	"github.com/shopauth/shopauth/server/admin"
 	"github.com/shopauth/shopauth/storage"
-	"github.com/shopauth/shopauth/storage/sqlstore"
 )
 
 // revokeConsentCommand forgets a customer's consent to a third-party
@@ -16,9 +15,9 @@ import (
 func (c *cli) revokeConsentCommand() *cobra.Command {
 	var clientID string
 	cmd := c.customerByEmailCommand("revoke-consent", "Forget the scopes a customer granted a client (--client ID)",
-		func(ctx context.Context, store *sqlstore.Store, cu storage.Customer) (string, error) {
-			err := store.RevokeConsent(ctx, cu.ID, clientID)
-			if errors.Is(err, storage.ErrNotFound) {
+		func(ctx context.Context, svc *admin.Service, cu storage.Customer) (string, error) {
+			err := svc.RevokeConsent(ctx, admin.CLI, cu.ShopKey, cu.ID, clientID)
+			if admin.KindOf(err) == admin.NotFound {
 				return "", fmt.Errorf("customer %d has no consent for client %s", cu.ID, clientID)
 			}
 			if err != nil {

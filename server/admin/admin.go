@@ -60,7 +60,7 @@ type Error struct {
 }
 
 func (e *Error) Error() string {
-	if e.Field != "" {
+	if e.Kind == Invalid && e.Field != "" {
 		return e.Field + " " + e.Message
 	}
 	return e.Message

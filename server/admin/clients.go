@@ -140,7 +140,7 @@ func (s *Service) checkClient(ctx context.Context, actor Actor, id string, publi
 	}
 	for field, alg := range map[string]string{"access_token_alg": cs.AccessTokenAlg, "id_token_alg": cs.IDTokenAlg} {
 		if alg != "" && !keys.IsAlgorithm(alg) {
-			return invalid(field, "%q is unsupported (supported: %s)", alg, strings.Join(keys.Algorithms(), ", "))
+			return invalid(field, "names unsupported algorithm %q (supported: %s)", alg, strings.Join(keys.Algorithms(), ", "))
 		}
 	}
 	if err := server.CheckClientRedirects(cs.GrantTypes, cs.Shop, cs.RedirectURIs, cs.PostLogoutRedirectURIs); err != nil {
