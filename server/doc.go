@@ -35,6 +35,9 @@
 //	/consent                                                  PKCE S256), session, consent, issueCode
 //	/oauth2/logout               authorize.Logout             authorize/logout.go
 //	/api/v1/{shop}/customers/…   shopsession.Sessions         shopsession/shopsession.go (shop, token, exchange)
+//	/admin/v1/…                  admin.Service                admin/ (shops, customers, clients, consents,
+//	(and the admin CLI)                                       keys, audit; one set of rules, every change
+//	                                                          audited in its own transaction; docs/admin.md)
 //	(background)                 Sweeper                      sweeper.go
 //
 // Access tokens are checked by tokens.Verifier (signature, typ, iss, time
