@@ -370,4 +370,3 @@ func ttl(d time.Duration) string {
 	}
 	return d.String()
 }
-

@@ -146,4 +146,3 @@ func (c *cli) unlockCommand() *cobra.Command {
 	_ = cmd.MarkFlagRequired("email")
 	return cmd
 }
-

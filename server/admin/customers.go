@@ -48,7 +48,9 @@ func CustomerETag(c storage.Customer) string { return etagOf(c) }
 const ErasedEmailDomain = "erased.invalid"
 
 // Erased reports whether the customer was erased.
-func Erased(c storage.Customer) bool { return strings.HasSuffix(c.EmailNormalized, "@"+ErasedEmailDomain) }
+func Erased(c storage.Customer) bool {
+	return strings.HasSuffix(c.EmailNormalized, "@"+ErasedEmailDomain)
+}
 
 func (s *Service) customerShop(ctx context.Context, actor Actor, shop string) (storage.Shop, error) {
 	if !actor.sees(shop) {
@@ -349,4 +351,3 @@ func (s *Service) Erase(ctx context.Context, actor Actor, shop string, id uint64
 		return storage.CustomerEffects{Erase: true, VoidKeys: true}, nil
 	})
 }
-

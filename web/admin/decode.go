@@ -31,6 +31,9 @@ func DecodeBody(contentType string, body io.Reader, limit int64, v any) error {
 	if err != nil {
 		return fail("invalid-body", "the body could not be read")
 	}
+	if trimmed := bytes.TrimLeft(data, " \t\r\n"); len(trimmed) == 0 || trimmed[0] != '{' {
+		return fail("invalid-body", "the body must be a JSON object")
+	}
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
