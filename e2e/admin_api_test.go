@@ -18,6 +18,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/shopauth/shopauth/app"
+	"github.com/shopauth/shopauth/config"
 	"github.com/shopauth/shopauth/e2e/harness"
 	"github.com/shopauth/shopauth/server/clients"
 	"github.com/shopauth/shopauth/storage"
@@ -177,7 +178,10 @@ func TestAdminAPI(t *testing.T) {
 		name string
 		opts []harness.TestOption
 	}{{"sqlite", nil}, {"mysql", []harness.TestOption{harness.WithMySQL()}}} {
-		t.Run(backend.name, func(t *testing.T) { testAdminAPI(t, harness.NewTestServer(t, backend.opts...)) })
+		// The fake clock stands still: the per-address login limit would
+		// never refill between this test's many logins.
+		opts := append(backend.opts, harness.WithConfig(func(c *config.Config) { c.Login.RatePerMinute = 0 }))
+		t.Run(backend.name, func(t *testing.T) { testAdminAPI(t, harness.NewTestServer(t, opts...)) })
 	}
 }
 
@@ -188,7 +192,7 @@ func testAdminAPI(t *testing.T, srv *harness.TestServer) {
 	defer func() { require.Greater(t, calls, 60, "validated exchanges") }()
 
 	t.Run("authentication", func(t *testing.T) {
-		root.as("").do(call{method: "GET", path: "/shops"}).problem(t, 401, "unauthorized")
+		root.as("").do(call{method: "GET", path: "/shops", offSpec: true}).problem(t, 401, "unauthorized")
 		root.as("not-a-token").do(call{method: "GET", path: "/shops"}).problem(t, 401, "unauthorized")
 		customer := srv.LoginAs(t, app.DemoClientID, app.DemoClientSecret, "")
 		root.as(customer.AccessToken).do(call{method: "GET", path: "/shops"}).problem(t, 403, "forbidden")
