@@ -35,8 +35,8 @@ func TestDecodeBody(t *testing.T) {
 		{"null", "application/json", `null`, 100, "invalid-body"},
 		{"empty", "application/json", ``, 100, "invalid-body"},
 		{"cut short", "application/json", `{"key":`, 100, "invalid-body"},
-		{"at the limit", "application/json", `{"key":"` + strings.Repeat("a", 92) + `"}`, 100, ""},
-		{"over the limit", "application/json", `{"key":"` + strings.Repeat("a", 93) + `"}`, 100, "body-too-large"},
+		{"at the limit", "application/json", `{"key":"` + strings.Repeat("a", 90) + `"}`, 100, ""},
+		{"over the limit", "application/json", `{"key":"` + strings.Repeat("a", 91) + `"}`, 100, "body-too-large"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
