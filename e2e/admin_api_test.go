@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
@@ -143,7 +144,7 @@ func describe(errs []*valerrors.ValidationError) string {
 	for _, e := range errs {
 		fmt.Fprintf(&b, "%s (%s); ", e.Message, e.Reason)
 		for _, s := range e.SchemaValidationErrors {
-			fmt.Fprintf(&b, "[%s: %s] ", s.Location, s.Reason)
+			fmt.Fprintf(&b, "[%s: %s] ", s.FieldPath, s.Reason)
 		}
 	}
 	return b.String()
@@ -514,4 +515,51 @@ func testAdminAPI(t *testing.T, srv *harness.TestServer) {
 		require.NoError(t, err)
 		require.Equal(t, webadmin.OpenAPI, b)
 	})
+}
+
+// TestAdminOpenAPIValidatorIsNotVacuous: the validator the suite relies
+// on refuses an answer that drifts from the document (a shop without its
+// name, a customer id as a string) and an undocumented route.
+func TestAdminOpenAPIValidatorIsNotVacuous(t *testing.T) {
+	v := newValidator(t)
+	check := func(method, path string, status int, body string) bool {
+		req, err := http.NewRequest(method, webadmin.Prefix+path, nil)
+		require.NoError(t, err)
+		req.Header.Set("Authorization", "Bearer x")
+		h := http.Header{"Content-Type": {"application/json"}, "Etag": {`"e"`}}
+		resp := &http.Response{StatusCode: status, Header: h, Body: io.NopCloser(strings.NewReader(body)), Request: req}
+		ok, _ := v.ValidateHttpRequestResponse(req, resp)
+		return ok
+	}
+	shop := `{"key":"s","name":"S","locale":"es","cors_origins":[],"active":true,"created_at":"2030-01-01T00:00:00Z"}`
+	require.True(t, check("GET", "/shops/s", 200, shop))
+	require.False(t, check("GET", "/shops/s", 200, `{"key":"s","locale":"es","cors_origins":[],"active":true,"created_at":"2030-01-01T00:00:00Z"}`))
+	require.False(t, check("GET", "/shops/s", 200, strings.Replace(shop, `"active":true`, `"active":true,"extra":1`, 1)))
+	require.False(t, check("GET", "/shops/s/customers/1", 200, `{"id":"1"}`))
+	require.False(t, check("GET", "/nowhere", 200, `{}`))
+}
+
+// TestAdminSeparateListener: with SHOPAUTH_ADMIN_ADDR the admin API is
+// served only by its own handler; the main one answers 404.
+func TestAdminSeparateListener(t *testing.T) {
+	srv := harness.NewTestServer(t, harness.WithConfig(func(c *config.Config) { c.HTTP.AdminAddr = "127.0.0.1:0" }))
+	require.NotNil(t, srv.App.AdminHandler)
+	token := addMachineClient(t, srv, "root-admin", "root-secret", "", "admin")
+	get := func(base string) int {
+		req, err := http.NewRequest("GET", base+webadmin.Prefix+"/shops", nil)
+		require.NoError(t, err)
+		req.Header.Set("Authorization", "Bearer "+token)
+		resp, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	require.Equal(t, 404, get(srv.URL))
+	adminSrv := httptest.NewServer(srv.App.AdminHandler)
+	defer adminSrv.Close()
+	require.Equal(t, 200, get(adminSrv.URL))
+	resp, err := http.Get(adminSrv.URL + "/oauth2/token")
+	require.NoError(t, err)
+	resp.Body.Close()
+	require.Equal(t, 404, resp.StatusCode, "only the admin API there")
 }
