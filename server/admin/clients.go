@@ -302,7 +302,11 @@ func (s *Service) RotateSecret(ctx context.Context, actor Actor, id, ifMatch str
 	if err != nil {
 		return CreatedClient{}, err
 	}
-	a := s.entry(actor, "client.rotate_secret", "client", id, "")
+	current, err := s.GetClient(ctx, actor, id)
+	if err != nil {
+		return CreatedClient{}, err
+	}
+	a := s.entry(actor, "client.rotate_secret", "client", id, current.ShopKey)
 	c, err := s.cfg.Store.UpdateClient(ctx, id, func(c *storage.Client) error {
 		if err := s.visibleClient(actor, *c); err != nil {
 			return err
@@ -319,13 +323,13 @@ func (s *Service) RotateSecret(ctx context.Context, actor Actor, id, ifMatch str
 	if err != nil {
 		return CreatedClient{}, notFound(err, "client")
 	}
-	a.ShopKey = c.ShopKey
 	s.logged(ctx, a)
 	return CreatedClient{Client: c, Secret: secret}, nil
 }
 
-// DeleteClient deletes a client and the consents given to it; its tokens
-// stop at once (no client, no introspection, no refresh; docs/admin.md).
+// DeleteClient deletes a client and the consents given to it: it can no
+// longer authenticate, so its refresh tokens stop working; access tokens
+// it holds live until they expire (docs/admin.md).
 func (s *Service) DeleteClient(ctx context.Context, actor Actor, id, ifMatch string) error {
 	current, err := s.GetClient(ctx, actor, id)
 	if err != nil {
