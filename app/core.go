@@ -115,12 +115,12 @@ func newCore(d coreDeps) (*core, error) {
 		return nil, err
 	}
 	if c.logout, err = authorize.NewLogout(authorize.LogoutConfig{
-		Hints: d.verifier, Clients: clientCache, Shops: store, Sessions: store,
+		Hints: d.verifier, Clients: clientCache, Shops: store, Sessions: store, Families: store, Now: now,
 	}); err != nil {
 		return nil, err
 	}
 	if c.shopSessions, err = shopsession.New(shopsession.Config{
-		Shops: store, AccessTokens: d.verifier, Customers: store, Clients: clientCache, Revoker: store, Minter: minter, Now: now,
+		Shops: store, AccessTokens: d.verifier, Customers: store, Clients: clientCache, Revoker: store, Families: store, Minter: minter, Now: now,
 	}); err != nil {
 		return nil, err
 	}

@@ -23,6 +23,9 @@ func OpenStore(ctx context.Context, cfg config.Config, logger *slog.Logger) (*sq
 	if err != nil {
 		return nil, err
 	}
+	if store.Galera() && logger != nil {
+		logger.InfoContext(ctx, "database is a Galera node: reads wait for the cluster's earlier commits (wsrep_sync_wait)")
+	}
 	if _, err := store.Migrate(ctx); err != nil {
 		_ = store.Close()
 		return nil, fmt.Errorf("migrate: %w", err)

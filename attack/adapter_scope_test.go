@@ -1,5 +1,3 @@
-//go:build attack_pending
-
 package attack
 
 // Adversarial suite, hole 2 (issue 13): each dialect's protected routes

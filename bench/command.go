@@ -53,6 +53,11 @@ type Settings struct {
 	// Progress forces the live line on (tests); otherwise it is shown
 	// only when stderr is a terminal.
 	Progress bool
+	// MinRequests, when positive, runs each workload past Duration until
+	// it has completed that many requests (for at most a minute more):
+	// smoke tests on a loaded machine, where one login can outlast a
+	// short Duration. The report's rates are over the time actually run.
+	MinRequests int
 }
 
 // ScenarioNames are the scenarios the bench knows, in the order it runs them.
@@ -131,7 +136,8 @@ func Measure(ctx context.Context, cfg config.Config, o Settings, stdout, stderr 
 		if w.Name == CeilingHash {
 			workers = env.hashConcurrency
 		}
-		res, err := Run(ctx, w, Options{Duration: o.Duration, Warmup: o.Warmup, Concurrency: workers, Progress: progress})
+		res, err := Run(ctx, w, Options{Duration: o.Duration, Warmup: o.Warmup, Concurrency: workers, Progress: progress,
+			MinOps: int64(o.MinRequests)})
 		if progress != nil {
 			fmt.Fprint(stderr, "\r\033[K")
 		}

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"regexp"
+	"strings"
 	"testing"
 	"time"
 
@@ -16,16 +18,20 @@ import (
 )
 
 // TestBenchSmoke runs the in-process bench briefly and checks that every
-// scenario and ceiling produced results without errors. It asserts no
-// speed: timing belongs to the bench itself.
+// scenario and ceiling produced results without errors, each held against
+// its ceiling in the JSON and the printed table. It asserts no speed:
+// timing belongs to the bench itself. A loaded machine (CI, a shared
+// 2-core box) can take longer than the Duration for one login, so each
+// workload runs until it has completed minRequests (MinRequests).
 func TestBenchSmoke(t *testing.T) {
+	const minRequests = 4
 	out := filepath.Join(t.TempDir(), "bench.json")
 	var stdout, stderr bytes.Buffer
 	cfg, err := config.Load("", []string{"SHOPAUTH_LOG_LEVEL=warn"})
 	require.NoError(t, err)
 	err = bench.Measure(t.Context(), cfg, bench.Settings{
 		Duration: 600 * time.Millisecond, Warmup: 100 * time.Millisecond, Concurrency: 2, JSONFile: out,
-		HashParams: harness.TestHashParams, Progress: true,
+		HashParams: harness.TestHashParams, Progress: true, MinRequests: minRequests,
 	}, &stdout, &stderr)
 	require.NoError(t, err, "stderr: %s", stderr.String())
 
@@ -38,7 +44,9 @@ func TestBenchSmoke(t *testing.T) {
 	var got []string
 	for _, r := range report.Results {
 		got = append(got, r.Name)
-		require.Positive(t, r.Requests, "%s completed nothing", r.Name)
+		require.GreaterOrEqual(t, r.Requests, int64(minRequests), "%s: requests", r.Name)
+		require.Positive(t, r.PerSecond, r.Name)
+		require.Positive(t, r.Seconds, r.Name)
 		require.Empty(t, r.Errors, "%s had errors", r.Name)
 		require.Positive(t, r.Latency.Max, r.Name)
 		if r.Kind == bench.KindScenario {
@@ -46,6 +54,11 @@ func TestBenchSmoke(t *testing.T) {
 		}
 		if r.Ceiling != "" {
 			require.Positive(t, r.OfCeiling, "%s is not held against its ceiling", r.Name)
+			require.Positive(t, r.CeilingPerSecond, r.Name)
+			require.InDelta(t, r.PerSecond/r.CeilingPerSecond, r.OfCeiling, 0.0005+1e-9, "%s: share of its ceiling (to 0.1 %%)", r.Name)
+			// The printed row shows the share of that ceiling.
+			line := lineOf(stdout.String(), r.Name)
+			require.Regexp(t, `\d+ % of `+regexp.QuoteMeta(r.Ceiling), line, "%s: printed share of ceiling", r.Name)
 		}
 	}
 	require.ElementsMatch(t, want, got)
@@ -64,4 +77,14 @@ func TestBenchRejectsUnknownScenario(t *testing.T) {
 	err := bench.Measure(t.Context(), config.Defaults(), bench.Settings{Duration: time.Second, Concurrency: 1, Scenarios: []string{"nope"}},
 		&bytes.Buffer{}, &bytes.Buffer{})
 	require.ErrorContains(t, err, `unknown scenario "nope"`)
+}
+
+// lineOf is the first line of the text report that starts with name.
+func lineOf(report, name string) string {
+	for l := range strings.Lines(report) {
+		if strings.HasPrefix(strings.TrimSpace(l), name+" ") {
+			return l
+		}
+	}
+	return ""
 }

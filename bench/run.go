@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -43,6 +44,13 @@ type Options struct {
 	Warmup time.Duration
 	// Progress, when set, is called about twice a second while running.
 	Progress func(Progress)
+	// MinOps, when positive, keeps the workload running past Duration
+	// until it has recorded that many ops, for at most MaxOvertime more
+	// (0: a minute): a smoke run on a loaded machine, where one op may
+	// take longer than the whole Duration, still measures something.
+	// Seconds and PerSecond are then over the time actually run.
+	MinOps      int64
+	MaxOvertime time.Duration
 }
 
 // Progress is a running workload's state, for a live progress line.
@@ -104,11 +112,41 @@ func Run(ctx context.Context, w Workload, opts Options) (Result, error) {
 		return Result{}, err
 	}
 	start := time.Now().Add(opts.Warmup)
+	var requests, failures atomic.Int64
 	runCtx, cancel := context.WithDeadline(ctx, start.Add(opts.Duration))
 	defer cancel()
+	runFor := opts.Duration
+	var stopped chan time.Time
+	if opts.MinOps > 0 {
+		overtime := cmp.Or(opts.MaxOvertime, time.Minute)
+		runCtx, cancel = context.WithDeadline(ctx, start.Add(opts.Duration+overtime))
+		defer cancel()
+		stopped = make(chan time.Time, 1)
+		go func() {
+			t := time.NewTimer(time.Until(start.Add(opts.Duration)))
+			defer t.Stop()
+			select {
+			case <-runCtx.Done():
+				stopped <- time.Now()
+				return
+			case <-t.C:
+			}
+			tick := time.NewTicker(10 * time.Millisecond)
+			defer tick.Stop()
+			for requests.Load() < opts.MinOps {
+				select {
+				case <-runCtx.Done():
+					stopped <- time.Now()
+					return
+				case <-tick.C:
+				}
+			}
+			stopped <- time.Now()
+			cancel()
+		}()
+	}
 
 	stats := make([]workerStats, opts.Concurrency)
-	var requests, failures atomic.Int64
 	var wg sync.WaitGroup
 	for i, op := range ops {
 		wg.Go(func() { stats[i].drive(runCtx, op, start, &requests, &failures) })
@@ -131,9 +169,12 @@ func Run(ctx context.Context, w Workload, opts Options) (Result, error) {
 		})
 	}
 	wg.Wait()
+	if stopped != nil {
+		runFor = (<-stopped).Sub(start)
+	}
 	// Ops still running at the deadline are not counted, so neither is the
 	// time they overran it.
-	elapsed := min(time.Since(start), opts.Duration)
+	elapsed := min(time.Since(start), runFor)
 	close(done)
 	reporter.Wait() // no progress call after Run returns
 	if err := ctx.Err(); err != nil {

@@ -115,3 +115,31 @@ func TestRunWarmup(t *testing.T) {
 	require.Empty(t, res.Errors, "the warm-up's answers are not in the result")
 	require.LessOrEqual(t, res.Seconds, 0.3)
 }
+
+// TestRunMinOpsOutlastsDuration: an op slower than the whole Duration (a
+// login on a loaded machine) is still measured when MinOps asks for it;
+// the rate is over the time actually run. Without MinOps nothing
+// completes within the Duration.
+func TestRunMinOpsOutlastsDuration(t *testing.T) {
+	w := Workload{Name: "slow", Kind: KindScenario, Worker: func(context.Context, int) (Op, error) {
+		return func(ctx context.Context) (int, error) {
+			select {
+			case <-time.After(60 * time.Millisecond):
+				return 200, nil
+			case <-ctx.Done():
+				return 0, ctx.Err()
+			}
+		}, nil
+	}}
+	res, err := Run(t.Context(), w, Options{Duration: 20 * time.Millisecond, Concurrency: 2})
+	require.NoError(t, err)
+	require.Zero(t, res.Requests, "nothing completes within 20 ms")
+
+	res, err = Run(t.Context(), w, Options{Duration: 20 * time.Millisecond, Concurrency: 2, MinOps: 5})
+	require.NoError(t, err)
+	require.GreaterOrEqual(t, res.Requests, int64(5))
+	require.Empty(t, res.Errors)
+	require.Greater(t, res.Seconds, 0.1, "the run lasted until the fifth op")
+	require.Less(t, res.Seconds, 30.0)
+	require.InDelta(t, float64(res.Requests)/res.Seconds, res.PerSecond, 0.01*res.PerSecond)
+}

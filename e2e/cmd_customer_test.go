@@ -282,7 +282,7 @@ func TestRevokeConsentCommand(t *testing.T) {
 	require.NoError(t, s.SaveConsent(t.Context(), storage.Consent{CustomerID: cu.ID, ClientID: "app", Scopes: []string{"openid"}, GrantedAt: time.Now()}))
 
 	out := e.ok(t, "", "customer", "revoke-consent", "--shop", "shop1", "--email", "ann@example.com", "--client", "app")
-	require.Equal(t, fmt.Sprintf("consent of customer %d for client app revoked\n", cu.ID), out)
+	require.Equal(t, fmt.Sprintf("consent of customer %d for client app revoked; 0 refresh tokens revoked\n", cu.ID), out)
 	_, err = s.GetConsent(t.Context(), cu.ID, "app")
 	require.ErrorIs(t, err, storage.ErrNotFound)
 

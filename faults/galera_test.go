@@ -50,7 +50,9 @@ func startCluster(t *testing.T, name string) *cluster {
 		if i == 0 {
 			args = []string{"--demo"}
 		}
-		c.replicas = append(c.replicas, startReplica(t, env, true, args...))
+		r := startReplica(t, env, true, args...)
+		require.Contains(t, r.logs.String(), "database is a Galera node", "replica %d: causal reads on", i+1)
+		c.replicas = append(c.replicas, r)
 	}
 	return c
 }
@@ -117,15 +119,30 @@ func TestGalera(t *testing.T) {
 		}
 	})
 
+	t.Run("a successor presented at once on another node", func(t *testing.T) {
+		// Galera applies another node's commits asynchronously: without
+		// causal reads (wsrep_sync_wait) the next node may not know the
+		// successor yet and refuse it.
+		tok, a := login(c.at(0).url)
+		count.add(a)
+		require.Equal(t, http.StatusOK, a.status, a.String())
+		cur := tok.RefreshToken
+		for hop := 1; hop <= 60; hop++ {
+			next, a := refresh(c.at(hop).url, cur)
+			count.add(a)
+			if a.status != http.StatusOK {
+				count.lose(1)
+			}
+			require.Equal(t, http.StatusOK, a.status, "hop %d to node %d: %s", hop, hop%3+1, a)
+			cur = next.RefreshToken
+		}
+	})
+
 	t.Run("lockout threshold exact across nodes", func(t *testing.T) {
 		const guesses, threshold = 30, 5
 		var refused atomic.Int32
 		race(guesses, func(i int) {
-			form := url.Values{"grant_type": {"password"}, "username": {app.DemoUnverifiedUser}, "password": {"wrong"}}
-			req, _ := http.NewRequest(http.MethodPost, c.at(i).url+"/oauth2/token", strings.NewReader(form.Encode()))
-			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-			req.SetBasicAuth(app.DemoClientID, app.DemoClientSecret)
-			a := do(req, "wrong password")
+			a := do(wrongPasswordRequest(c.at(i).url), "wrong password")
 			count.add(a)
 			if a.status == http.StatusServiceUnavailable {
 				refused.Add(1)
@@ -254,6 +271,7 @@ func TestReplicaKilledMidLoad(t *testing.T) {
 						continue
 					default:
 						count.lose(1)
+						t.Errorf("chain %d: refresh on %s refused: %s", w, live(step+try).url, a)
 						last[w] = ""
 						return
 					}
@@ -262,6 +280,24 @@ func TestReplicaKilledMidLoad(t *testing.T) {
 					cur = next
 				}
 				time.Sleep(50 * time.Millisecond)
+			}
+		})
+	}
+	// Wrong passwords on every replica meanwhile: lockout records are
+	// written while the replica dies.
+	for g := range 6 {
+		wg.Go(func() {
+			for i := g; ; i++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				a := do(wrongPasswordRequest(live(i).url), "wrong password")
+				if a.err == nil {
+					count.add(a)
+				}
+				time.Sleep(100 * time.Millisecond)
 			}
 		})
 	}
@@ -292,10 +328,28 @@ func TestReplicaKilledMidLoad(t *testing.T) {
 		AND NOT EXISTS (SELECT 1 FROM refresh_tokens b WHERE b.token_hash = a.successor_hash)`).Scan(&orphans))
 	require.NoError(t, c.db.QueryRow(`SELECT COUNT(*) FROM (SELECT family_id FROM refresh_tokens
 		WHERE spent_at IS NULL AND revoked_at IS NULL GROUP BY family_id HAVING COUNT(*) > 1) f`).Scan(&split))
+	// Lockout records whole: never more failures counted than the
+	// threshold, and locked exactly when the threshold was reached.
+	var failed int
+	var locked sql.NullTime
+	require.NoError(t, c.db.QueryRow("SELECT failed_logins, locked_until FROM login_failures WHERE shop_key = ? AND email_normalized = ?",
+		app.DemoShop, app.DemoUnverifiedUser).Scan(&failed, &locked))
+	require.LessOrEqual(t, failed, 5, "failures counted past the threshold")
+	require.Equal(t, failed == 5, locked.Valid, "locked exactly at the threshold (%d failures)", failed)
 	require.Zero(t, orphans, "spent tokens whose successor was never written")
 	require.Zero(t, split, "families with two live tokens")
 	t.Logf("killed at %s; the survivors served on", killed.Format(time.TimeOnly))
 	record(count.row("replica killed (-9) mid-load", -1))
 	require.Zero(t, count.lost, "tokens lost")
 	require.Zero(t, count.bad5xx, "5xx other than 503: %v", count.first)
+}
+
+// wrongPasswordRequest is a password login with a wrong password for the
+// demo's unverified customer (whose lockout record the tests read).
+func wrongPasswordRequest(base string) *http.Request {
+	form := url.Values{"grant_type": {"password"}, "username": {app.DemoUnverifiedUser}, "password": {"wrong"}}
+	req, _ := http.NewRequest(http.MethodPost, base+"/oauth2/token", strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.SetBasicAuth(app.DemoClientID, app.DemoClientSecret)
+	return req
 }

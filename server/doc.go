@@ -33,8 +33,11 @@
 //	GET|POST /userinfo           userinfo.Endpoint            userinfo/userinfo.go
 //	/oauth2/authorize, /login,   authorize.Endpoint           authorize/authorize.go: validate (redirect URI exact,
 //	/consent                                                  PKCE S256), session, consent, issueCode
-//	/oauth2/logout               authorize.Logout             authorize/logout.go
-//	/api/v1/{shop}/customers/…   shopsession.Sessions         shopsession/shopsession.go (shop, token, exchange)
+//	/oauth2/logout               authorize.Logout             authorize/logout.go (ends the session's families)
+//	/api/v1/{shop}/customers/…   shopsession.Sessions         shopsession/shopsession.go (shop, token, exchange,
+//	                                                          logout ends the token's family)
+//	every customer-facing route  customertoken.Checker        customertoken/customertoken.go: the dialect's client
+//	(shopKey, Glue)                                           or one configured for it (aud), scope customer, the shop
 //	/admin/v1/…                  admin.Service                admin/ (shops, customers, clients, consents,
 //	(and the admin CLI)                                       keys, audit; one set of rules, every change
 //	                                                          audited in its own transaction; docs/admin.md)

@@ -127,6 +127,11 @@ type RefreshToken struct {
 	// issued in exchange, so a retry inside the grace window can be told
 	// apart from reuse.
 	SuccessorHash string
+	// SessionHash is the hosted pages' browser session (its IDHash) whose
+	// authorization code started the family, carried through every
+	// rotation; empty for families of other grants. RP-initiated logout
+	// ends the session's families by it.
+	SessionHash string
 	// PredecessorSeal is this token encrypted under a key only the token it
 	// replaced yields (tokens.RefreshSecrets.Seal), so that a retry of the
 	// predecessor is answered with it on any replica; nil for a family's
@@ -194,6 +199,9 @@ type AuthorizationCode struct {
 	RedeemedAt     *time.Time
 	TokensIssuedAt *time.Time
 	RevokedAt      *time.Time
+	// SessionHash is the browser session (its IDHash) the code was issued
+	// in; the family started from the code carries it.
+	SessionHash string
 }
 
 // Consent is a customer's remembered approval of a client's scopes.

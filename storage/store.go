@@ -115,9 +115,21 @@ type RefreshTokenStore interface {
 	RevokeRefreshFamily(ctx context.Context, familyID string, now time.Time) (int64, error)
 	// RevokeCustomerRefreshFamily revokes the family of tokenHash only if
 	// it belongs to customerID in shopKey; RevokeCustomerRefreshTokens
-	// revokes every family of the customer.
+	// revokes every family of the customer, and
+	// RevokeCustomerClientRefreshTokens every family of the customer and
+	// one client. A family counts until it is revoked, also when its
+	// refresh tokens have expired: its access tokens may still be live.
 	RevokeCustomerRefreshFamily(ctx context.Context, customerID uint64, shopKey, tokenHash string, now time.Time) (int64, error)
 	RevokeCustomerRefreshTokens(ctx context.Context, customerID uint64, shopKey string, now time.Time) (int64, error)
+	RevokeCustomerClientRefreshTokens(ctx context.Context, customerID uint64, shopKey, clientID string, now time.Time) (int64, error)
+	// RevokeAccessTokenFamily revokes the family the access token jti was
+	// issued from (nothing for a jti of no family).
+	RevokeAccessTokenFamily(ctx context.Context, jti string, now time.Time) (int64, error)
+	// AttachToFamilyOf records access in the family of the access token
+	// oldJTI and reports it ("" and nothing recorded for a jti of no
+	// family); ErrConflict, nothing recorded, when that family was revoked
+	// (it serializes with the revocation like AttachAccessToken).
+	AttachToFamilyOf(ctx context.Context, oldJTI string, access IssuedAccessToken) (string, error)
 }
 
 // AccessTokenStore is the access-token revocation list.
@@ -136,6 +148,9 @@ type SweepStore interface {
 	AcquireLease(ctx context.Context, name, holder string, now time.Time, ttl time.Duration) (bool, error)
 	SweepRevokedAccessTokens(ctx context.Context, before time.Time, limit int) (int64, error)
 	SweepIssuedAccessTokens(ctx context.Context, before time.Time, limit int) (int64, error)
+	// SweepRefreshTokens keeps an expired, never-spent refresh token while
+	// its family has access tokens recorded (they may still be revoked
+	// through the family).
 	SweepRefreshTokens(ctx context.Context, expiredBefore, settledBefore time.Time, limit int) (int64, error)
 	SweepLoginFailures(ctx context.Context, before time.Time, limit int) (int64, error)
 	SweepAuthorizationCodes(ctx context.Context, expiredBefore, settledBefore time.Time, limit int) (int64, error)
@@ -168,6 +183,11 @@ type AuthorizationCodeStore interface {
 	// RevokeAuthorizationCode revokes the code and everything issued from
 	// it.
 	RevokeAuthorizationCode(ctx context.Context, codeHash string, now time.Time) (int64, error)
+	// RevokeSessionRefreshTokens revokes, in one step, every code issued
+	// in the browser session sessionHash and every family started from
+	// them (found by the family's own SessionHash too), with their access
+	// tokens; it reports how many refresh tokens it revoked.
+	RevokeSessionRefreshTokens(ctx context.Context, sessionHash string, now time.Time) (int64, error)
 }
 
 // ConsentStore remembers which scopes a customer granted a client.

@@ -420,7 +420,7 @@ func (e *Endpoint) issueCode(ctx context.Context, ar *authzRequest, sess *sessio
 		CodeHash: tokens.HashToken(code), ClientID: ar.client.ID, CustomerID: sess.customer.ID,
 		ShopKey: sess.customer.ShopKey, RedirectURI: ar.raw.RedirectURI, Scope: strings.Join(ar.scopes, " "),
 		Nonce: ar.raw.Nonce, CodeChallenge: ar.challenge, AuthTime: sess.row.AuthTime, FamilyID: family,
-		IssuedAt: now, ExpiresAt: now.Add(server.CodeTTL),
+		IssuedAt: now, ExpiresAt: now.Add(server.CodeTTL), SessionHash: sess.row.IDHash,
 	}); err != nil {
 		return nil, fmt.Errorf("store authorization code: %w", err)
 	}

@@ -213,4 +213,59 @@ func TestLoginIssuesCode(t *testing.T) {
 	require.Equal(t, challenge, c.CodeChallenge)
 	require.Equal(t, "n-1", c.Nonce)
 	require.Equal(t, c.IssuedAt.Add(server.CodeTTL), c.ExpiresAt)
+	require.Equal(t, tokens.HashToken(out.Session.Token), c.SessionHash, "the code remembers its browser session")
+}
+
+// families records which sessions' families were ended, or fails.
+type families struct {
+	ended []string
+	err   error
+}
+
+func (f *families) RevokeSessionRefreshTokens(_ context.Context, sessionHash string, _ time.Time) (int64, error) {
+	if f.err != nil {
+		return 0, f.err
+	}
+	f.ended = append(f.ended, sessionHash)
+	return 1, nil
+}
+
+// noHints knows no ID token.
+type noHints struct{}
+
+func (noHints) ParseIDTokenHint(string) (tokens.IDTokenHint, error) {
+	return tokens.IDTokenHint{}, tokens.ErrInvalidToken
+}
+
+// TestLogoutEndsTheSessionsFamilies: a confirmed logout ends the session's
+// families before the session; should that fail, the session stands and
+// the logout is an error; an unconfirmed one ends nothing.
+func TestLogoutEndsTheSessionsFamilies(t *testing.T) {
+	e, m := newEndpoint(t)
+	out, err := e.Login(context.Background(), request("storefront", cb), "", LoginAttempt{Email: "sonia@spryker.com", Password: "change123"})
+	require.NoError(t, err)
+	session := out.Session.Token
+	f := &families{}
+	l, err := NewLogout(LogoutConfig{Hints: noHints{}, Clients: m, Shops: m, Sessions: m, Families: f})
+	require.NoError(t, err)
+
+	step, err := l.EndSession(context.Background(), LogoutRequest{}, session, false)
+	require.NoError(t, err)
+	require.Equal(t, LogoutConfirm, step.Step)
+	require.Empty(t, f.ended, "nothing ends before the customer confirms")
+
+	f.err = storage.ErrUnavailable
+	_, err = l.EndSession(context.Background(), LogoutRequest{}, session, true)
+	require.ErrorIs(t, err, storage.ErrUnavailable)
+	require.Contains(t, m.sessions, tokens.HashToken(session), "the session stands when its families could not be ended")
+
+	f.err = nil
+	step, err = l.EndSession(context.Background(), LogoutRequest{}, session, true)
+	require.NoError(t, err)
+	require.Equal(t, LogoutDone, step.Step)
+	require.Equal(t, []string{tokens.HashToken(session)}, f.ended)
+	require.NotContains(t, m.sessions, tokens.HashToken(session))
+
+	_, err = NewLogout(LogoutConfig{Hints: noHints{}, Clients: m, Shops: m, Sessions: m})
+	require.Error(t, err, "Families is required")
 }

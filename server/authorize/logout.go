@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/url"
 	"slices"
+	"time"
 
 	"github.com/shopauth/shopauth/server/clients"
 	"github.com/shopauth/shopauth/server/refusal"
@@ -20,12 +21,21 @@ type IDTokenHints interface {
 
 var _ IDTokenHints = (*tokens.Verifier)(nil)
 
+// SessionFamilies ends what a browser session produced: its authorization
+// codes and the refresh families started from them, with their access
+// tokens.
+type SessionFamilies interface {
+	RevokeSessionRefreshTokens(ctx context.Context, sessionHash string, now time.Time) (int64, error)
+}
+
 // LogoutConfig holds the end-session endpoint's dependencies.
 type LogoutConfig struct {
 	Hints    IDTokenHints
 	Clients  clients.Store
 	Shops    ShopStore
 	Sessions SessionStore
+	Families SessionFamilies
+	Now      func() time.Time
 }
 
 // Logout is the end-session endpoint (RP-Initiated Logout 1.0).
@@ -35,8 +45,11 @@ type Logout struct {
 
 // NewLogout checks cfg and returns a Logout.
 func NewLogout(cfg LogoutConfig) (*Logout, error) {
-	if cfg.Hints == nil || cfg.Clients == nil || cfg.Shops == nil || cfg.Sessions == nil {
-		return nil, errors.New("authorize: Hints, Clients, Shops and Sessions are required")
+	if cfg.Hints == nil || cfg.Clients == nil || cfg.Shops == nil || cfg.Sessions == nil || cfg.Families == nil {
+		return nil, errors.New("authorize: Hints, Clients, Shops, Sessions and Families are required")
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
 	}
 	return &Logout{cfg: cfg}, nil
 }
@@ -137,6 +150,11 @@ func (l *Logout) EndSession(ctx context.Context, req LogoutRequest, sessionToken
 		return &LogoutOutcome{Step: LogoutConfirm, Shop: shop}, nil
 	}
 	if sess != nil {
+		// The session's families first: should this fail, the session
+		// still stands and the customer can try again.
+		if _, err := l.cfg.Families.RevokeSessionRefreshTokens(ctx, sess.IDHash, l.cfg.Now()); err != nil {
+			return nil, fmt.Errorf("end the session's refresh families: %w", err)
+		}
 		if err := l.cfg.Sessions.DeleteBrowserSession(ctx, sess.IDHash); err != nil {
 			return nil, fmt.Errorf("end browser session: %w", err)
 		}

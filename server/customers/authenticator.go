@@ -266,7 +266,10 @@ func (a *Authenticator) acquireSlot(ctx context.Context) (release func(), err er
 		a.observeWait(time.Since(start))
 		return nil, errHashingBusy
 	case <-ctx.Done():
-		return nil, ctx.Err()
+		// The request's deadline passed in the queue: busy, as when the
+		// queue timeout passes (never a fault, see refusal.Of).
+		a.observeWait(time.Since(start))
+		return nil, errHashingBusy.WithCause(ctx.Err())
 	}
 }
 

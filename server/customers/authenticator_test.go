@@ -232,6 +232,41 @@ func TestAuthenticateBusyAnswers503(t *testing.T) {
 	require.NoError(t, err)
 }
 
+// TestDeadlineInHashQueueAnswers503: the request's deadline
+// (SHOPAUTH_REQUEST_TIMEOUT) passes while a login or a new password waits
+// for a hashing slot, before the queue timeout: that is the unavailable
+// refusal with Retry-After, never the context's bare error (a 500).
+func TestDeadlineInHashQueueAnswers503(t *testing.T) {
+	f := newFixture(t, func(c *Config) { c.HashConcurrency = 1; c.HashQueueTimeout = time.Hour })
+	release, err := f.auth.acquireSlot(context.Background())
+	require.NoError(t, err)
+	defer release()
+	for name, call := range map[string]func(ctx context.Context) error{
+		"login": func(ctx context.Context) error {
+			_, err := f.auth.Authenticate(ctx, "acme", "sonia@spryker.com", "change123")
+			return err
+		},
+		"new password": func(ctx context.Context) error {
+			_, err := f.auth.HashPassword(ctx, "a new password")
+			return err
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Millisecond)
+			defer cancel()
+			start := time.Now()
+			err := call(ctx)
+			require.Less(t, time.Since(start), 10*time.Second, "the deadline ends the wait")
+			require.ErrorIs(t, err, refusal.ErrUnavailable)
+			require.ErrorIs(t, err, context.DeadlineExceeded, "the cause stays for the log")
+			e := oautherr.From(err)
+			require.Equal(t, 503, e.Status)
+			require.Equal(t, 1, e.RetryAfter)
+		})
+	}
+	require.Zero(t, f.store.attempts, "a 503 is not a failed login")
+}
+
 // TestAuthenticateBoundsConcurrentHashing: of 32 logins at once, each for
 // its own e-mail, exactly HashConcurrency are hashing at any time, each
 // finished hash admits exactly one more, and every login gets its own

@@ -90,6 +90,9 @@ func (g *AuthorizationCode) Run(ctx context.Context, client *clients.Info, req s
 	var refresh string
 	if wantsRefresh(client, code.Scope) {
 		f := g.cfg.Policy.NewFamily(code.FamilyID, client, customer, code.Scope, code.AuthTime, now)
+		// The family remembers the browser session the code came from:
+		// RP-initiated logout of that session ends it.
+		f.SessionHash = code.SessionHash
 		token, first, err := g.cfg.startFamily(f, now)
 		if err != nil {
 			return nil, err

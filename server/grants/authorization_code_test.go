@@ -37,6 +37,7 @@ func (f *fixture) issueCode(t *testing.T, client *clients.Info, scope, challenge
 		CodeHash: tokens.HashToken(code), ClientID: client.ID, CustomerID: 21, ShopKey: shopKey,
 		RedirectURI: redirectURI, Scope: scope, Nonce: "n-0S6", CodeChallenge: challenge,
 		AuthTime: now.Add(-time.Minute), FamilyID: "fam-code", IssuedAt: now, ExpiresAt: now.Add(server.CodeTTL),
+		SessionHash: "session-hash",
 	}
 	return code
 }
@@ -106,6 +107,7 @@ func TestAuthorizationCode(t *testing.T) {
 			require.NotEmpty(t, resp.IDToken)
 			row := f.store.row(t, resp.RefreshToken)
 			require.Equal(t, "fam-code", row.FamilyID)
+			require.Equal(t, "session-hash", row.SessionHash, "the family remembers the code's browser session")
 			require.Equal(t, "fam-code", f.store.issued[claims.JTI].FamilyID)
 		})
 	}

@@ -96,6 +96,9 @@ type Family struct {
 	AuthTime   time.Time
 	// End is the family's absolute end.
 	End time.Time
+	// SessionHash is the browser session whose authorization code started
+	// the family (RP-initiated logout ends it); empty for other grants.
+	SessionHash string
 }
 
 // NewFamily describes the family a login at client starts at now.
@@ -110,7 +113,7 @@ func (p RefreshPolicy) NewFamily(id string, client *clients.Info, customer stora
 func FamilyOf(row storage.RefreshToken) Family {
 	return Family{
 		ID: row.FamilyID, ClientID: row.ClientID, CustomerID: row.CustomerID, ShopKey: row.ShopKey,
-		Scope: row.Scope, AuthTime: row.AuthTime, End: row.FamilyExpiresAt,
+		Scope: row.Scope, AuthTime: row.AuthTime, End: row.FamilyExpiresAt, SessionHash: row.SessionHash,
 	}
 }
 
@@ -127,6 +130,6 @@ func (p RefreshPolicy) Row(f Family, tokenHash string, now time.Time) storage.Re
 	return storage.RefreshToken{
 		TokenHash: tokenHash, FamilyID: f.ID, ClientID: f.ClientID, CustomerID: f.CustomerID,
 		ShopKey: f.ShopKey, Scope: f.Scope, AuthTime: f.AuthTime,
-		IssuedAt: now, ExpiresAt: expires, FamilyExpiresAt: f.End,
+		IssuedAt: now, ExpiresAt: expires, FamilyExpiresAt: f.End, SessionHash: f.SessionHash,
 	}
 }

@@ -103,6 +103,7 @@ func TestRow(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			f := tt.policy.NewFamily("fam", tt.client, customer, "openid offline_access", t0, t0)
+			f.SessionHash = "session"
 			row := tt.policy.Row(f, "hash", t0.Add(tt.issued))
 			require.Equal(t, t0.Add(tt.wantExpiry), row.ExpiresAt)
 			require.Equal(t, t0.Add(tt.wantEnd), row.FamilyExpiresAt)
@@ -110,11 +111,13 @@ func TestRow(t *testing.T) {
 			require.Equal(t, storage.RefreshToken{
 				TokenHash: "hash", FamilyID: "fam", ClientID: tt.client.ID, CustomerID: 21, ShopKey: "acme12aa",
 				Scope: "openid offline_access", AuthTime: t0, IssuedAt: row.IssuedAt, ExpiresAt: row.ExpiresAt,
-				FamilyExpiresAt: row.FamilyExpiresAt,
+				FamilyExpiresAt: row.FamilyExpiresAt, SessionHash: "session",
 			}, row)
-			// A successor built from the row keeps the family.
+			// A successor built from the row keeps the family, and the
+			// browser session it came from.
 			next := tt.policy.Row(FamilyOf(row), "next", row.IssuedAt.Add(time.Minute))
 			require.Equal(t, row.FamilyExpiresAt, next.FamilyExpiresAt)
+			require.Equal(t, "session", next.SessionHash)
 			require.False(t, next.ExpiresAt.After(next.FamilyExpiresAt))
 		})
 	}

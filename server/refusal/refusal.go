@@ -1,6 +1,7 @@
 package refusal
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"time"
@@ -173,8 +174,12 @@ var (
 const StorageRetryAfter = time.Second
 
 // Of classifies err: a refusal as it is; storage.ErrUnavailable, wherever
-// it is wrapped, as Unavailable (RetryAfter StorageRetryAfter); anything
-// else as a Fault carrying err. Of(nil) is nil.
+// it is wrapped, as Unavailable (RetryAfter StorageRetryAfter); so is a
+// context that ended (context.DeadlineExceeded or context.Canceled,
+// wherever wrapped): the request's deadline (SHOPAUTH_REQUEST_TIMEOUT)
+// passed while it waited for the database, a hashing slot or a lock, and
+// the caller may try again — it did nothing wrong, and nothing broke.
+// Anything else is a Fault carrying err. Of(nil) is nil.
 func Of(err error) *Error {
 	if err == nil {
 		return nil
@@ -183,7 +188,8 @@ func Of(err error) *Error {
 	if errors.As(err, &e) {
 		return e
 	}
-	if errors.Is(err, storage.ErrUnavailable) {
+	if errors.Is(err, storage.ErrUnavailable) ||
+		errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
 		return ErrUnavailable.WithRetryAfter(StorageRetryAfter).WithCause(err)
 	}
 	return &Error{Kind: Fault, cause: err}

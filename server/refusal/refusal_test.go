@@ -1,6 +1,7 @@
 package refusal
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"testing"
@@ -23,6 +24,11 @@ func TestOf(t *testing.T) {
 		{"a refusal", ErrBadCredentials.WithCause(cause), BadCredentials, 0},
 		{"a wrapped refusal", fmt.Errorf("login: %w", ErrThrottled.WithRetryAfter(2500*time.Millisecond)), Throttled, 3},
 		{"the database is away", fmt.Errorf("load client: %w", storage.ErrUnavailable), Unavailable, 1},
+		// The request's deadline (SHOPAUTH_REQUEST_TIMEOUT) fired while it
+		// waited: a driver or a queue hands back the context's own error.
+		{"the deadline passed in the store", fmt.Errorf("record login attempt: %w", context.DeadlineExceeded), Unavailable, 1},
+		{"the deadline passed, bare", context.DeadlineExceeded, Unavailable, 1},
+		{"the request was cancelled", fmt.Errorf("look up customer: %w", context.Canceled), Unavailable, 1},
 		{"a fault", errors.New("disk on fire"), Fault, 0},
 		{"not found is a fault where nobody classified it", storage.ErrNotFound, Fault, 0},
 	}

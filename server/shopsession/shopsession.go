@@ -9,6 +9,7 @@ import (
 	"github.com/shopauth/shopauth/server"
 	"github.com/shopauth/shopauth/server/clients"
 	"github.com/shopauth/shopauth/server/customers"
+	"github.com/shopauth/shopauth/server/customertoken"
 	"github.com/shopauth/shopauth/server/refusal"
 	"github.com/shopauth/shopauth/server/tokens"
 	"github.com/shopauth/shopauth/storage"
@@ -32,6 +33,15 @@ type Revoker interface {
 	SpendAccessToken(ctx context.Context, t storage.RevokedAccessToken) error
 }
 
+// Families ties access tokens to the refresh families they were issued
+// from: a logout ends the family of the token it is called with, and an
+// exchanged token joins the old one's family, so that revoking the family
+// revokes it too (docs/security.md).
+type Families interface {
+	RevokeAccessTokenFamily(ctx context.Context, jti string, now time.Time) (int64, error)
+	AttachToFamilyOf(ctx context.Context, oldJTI string, access storage.IssuedAccessToken) (string, error)
+}
+
 // Minter mints access tokens; *tokens.Minter implements it.
 type Minter interface {
 	Mint(ctx context.Context, g tokens.Grant) (tokens.Minted, error)
@@ -49,24 +59,31 @@ type Config struct {
 	Customers    customers.Reader
 	Clients      clients.Store
 	Revoker      Revoker
+	Families     Families
 	Minter       Minter
 	Now          func() time.Time
 }
 
 // Sessions serves the shopKey dialect's shop and token questions.
 type Sessions struct {
-	cfg Config
+	cfg    Config
+	tokens *customertoken.Checker
 }
 
 // New checks cfg and returns Sessions.
 func New(cfg Config) (*Sessions, error) {
-	if cfg.Shops == nil || cfg.AccessTokens == nil || cfg.Customers == nil || cfg.Clients == nil || cfg.Revoker == nil || cfg.Minter == nil {
-		return nil, errors.New("shopsession: Shops, AccessTokens, Customers, Clients, Revoker and Minter are required")
+	if cfg.Shops == nil || cfg.AccessTokens == nil || cfg.Customers == nil || cfg.Clients == nil || cfg.Revoker == nil ||
+		cfg.Families == nil || cfg.Minter == nil {
+		return nil, errors.New("shopsession: Shops, AccessTokens, Customers, Clients, Revoker, Families and Minter are required")
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	return &Sessions{cfg: cfg}, nil
+	checker, err := customertoken.New(cfg.AccessTokens)
+	if err != nil {
+		return nil, err
+	}
+	return &Sessions{cfg: cfg, tokens: checker}, nil
 }
 
 // maxShopKeyLength is the width of shops.shop_key: a longer key names no
@@ -89,25 +106,14 @@ func (s *Sessions) Shop(ctx context.Context, key string) (storage.Shop, error) {
 	return shop, nil
 }
 
-// VerifyShopAccessToken returns the claims of a live access token of this
-// issuer that was issued for a customer of shopKey (RFC 6750 §3.1: any
-// failure is InvalidToken). A token of another shop is invalid here even
-// though its signature is good: the shop is the tenant.
-func (s *Sessions) VerifyShopAccessToken(ctx context.Context, shopKey, raw string) (tokens.AccessClaims, error) {
-	if raw == "" {
-		return tokens.AccessClaims{}, refusal.ErrInvalidToken
-	}
-	c, err := s.cfg.AccessTokens.VerifyAccessToken(ctx, raw)
-	if errors.Is(err, tokens.ErrInvalidToken) {
-		return tokens.AccessClaims{}, refusal.ErrInvalidToken.WithCause(err)
-	}
-	if err != nil {
-		return tokens.AccessClaims{}, err
-	}
-	if _, ok := c.CustomerID(); !ok || c.Shop == "" || c.Shop != shopKey {
-		return tokens.AccessClaims{}, refusal.ErrInvalidToken
-	}
-	return c, nil
+// VerifyShopAccessToken returns the claims of a live access token that
+// the shopKey route of clientID and shopKey accepts (customertoken.Route:
+// a customer of that shop, the dialect's client or one configured for it,
+// the customer scope); anything else is InvalidToken (RFC 6750 §3.1). A
+// token of another shop is invalid here even though its signature is
+// good: the shop is the tenant.
+func (s *Sessions) VerifyShopAccessToken(ctx context.Context, clientID, shopKey, raw string) (tokens.AccessClaims, error) {
+	return s.tokens.Check(ctx, customertoken.Route{ClientID: clientID, Shop: shopKey}, raw)
 }
 
 // TokenCustomer returns the customer a verified access token speaks for,
@@ -121,27 +127,37 @@ func (s *Sessions) TokenCustomer(ctx context.Context, c tokens.AccessClaims) (st
 	return customer, err
 }
 
-// RevokeAccessToken revokes one verified access token by its jti; it stays
-// on the revocation list until it would have expired anyway.
+// RevokeAccessToken is the dialect's logout: it revokes one verified
+// access token by its jti (listed until it would have expired anyway) and
+// ends the refresh family it was issued from, if any (a configured
+// partner's login), with every access token issued from that family.
 func (s *Sessions) RevokeAccessToken(ctx context.Context, c tokens.AccessClaims) error {
 	if err := s.cfg.Revoker.RevokeAccessToken(ctx, c.Revocation()); err != nil {
 		return fmt.Errorf("revoke access token: %w", err)
+	}
+	if _, err := s.cfg.Families.RevokeAccessTokenFamily(ctx, c.JTI, s.cfg.Now()); err != nil {
+		return fmt.Errorf("revoke the access token's family: %w", err)
 	}
 	return nil
 }
 
 var errExchanged = refusal.New(refusal.InvalidToken, "The access token was already exchanged or revoked.")
 
-// ExchangeAccessToken trades a verified, still-live access token of
-// clientID for a new one with the same customer, scope and auth_time, and
-// revokes the old token's jti: the dialect's `refresh`, which has no
-// refresh tokens. The customer must still be allowed to sign in.
+// ExchangeAccessToken trades a verified, still-live access token that the
+// dialect of clientID accepts for a new one of the same client, customer,
+// scope and auth_time, and revokes the old token's jti: the dialect's
+// `refresh`, which has no refresh tokens. The customer must still be
+// allowed to sign in.
 func (s *Sessions) ExchangeAccessToken(ctx context.Context, clientID string, old tokens.AccessClaims) (*server.TokenResponse, error) {
-	// A token issued to another client is not this dialect's to renew.
-	if old.ClientID != clientID {
+	// A token the dialect does not accept is not its to renew.
+	if !(customertoken.Route{ClientID: clientID, Shop: old.Shop}).Accepts(old) {
 		return nil, refusal.ErrInvalidToken
 	}
-	client, err := s.cfg.Clients.GetClient(ctx, clientID)
+	client, err := s.cfg.Clients.GetClient(ctx, old.ClientID)
+	if errors.Is(err, storage.ErrNotFound) {
+		// The token's client is gone: nothing to renew for.
+		return nil, refusal.ErrInvalidToken
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -166,6 +182,16 @@ func (s *Sessions) ExchangeAccessToken(ctx context.Context, clientID string, old
 	})
 	if err != nil {
 		return nil, err
+	}
+	// The new token joins the old one's refresh family, if any, so that
+	// ending the family (logout, reuse, consent, a disabled account) ends
+	// it too; a family revoked meanwhile refuses it.
+	_, err = s.cfg.Families.AttachToFamilyOf(ctx, old.JTI, storage.IssuedAccessToken{JTI: minted.JTI, ExpiresAt: minted.ExpiresAt})
+	if errors.Is(err, storage.ErrConflict) {
+		return nil, errExchanged
+	}
+	if err != nil {
+		return nil, fmt.Errorf("attach exchanged access token: %w", err)
 	}
 	return &server.TokenResponse{
 		AccessToken: minted.AccessToken, TokenType: "Bearer", ExpiresIn: minted.ExpiresIn(),

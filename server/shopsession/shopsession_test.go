@@ -2,6 +2,7 @@ package shopsession
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"testing"
 	"time"
@@ -20,6 +21,40 @@ type fake struct {
 	customer storage.Customer
 	claims   map[string]tokens.AccessClaims
 	minted   []tokens.Grant
+	// families maps a jti to its refresh family; ended lists revoked
+	// families.
+	families map[string]string
+	ended    map[string]bool
+}
+
+func (f *fake) RevokeAccessTokenFamily(_ context.Context, jti string, _ time.Time) (int64, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	family, ok := f.families[jti]
+	if !ok || f.ended[family] {
+		return 0, nil
+	}
+	f.ended[family] = true
+	for j, fam := range f.families {
+		if fam == family {
+			f.revoked[j] = true
+		}
+	}
+	return 1, nil
+}
+
+func (f *fake) AttachToFamilyOf(_ context.Context, oldJTI string, access storage.IssuedAccessToken) (string, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	family, ok := f.families[oldJTI]
+	if !ok {
+		return "", nil
+	}
+	if f.ended[family] {
+		return "", storage.ErrConflict
+	}
+	f.families[access.JTI] = family
+	return family, nil
 }
 
 func (f *fake) GetShop(_ context.Context, key string) (storage.Shop, error) {
@@ -48,6 +83,9 @@ func (f *fake) GetCustomer(_ context.Context, shop string, id uint64) (storage.C
 }
 
 func (f *fake) GetClient(_ context.Context, id string) (storage.Client, error) {
+	if id == "gone" {
+		return storage.Client{}, storage.ErrNotFound
+	}
 	return storage.Client{ID: id}, nil
 }
 
@@ -72,7 +110,7 @@ func (f *fake) Mint(_ context.Context, g tokens.Grant) (tokens.Minted, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.minted = append(f.minted, g)
-	return tokens.Minted{AccessToken: "new", IssuedAt: g.IssuedAt, ExpiresAt: g.IssuedAt.Add(time.Hour)}, nil
+	return tokens.Minted{AccessToken: "new", JTI: fmt.Sprint("new-", len(f.minted)), IssuedAt: g.IssuedAt, ExpiresAt: g.IssuedAt.Add(time.Hour)}, nil
 }
 
 func newSessions(t *testing.T) (*Sessions, *fake) {
@@ -80,14 +118,19 @@ func newSessions(t *testing.T) (*Sessions, *fake) {
 	verified := time.Unix(1_900_000_000, 0)
 	f := &fake{
 		revoked:  map[string]bool{},
+		families: map[string]string{"j4": "partner-family", "j7": "partner-family"},
+		ended:    map[string]bool{},
 		customer: storage.Customer{ID: 21, ShopKey: "acme12aa", EmailVerifiedAt: &verified},
 		claims: map[string]tokens.AccessClaims{
 			"sonia":   {JTI: "j1", ClientID: "shopkey-storefront", Subject: "21", Shop: "acme12aa", Scope: "customer", AuthTime: 1_900_000_100},
 			"machine": {JTI: "j2", ClientID: "erp", Subject: "erp", Shop: "acme12aa"},
 			"london":  {JTI: "j3", ClientID: "shopkey-storefront", Subject: "21", Shop: "london01"},
+			"partner": {JTI: "j4", ClientID: "partner", Audience: tokens.Audience{"shopkey-storefront"}, Subject: "21", Shop: "acme12aa", Scope: "openid customer"},
+			"app":     {JTI: "j5", ClientID: "app", Audience: tokens.Audience{"app"}, Subject: "21", Shop: "acme12aa", Scope: "openid"},
+			"noscope": {JTI: "j6", ClientID: "shopkey-storefront", Subject: "21", Shop: "acme12aa", Scope: "offline_access"},
 		},
 	}
-	s, err := New(Config{Shops: f, AccessTokens: f, Customers: f, Clients: f, Revoker: f, Minter: f,
+	s, err := New(Config{Shops: f, AccessTokens: f, Customers: f, Clients: f, Revoker: f, Families: f, Minter: f,
 		Now: func() time.Time { return time.Unix(1_900_000_200, 0) }})
 	require.NoError(t, err)
 	return s, f
@@ -105,15 +148,38 @@ func TestShop(t *testing.T) {
 }
 
 // TestVerifyShopAccessToken: the shop is the tenant: only a customer's
-// token of the path's shop is live here.
+// token of the path's shop, of the dialect's client or one configured for
+// it (aud), with the customer scope, is live here.
 func TestVerifyShopAccessToken(t *testing.T) {
 	s, _ := newSessions(t)
-	c, err := s.VerifyShopAccessToken(context.Background(), "acme12aa", "sonia")
-	require.NoError(t, err)
-	require.Equal(t, "j1", c.JTI)
-	for _, raw := range []string{"", "garbage", "machine", "london"} {
-		_, err := s.VerifyShopAccessToken(context.Background(), "acme12aa", raw)
+	for raw, jti := range map[string]string{"sonia": "j1", "partner": "j4"} {
+		c, err := s.VerifyShopAccessToken(context.Background(), "shopkey-storefront", "acme12aa", raw)
+		require.NoError(t, err, raw)
+		require.Equal(t, jti, c.JTI)
+	}
+	for _, raw := range []string{"", "garbage", "machine", "london", "app", "noscope"} {
+		_, err := s.VerifyShopAccessToken(context.Background(), "shopkey-storefront", "acme12aa", raw)
 		require.Equal(t, refusal.InvalidToken, refusal.KindOf(err), "%q", raw)
+	}
+	_, err := s.VerifyShopAccessToken(context.Background(), "other-dialect", "acme12aa", "sonia")
+	require.Equal(t, refusal.InvalidToken, refusal.KindOf(err), "another dialect's client")
+}
+
+// TestExchangeKeepsTheClient: a configured partner's token is renewed as
+// a token of that partner, never of the dialect's client.
+func TestExchangeKeepsTheClient(t *testing.T) {
+	s, f := newSessions(t)
+	resp, err := s.ExchangeAccessToken(context.Background(), "shopkey-storefront", f.claims["partner"])
+	require.NoError(t, err)
+	require.Equal(t, "partner", resp.Client.ID)
+	require.Equal(t, "partner", f.minted[0].Client.ID)
+	gone := f.claims["partner"]
+	gone.ClientID, gone.JTI = "gone", "j8"
+	f.claims["gone"] = gone
+	for _, name := range []string{"app", "noscope", "gone"} {
+		_, err := s.ExchangeAccessToken(context.Background(), "shopkey-storefront", f.claims[name])
+		require.Equal(t, refusal.InvalidToken, refusal.KindOf(err), name)
+		require.False(t, f.revoked[f.claims[name].JTI], "a refused exchange spends nothing")
 	}
 }
 
@@ -161,4 +227,34 @@ func TestExchange(t *testing.T) {
 	_, err = s.ExchangeAccessToken(context.Background(), "shopkey-storefront", fresh)
 	require.Equal(t, refusal.InvalidToken, refusal.KindOf(err))
 	require.False(t, f.revoked["j9"], "a refused exchange spends nothing")
+}
+
+// TestLogoutEndsTheFamily: logging out with a token issued from a refresh
+// family revokes the token and ends the family, its other access tokens
+// included; a token of no family is revoked alone.
+func TestLogoutEndsTheFamily(t *testing.T) {
+	s, f := newSessions(t)
+	require.NoError(t, s.RevokeAccessToken(context.Background(), f.claims["sonia"]))
+	require.True(t, f.revoked["j1"])
+	require.Empty(t, f.ended, "a token of no family ends none")
+
+	require.NoError(t, s.RevokeAccessToken(context.Background(), f.claims["partner"]))
+	require.True(t, f.ended["partner-family"])
+	require.True(t, f.revoked["j7"], "the family's other access token")
+}
+
+// TestExchangeJoinsTheFamily: the token an exchange mints joins the old
+// token's family, so ending the family ends it; a family ended meanwhile
+// refuses the exchange.
+func TestExchangeJoinsTheFamily(t *testing.T) {
+	s, f := newSessions(t)
+	_, err := s.ExchangeAccessToken(context.Background(), "shopkey-storefront", f.claims["partner"])
+	require.NoError(t, err)
+	require.Equal(t, "partner-family", f.families["new-1"])
+
+	f.ended["partner-family"] = true
+	fresh := f.claims["partner"]
+	fresh.JTI = "j7"
+	_, err = s.ExchangeAccessToken(context.Background(), "shopkey-storefront", fresh)
+	require.Equal(t, refusal.InvalidToken, refusal.KindOf(err))
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"gorm.io/gorm"
@@ -28,6 +29,7 @@ type authorizationCodeModel struct {
 	RedeemedAt     *time.Time
 	TokensIssuedAt *time.Time
 	RevokedAt      *time.Time
+	SessionHash    string `gorm:"column:session_hash"`
 }
 
 func (authorizationCodeModel) TableName() string { return "authorization_codes" }
@@ -59,7 +61,7 @@ func (s *Store) CreateAuthorizationCode(ctx context.Context, c storage.Authoriza
 		RedirectURI: c.RedirectURI, Scope: c.Scope, Nonce: c.Nonce, CodeChallenge: c.CodeChallenge,
 		AuthTime: dbTimeOrNull(c.AuthTime), FamilyID: c.FamilyID, IssuedAt: dbTimeOrNull(c.IssuedAt),
 		ExpiresAt: dbTimeOrNull(c.ExpiresAt), RedeemedAt: dbTimePtr(c.RedeemedAt),
-		TokensIssuedAt: dbTimePtr(c.TokensIssuedAt), RevokedAt: dbTimePtr(c.RevokedAt),
+		TokensIssuedAt: dbTimePtr(c.TokensIssuedAt), RevokedAt: dbTimePtr(c.RevokedAt), SessionHash: c.SessionHash,
 	}
 	if err := s.db.WithContext(ctx).Create(&m).Error; err != nil {
 		return fmt.Errorf("create authorization code: %w", convertErr(err))
@@ -151,8 +153,51 @@ func (m authorizationCodeModel) toStorage() storage.AuthorizationCode {
 		RedirectURI: m.RedirectURI, Scope: m.Scope, Nonce: m.Nonce, CodeChallenge: m.CodeChallenge,
 		AuthTime: fromDBOrZero(m.AuthTime), FamilyID: m.FamilyID, IssuedAt: fromDBOrZero(m.IssuedAt),
 		ExpiresAt: fromDBOrZero(m.ExpiresAt), RedeemedAt: fromDBPtr(m.RedeemedAt),
-		TokensIssuedAt: fromDBPtr(m.TokensIssuedAt), RevokedAt: fromDBPtr(m.RevokedAt),
+		TokensIssuedAt: fromDBPtr(m.TokensIssuedAt), RevokedAt: fromDBPtr(m.RevokedAt), SessionHash: m.SessionHash,
 	}
+}
+
+// RevokeSessionRefreshTokens ends what one browser session produced: it
+// revokes every authorization code issued in the session (so a code not
+// yet redeemed, or redeemed but not yet answered, issues nothing any more)
+// and every refresh family started from those codes, with the access
+// tokens issued from them, in one transaction. The families are found by
+// their own session_hash too, so they are found long after the codes were
+// swept. It reports how many refresh tokens it revoked; an empty
+// sessionHash revokes nothing.
+func (s *Store) RevokeSessionRefreshTokens(ctx context.Context, sessionHash string, now time.Time) (revoked int64, err error) {
+	if sessionHash == "" {
+		return 0, nil
+	}
+	now = dbTime(now)
+	err = s.transaction(ctx, func(tx *gorm.DB) error {
+		// The UPDATE comes first: it locks the codes against a concurrent
+		// IssueCodeTokens before the families are read (as
+		// RevokeAuthorizationCode does).
+		if err := tx.Model(&authorizationCodeModel{}).
+			Where("session_hash = ? AND revoked_at IS NULL", sessionHash).
+			Update("revoked_at", now).Error; err != nil {
+			return err
+		}
+		var fromCodes, fromTokens []string
+		if err := tx.Model(&authorizationCodeModel{}).Where("session_hash = ?", sessionHash).
+			Pluck("family_id", &fromCodes).Error; err != nil {
+			return err
+		}
+		if err := tx.Model(&refreshTokenModel{}).Distinct("family_id").
+			Where("session_hash = ? AND revoked_at IS NULL", sessionHash).
+			Pluck("family_id", &fromTokens).Error; err != nil {
+			return err
+		}
+		families := slices.Compact(slices.Sorted(slices.Values(append(fromCodes, fromTokens...))))
+		families = slices.DeleteFunc(families, func(f string) bool { return f == "" })
+		revoked, err = revokeFamilies(tx, families, now)
+		return err
+	})
+	if err != nil {
+		return 0, fmt.Errorf("revoke session refresh tokens: %w", convertErr(err))
+	}
+	return revoked, nil
 }
 
 // SaveConsent stores a customer's consent to a client's scopes, replacing

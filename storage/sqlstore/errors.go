@@ -57,8 +57,12 @@ var unavailableMySQLErrors = map[uint16]bool{
 // past busy_timeout, the disk is full, or the file cannot be read or
 // written. A corrupt database (SQLITE_CORRUPT) is not among them.
 var unavailableSQLiteErrors = map[int]bool{
-	5:  true, // SQLITE_BUSY
-	6:  true, // SQLITE_LOCKED
+	5: true, // SQLITE_BUSY
+	6: true, // SQLITE_LOCKED
+	// SQLITE_INTERRUPT: the driver interrupts a statement when its
+	// context ends (the request's deadline passed mid-statement); the
+	// statement wrote nothing.
+	9:  true,
 	10: true, // SQLITE_IOERR
 	13: true, // SQLITE_FULL
 	14: true, // SQLITE_CANTOPEN

@@ -31,14 +31,14 @@ func (m *customerModel) scanTargets() []any {
 var refreshTokenColumns = []string{
 	"token_hash", "family_id", "client_id", "customer_id", "shop_key", "scope",
 	"auth_time", "issued_at", "expires_at", "family_expires_at", "spent_at",
-	"revoked_at", "successor_hash", "predecessor_seal",
+	"revoked_at", "successor_hash", "predecessor_seal", "session_hash",
 }
 
 func (m *refreshTokenModel) scanTargets() []any {
 	return []any{
 		&m.TokenHash, &m.FamilyID, &m.ClientID, &m.CustomerID, &m.ShopKey, &m.Scope,
 		&m.AuthTime, &m.IssuedAt, &m.ExpiresAt, &m.FamilyExpiresAt, &m.SpentAt,
-		&m.RevokedAt, &m.SuccessorHash, &m.PredecessorSeal,
+		&m.RevokedAt, &m.SuccessorHash, &m.PredecessorSeal, &m.SessionHash,
 	}
 }
 

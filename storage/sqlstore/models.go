@@ -82,6 +82,7 @@ type refreshTokenModel struct {
 	RevokedAt       *time.Time
 	SuccessorHash   string `gorm:"column:successor_hash"`
 	PredecessorSeal []byte `gorm:"column:predecessor_seal"`
+	SessionHash     string `gorm:"column:session_hash"`
 }
 
 func (refreshTokenModel) TableName() string { return "refresh_tokens" }
@@ -350,6 +351,7 @@ func fromRefreshToken(rt storage.RefreshToken) refreshTokenModel {
 		RevokedAt:       dbTimePtr(rt.RevokedAt),
 		SuccessorHash:   rt.SuccessorHash,
 		PredecessorSeal: rt.PredecessorSeal,
+		SessionHash:     rt.SessionHash,
 	}
 }
 
@@ -369,6 +371,7 @@ func (m refreshTokenModel) toStorage() storage.RefreshToken {
 		RevokedAt:       fromDBPtr(m.RevokedAt),
 		SuccessorHash:   m.SuccessorHash,
 		PredecessorSeal: m.PredecessorSeal,
+		SessionHash:     m.SessionHash,
 	}
 }
 

@@ -41,6 +41,7 @@ type Store struct {
 	sql     *sql.DB
 	dialect string // "sqlite" or "mysql"
 	log     *slog.Logger
+	galera  bool // a Galera node: causal reads (galeraSyncWait)
 }
 
 var _ storage.Store = (*Store)(nil)
@@ -116,8 +117,67 @@ func Open(ctx context.Context, databaseURL string, opts Options) (*Store, error)
 		// Every connection to :memory: opens its own empty database.
 		maxConns = 1
 	}
-	return open(ctx, connector, dialect, maxConns, logger)
+	s, err := open(ctx, connector, dialect, maxConns, logger)
+	if err != nil || dialect != dialectMySQL {
+		return s, err
+	}
+	return s.causalOnGalera(ctx, databaseURL, maxConns)
 }
+
+// galeraSyncWait is the wsrep_sync_wait every connection to a Galera node
+// gets: reads (1) and UPDATE/DELETE (2) first wait until the node has
+// applied everything the cluster committed before them. Galera applies
+// another node's commits asynchronously; without it a client that rotated
+// a refresh token through one node and presents the successor at once
+// through another could find no successor (refused, the token lost), and
+// a conditional UPDATE could match no row yet. Certification already
+// orders conflicting writes; this makes reads causal.
+// docs/operations.md ("Scale-out") states it.
+const galeraSyncWait = "3"
+
+// causalOnGalera reopens s with wsrep_sync_wait set on every connection
+// when its server is a Galera node with replication on; otherwise it
+// returns s. MySQL has no @@wsrep_on (the query fails) and a plain
+// MariaDB has it OFF: both keep s. A database that cannot answer the
+// question is storage.ErrUnavailable (serve's start-up waits and asks
+// again): a Galera node must never be used without causal reads.
+func (s *Store) causalOnGalera(ctx context.Context, databaseURL string, maxConns int) (*Store, error) {
+	var on sql.NullInt64
+	err := s.sql.QueryRowContext(ctx, "SELECT @@wsrep_on").Scan(&on)
+	if err != nil && isUnavailable(err) {
+		_ = s.Close()
+		return nil, fmt.Errorf("sqlstore: ask whether the server is a Galera node: %w", convertErr(err))
+	}
+	if err != nil || on.Int64 != 1 {
+		return s, nil
+	}
+	_, rest, _ := strings.Cut(databaseURL, "://")
+	cfg, err := mysqlConfig(rest)
+	if err != nil {
+		_ = s.Close()
+		return nil, err
+	}
+	if cfg.Params == nil {
+		cfg.Params = map[string]string{}
+	}
+	cfg.Params["wsrep_sync_wait"] = galeraSyncWait
+	c, err := gomysql.NewConnector(cfg)
+	if err != nil {
+		_ = s.Close()
+		return nil, fmt.Errorf("sqlstore: mysql URL: %w; %s", err, acceptedURLs)
+	}
+	_ = s.Close()
+	g, err := open(ctx, boundedConnector{c}, dialectMySQL, maxConns, s.log)
+	if err != nil {
+		return nil, err
+	}
+	g.galera = true
+	return g, nil
+}
+
+// Galera reports whether the store's server is a Galera node (reads are
+// then causal, see galeraSyncWait).
+func (s *Store) Galera() bool { return s.galera }
 
 // open builds a Store on connector's pool and checks that the database
 // answers.

@@ -100,6 +100,7 @@ func TestSQLiteResultCodes(t *testing.T) {
 		{sqlite3.SQLITE_IOERR_WRITE, true},
 		{sqlite3.SQLITE_IOERR_FSYNC, true},
 		{sqlite3.SQLITE_CANTOPEN, true},
+		{sqlite3.SQLITE_INTERRUPT, true},
 		{sqlite3.SQLITE_CORRUPT, false},
 		{sqlite3.SQLITE_ERROR, false},
 		{sqlite3.SQLITE_CONSTRAINT_UNIQUE, false},
@@ -131,6 +132,26 @@ func TestSQLiteDiskFullIsUnavailable(t *testing.T) {
 	require.ErrorIs(t, err, storage.ErrUnavailable)
 	_, err = s.ListShops(ctx)
 	require.NoError(t, err)
+}
+
+// TestSQLiteDeadlineMidStatementIsUnavailable: the request's deadline
+// passes while SQLite runs a statement; the driver interrupts it
+// (SQLITE_INTERRUPT, not the context's error), and that is
+// storage.ErrUnavailable like any other deadline, never a fault (500).
+func TestSQLiteDeadlineMidStatementIsUnavailable(t *testing.T) {
+	s, _ := openFaulty(t)
+	ctx, cancel := context.WithTimeout(t.Context(), 50*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	// A statement that runs for minutes unless interrupted.
+	_, err := s.sql.ExecContext(ctx, `WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x+1 FROM c WHERE x < 1000000000000)
+		SELECT COUNT(*) FROM c`)
+	require.Less(t, time.Since(start), 10*time.Second, "the deadline ends the statement")
+	require.Error(t, err)
+	var liteErr *gosqlite.Error
+	require.ErrorAs(t, err, &liteErr, "the driver's own error, not the context's: %v", err)
+	require.Equal(t, sqlite3.SQLITE_INTERRUPT, liteErr.Code()&0xff)
+	require.ErrorIs(t, convertErr(err), storage.ErrUnavailable)
 }
 
 // TestRetryRunsAgainOnlyWhatWroteNothing: a statement or transaction that

@@ -74,7 +74,10 @@ func (s *Store) SweepRefreshTokens(ctx context.Context, expiredBefore, settledBe
 		where string
 		arg   time.Time
 	}{
-		{"expires_at < ? AND spent_at IS NULL", expired},
+		// An expired token is kept while its family has access tokens
+		// recorded: revoking the customer's families (logout, consent,
+		// a disabled account) must still find the family to revoke them.
+		{"expires_at < ? AND spent_at IS NULL AND NOT EXISTS (SELECT 1 FROM issued_access_tokens i WHERE i.family_id = refresh_tokens.family_id)", expired},
 		{"revoked_at < ?", settled},
 		{"family_expires_at < ?", settled},
 	} {

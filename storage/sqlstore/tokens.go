@@ -210,3 +210,60 @@ func (s *Store) IsAccessTokenRevoked(ctx context.Context, jti string) (bool, err
 	}
 	return true, nil
 }
+
+// RevokeAccessTokenFamily revokes the refresh family the access token jti
+// was issued from, with every access token issued from it, in one
+// transaction, and reports how many refresh tokens it revoked. A jti of
+// no family (a token minted without a refresh token) revokes nothing.
+func (s *Store) RevokeAccessTokenFamily(ctx context.Context, jti string, now time.Time) (revoked int64, err error) {
+	err = s.transaction(ctx, func(tx *gorm.DB) error {
+		var families []string
+		if err := tx.Model(&issuedAccessTokenModel{}).Where("jti = ? AND family_id <> ''", jti).
+			Pluck("family_id", &families).Error; err != nil {
+			return err
+		}
+		revoked, err = revokeFamilies(tx, families, dbTime(now))
+		return err
+	})
+	if err != nil {
+		return 0, fmt.Errorf("revoke access token family: %w", convertErr(err))
+	}
+	return revoked, nil
+}
+
+// AttachToFamilyOf records access in the refresh family the access token
+// oldJTI was issued from, so that revoking that family revokes access too
+// (an access token exchanged for another, shopKey's refresh). It reports
+// the family, or "" when oldJTI belongs to none (nothing is recorded). It
+// serializes with revokeFamilies like AttachAccessToken: it locks the
+// family's not-yet-revoked refresh tokens, and when there are none — the
+// family was revoked first — the result is storage.ErrConflict and
+// nothing is recorded.
+func (s *Store) AttachToFamilyOf(ctx context.Context, oldJTI string, access storage.IssuedAccessToken) (family string, err error) {
+	err = s.transaction(ctx, func(tx *gorm.DB) error {
+		var families []string
+		if err := tx.Model(&issuedAccessTokenModel{}).Where("jti = ? AND family_id <> ''", oldJTI).
+			Pluck("family_id", &families).Error; err != nil {
+			return err
+		}
+		if len(families) == 0 {
+			return nil
+		}
+		var live []string
+		if err := tx.Model(&refreshTokenModel{}).Clauses(clause.Locking{Strength: "UPDATE"}).
+			Where("family_id = ? AND revoked_at IS NULL", families[0]).
+			Pluck("token_hash", &live).Error; err != nil {
+			return err
+		}
+		if len(live) == 0 {
+			return storage.ErrConflict
+		}
+		access.FamilyID = families[0]
+		family = families[0]
+		return insertAccessToken(tx, access)
+	})
+	if err != nil {
+		return "", fmt.Errorf("attach to family of access token: %w", convertErr(err))
+	}
+	return family, nil
+}

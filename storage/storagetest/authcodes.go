@@ -205,3 +205,96 @@ func testBrowserSessions(t *testing.T, open func(t *testing.T) Store) {
 	require.ErrorIs(t, err, storage.ErrNotFound)
 	require.NoError(t, s.DeleteBrowserSession(ctx, bs.IDHash), "ending an ended session is not an error")
 }
+
+// testRevokeSessionRefreshTokens: RP-initiated logout ends what one
+// browser session produced — its codes (an unredeemed one, and one
+// redeemed but not yet answered, issue nothing afterwards) and the
+// families started from them, also after rotation, also once the codes
+// were swept — with their access tokens; other sessions' families and
+// families of other grants live on.
+func testRevokeSessionRefreshTokens(t *testing.T, open func(t *testing.T) Store) {
+	ctx := context.Background()
+	now := baseTime()
+	mine, other := hashOf("session-mine"), hashOf("session-other")
+	s := open(t)
+
+	// issue stores a code of session and, unless pending, redeems it and
+	// issues its family's first token and an access token.
+	issue := func(name, session string, pending bool) storage.RefreshToken {
+		c := newCode(name, "fam-"+name, now)
+		c.SessionHash = session
+		require.NoError(t, s.CreateAuthorizationCode(ctx, c))
+		rt := newToken(name+"-rt", c.FamilyID, now)
+		rt.SessionHash = session
+		if pending {
+			return rt
+		}
+		_, err := s.RedeemAuthorizationCode(ctx, c.CodeHash, now)
+		require.NoError(t, err)
+		require.NoError(t, s.IssueCodeTokens(ctx, c.CodeHash, now, &rt, newAccess(name+"-at", c.FamilyID, now.Add(time.Hour))))
+		return rt
+	}
+	a := issue("sa", mine, false)
+	// b rotated once: the successor carries the session too.
+	b := issue("sb", mine, false)
+	b2 := newToken("sb-rt2", b.FamilyID, now)
+	b2.SessionHash = mine
+	require.NoError(t, s.RotateRefreshToken(ctx, b.TokenHash, now, b2, newAccess("sb-at2", b.FamilyID, now.Add(time.Hour))))
+	got, err := s.GetRefreshToken(ctx, b2.TokenHash)
+	require.NoError(t, err)
+	require.Equal(t, mine, got.SessionHash, "the session hash is stored")
+	// The codes of a, b and c are swept already: the families are found
+	// by their own session hash.
+	c := issue("sc", mine, false)
+	_, err = s.SweepAuthorizationCodes(ctx, now.Add(time.Hour), now.Add(time.Hour), 100)
+	require.NoError(t, err)
+	pending := newCode("sp", "fam-sp", now)
+	pending.SessionHash = mine
+	require.NoError(t, s.CreateAuthorizationCode(ctx, pending))
+	redeemed := newCode("sr", "fam-sr", now)
+	redeemed.SessionHash = mine
+	require.NoError(t, s.CreateAuthorizationCode(ctx, redeemed))
+	_, err = s.RedeemAuthorizationCode(ctx, redeemed.CodeHash, now)
+	require.NoError(t, err)
+	bystander := issue("so", other, false)
+	password := newToken("pw-rt", "fam-pw", now)
+	require.NoError(t, s.CreateRefreshToken(ctx, password, newAccess("pw-at", "fam-pw", now.Add(time.Hour))))
+
+	at := now.Add(time.Minute)
+	n, err := s.RevokeSessionRefreshTokens(ctx, mine, at)
+	require.NoError(t, err)
+	require.EqualValues(t, 4, n, "a, b and its successor, c")
+	for _, rt := range []storage.RefreshToken{a, b, b2, c} {
+		got, err := s.GetRefreshToken(ctx, rt.TokenHash)
+		require.NoError(t, err)
+		require.Equal(t, ptr(stored(at)), got.RevokedAt, rt.TokenHash)
+	}
+	for _, jti := range []string{"sa-at", "sb-at", "sb-at2", "sc-at"} {
+		revoked, err := s.IsAccessTokenRevoked(ctx, jti)
+		require.NoError(t, err)
+		require.True(t, revoked, jti)
+	}
+	_, err = s.RedeemAuthorizationCode(ctx, pending.CodeHash, at)
+	require.NoError(t, err, "redeeming is the caller's to refuse")
+	for _, code := range []storage.AuthorizationCode{pending, redeemed} {
+		err := s.IssueCodeTokens(ctx, code.CodeHash, at, nil, newAccess(code.CodeHash[:8]+"-late", code.FamilyID, at.Add(time.Hour)))
+		require.ErrorIs(t, err, storage.ErrConflict, "a code of the ended session issues nothing")
+	}
+	for _, rt := range []storage.RefreshToken{bystander, password} {
+		got, err := s.GetRefreshToken(ctx, rt.TokenHash)
+		require.NoError(t, err)
+		require.Nil(t, got.RevokedAt, "%s lives on", rt.TokenHash)
+	}
+	for _, jti := range []string{"so-at", "pw-at"} {
+		revoked, err := s.IsAccessTokenRevoked(ctx, jti)
+		require.NoError(t, err)
+		require.False(t, revoked, jti)
+	}
+
+	n, err = s.RevokeSessionRefreshTokens(ctx, mine, at.Add(time.Minute))
+	require.NoError(t, err)
+	require.Zero(t, n, "again: nothing more")
+	n, err = s.RevokeSessionRefreshTokens(ctx, "", at)
+	require.NoError(t, err)
+	require.Zero(t, n, "no session, nothing")
+}

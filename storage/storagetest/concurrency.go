@@ -154,3 +154,42 @@ func testConcurrentAttachAndRevoke(t *testing.T, open func(t *testing.T) Store) 
 		}
 	}
 }
+
+// testConcurrentAttachToFamilyOfAndRevoke: an access token exchanged for
+// another joins the old one's family, and a revocation of that family
+// racing the exchanges either lists the new jti or made it refused.
+func testConcurrentAttachToFamilyOfAndRevoke(t *testing.T, open func(t *testing.T) Store) {
+	s := open(t)
+	ctx := context.Background()
+	now := baseTime()
+	for round := range 4 {
+		family := fmt.Sprintf("race-exchange-%d", round)
+		old := family + "/old"
+		require.NoError(t, s.CreateRefreshToken(ctx, newToken(family+"/live", family, now), newAccess(old, family, now.Add(time.Hour))))
+		revoker := racers / 2
+		errs := race(func(i int) error {
+			if i == revoker {
+				_, err := s.RevokeRefreshFamily(ctx, family, now)
+				return err
+			}
+			_, err := s.AttachToFamilyOf(ctx, old, newAccess(fmt.Sprintf("%s/%d", family, i), "", now.Add(time.Hour)))
+			return err
+		})
+		require.NoError(t, errs[revoker])
+		for i, err := range errs {
+			if i == revoker {
+				continue
+			}
+			jti := fmt.Sprintf("%s/%d", family, i)
+			revoked, rerr := s.IsAccessTokenRevoked(ctx, jti)
+			require.NoError(t, rerr)
+			if err == nil {
+				require.True(t, revoked, "exchanged %s escaped the revocation", jti)
+				continue
+			}
+			require.ErrorIs(t, err, storage.ErrConflict, jti)
+			require.False(t, revoked)
+			requireRecorded(t, s, jti, false)
+		}
+	}
+}

@@ -21,8 +21,9 @@ func testRevokeCustomerRefreshTokens(t *testing.T, open func(t *testing.T) Store
 
 	// fixture stores, on a new store, for customer 21 of shop "demo":
 	// family a (a1 rotated to a2, two live access tokens), family b (b1, a
-	// second client), an expired family x; and bystanders: family o of
-	// customer 22, family s of customer 21 in shop "other".
+	// second client), family x whose refresh token expired (idle TTL) while
+	// its access token lives on; and bystanders: family o of customer 22,
+	// family s of customer 21 in shop "other".
 	type fixture struct {
 		s                      Store
 		a1, a2, b1, x1, o1, s1 storage.RefreshToken
@@ -131,8 +132,9 @@ func testRevokeCustomerRefreshTokens(t *testing.T, open func(t *testing.T) Store
 			wantRevoked int64
 			families    []string
 		}{
-			// x ended before now: nothing to revoke there.
-			{name: "every live family of the customer in the shop", customer: 21, shop: "demo", wantRevoked: 3, families: []string{"a", "b"}},
+			// x's refresh token expired, its access token did not: a family
+			// missed here would leave that token alive.
+			{name: "every family of the customer in the shop, expired ones too", customer: 21, shop: "demo", wantRevoked: 4, families: []string{"a", "b", "x"}},
 			{name: "another customer", customer: 22, shop: "demo", wantRevoked: 1, families: []string{"o"}},
 			{name: "another shop", customer: 21, shop: "other", wantRevoked: 1, families: []string{"s"}},
 			{name: "a customer without tokens", customer: 99, shop: "demo"},
@@ -146,6 +148,37 @@ func testRevokeCustomerRefreshTokens(t *testing.T, open func(t *testing.T) Store
 				requireFamilies(t, f, revokedAt, tt.families...)
 
 				n, err = f.s.RevokeCustomerRefreshTokens(ctx, tt.customer, tt.shop, revokedAt.Add(time.Minute))
+				require.NoError(t, err)
+				require.Zero(t, n)
+				requireFamilies(t, f, revokedAt, tt.families...)
+			})
+		}
+	})
+
+	t.Run("RevokeCustomerClientRefreshTokens", func(t *testing.T) {
+		tests := []struct {
+			name        string
+			customer    uint64
+			shop        string
+			client      string
+			wantRevoked int64
+			families    []string
+		}{
+			{name: "the customer's families of the client, expired ones too", customer: 21, shop: "demo", client: "web", wantRevoked: 3, families: []string{"a", "x"}},
+			{name: "another client", customer: 21, shop: "demo", client: "glue", wantRevoked: 1, families: []string{"b"}},
+			{name: "another customer", customer: 22, shop: "demo", client: "web", wantRevoked: 1, families: []string{"o"}},
+			{name: "another shop", customer: 21, shop: "other", client: "web", wantRevoked: 1, families: []string{"s"}},
+			{name: "a client without tokens", customer: 21, shop: "demo", client: "nobody"},
+		}
+		for _, tt := range tests {
+			t.Run(tt.name, func(t *testing.T) {
+				f := setup(t)
+				n, err := f.s.RevokeCustomerClientRefreshTokens(ctx, tt.customer, tt.shop, tt.client, revokedAt)
+				require.NoError(t, err)
+				require.Equal(t, tt.wantRevoked, n)
+				requireFamilies(t, f, revokedAt, tt.families...)
+
+				n, err = f.s.RevokeCustomerClientRefreshTokens(ctx, tt.customer, tt.shop, tt.client, revokedAt.Add(time.Minute))
 				require.NoError(t, err)
 				require.Zero(t, n)
 				requireFamilies(t, f, revokedAt, tt.families...)
@@ -168,4 +201,47 @@ func testRevokeCustomerRefreshTokens(t *testing.T, open func(t *testing.T) Store
 		require.NoError(t, err)
 		require.True(t, revoked)
 	})
+}
+
+// testAccessTokenFamilies: the family of an access token is revoked
+// through its jti (shopKey logout), and an exchanged access token joins
+// the old one's family so the family's revocation takes it too.
+func testAccessTokenFamilies(t *testing.T, open func(t *testing.T) Store) {
+	ctx := context.Background()
+	now := baseTime()
+	s := open(t)
+	a := newToken("atf-a", "atf-a", now)
+	require.NoError(t, s.CreateRefreshToken(ctx, a, newAccess("atf-a-at", "atf-a", now.Add(time.Hour))))
+	b := newToken("atf-b", "atf-b", now)
+	require.NoError(t, s.CreateRefreshToken(ctx, b, newAccess("atf-b-at", "atf-b", now.Add(time.Hour))))
+
+	family, err := s.AttachToFamilyOf(ctx, "atf-a-at", newAccess("atf-a-exchanged", "", now.Add(time.Hour)))
+	require.NoError(t, err)
+	require.Equal(t, "atf-a", family)
+	family, err = s.AttachToFamilyOf(ctx, "no-family", newAccess("atf-none", "", now.Add(time.Hour)))
+	require.NoError(t, err)
+	require.Empty(t, family, "a jti of no family joins none")
+	requireRecorded(t, s, "atf-none", false)
+
+	n, err := s.RevokeAccessTokenFamily(ctx, "atf-a-exchanged", now)
+	require.NoError(t, err)
+	require.EqualValues(t, 1, n)
+	got, err := s.GetRefreshToken(ctx, a.TokenHash)
+	require.NoError(t, err)
+	require.NotNil(t, got.RevokedAt)
+	for jti, want := range map[string]bool{"atf-a-at": true, "atf-a-exchanged": true, "atf-b-at": false} {
+		revoked, err := s.IsAccessTokenRevoked(ctx, jti)
+		require.NoError(t, err)
+		require.Equal(t, want, revoked, jti)
+	}
+	got, err = s.GetRefreshToken(ctx, b.TokenHash)
+	require.NoError(t, err)
+	require.Nil(t, got.RevokedAt, "another family lives on")
+
+	_, err = s.AttachToFamilyOf(ctx, "atf-a-at", newAccess("atf-a-late", "", now.Add(time.Hour)))
+	require.ErrorIs(t, err, storage.ErrConflict, "a revoked family takes no new token")
+	requireRecorded(t, s, "atf-a-late", false)
+	n, err = s.RevokeAccessTokenFamily(ctx, "unknown", now)
+	require.NoError(t, err)
+	require.Zero(t, n)
 }

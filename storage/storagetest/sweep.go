@@ -99,6 +99,25 @@ func testSweep(t *testing.T, open func(t *testing.T) Store) {
 		}
 	})
 
+	t.Run("an expired refresh token stays while its family has access tokens recorded", func(t *testing.T) {
+		// The idle TTL ended the refresh token, not the access token minted
+		// with it: revoking the customer's families must still find it.
+		rt := newToken("sweep-expired-with-access", "fam-exp-access", now.Add(-2*time.Hour))
+		require.NoError(t, s.CreateRefreshToken(ctx, rt, newAccess("exp-access-at", "fam-exp-access", now.Add(10*time.Minute))))
+		_, err := s.SweepRefreshTokens(ctx, now, now.Add(-7*24*time.Hour), 100)
+		require.NoError(t, err)
+		_, err = s.GetRefreshToken(ctx, rt.TokenHash)
+		require.NoError(t, err, "kept while its access token is recorded")
+
+		// Once the access token's record is swept, the refresh token goes.
+		_, err = s.SweepIssuedAccessTokens(ctx, now.Add(11*time.Minute), 100)
+		require.NoError(t, err)
+		_, err = s.SweepRefreshTokens(ctx, now, now.Add(-7*24*time.Hour), 100)
+		require.NoError(t, err)
+		_, err = s.GetRefreshToken(ctx, rt.TokenHash)
+		require.ErrorIs(t, err, storage.ErrNotFound)
+	})
+
 	t.Run("a non-positive limit is an error", func(t *testing.T) {
 		_, err := s.SweepRefreshTokens(ctx, now, now, 0)
 		require.Error(t, err)

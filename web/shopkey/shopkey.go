@@ -46,7 +46,7 @@ type Logins interface {
 // Sessions checks, renews and ends the access tokens private routes take;
 // *shopsession.Sessions implements it.
 type Sessions interface {
-	VerifyShopAccessToken(ctx context.Context, shopKey, raw string) (tokens.AccessClaims, error)
+	VerifyShopAccessToken(ctx context.Context, clientID, shopKey, raw string) (tokens.AccessClaims, error)
 	TokenCustomer(ctx context.Context, c tokens.AccessClaims) (storage.Customer, error)
 	RevokeAccessToken(ctx context.Context, c tokens.AccessClaims) error
 	ExchangeAccessToken(ctx context.Context, clientID string, old tokens.AccessClaims) (*server.TokenResponse, error)
@@ -210,16 +210,18 @@ func (h *Handler) login(c *gin.Context) {
 	})
 }
 
-// authenticate checks `_method` and the Bearer token of a private route:
-// signature, expiry, issuer, revocation and the token's shop, which must
-// be the path's.
+// authenticate checks `_method` and the Bearer token of a private route
+// with the core's one check of customer-facing tokens
+// (server/customertoken): signature, expiry, issuer, revocation, the
+// token's shop (the path's), its client (the dialect's, or one configured
+// for it) and the customer scope.
 func (h *Handler) authenticate(c *gin.Context) {
 	locale := localeOf(c)
 	if err := decodeBody(c.Request); err != nil {
 		h.fail(c, locale, err)
 		return
 	}
-	claims, err := h.sessions.VerifyShopAccessToken(c.Request.Context(), shopOf(c).Key, bearerToken(c.GetHeader("Authorization")))
+	claims, err := h.sessions.VerifyShopAccessToken(c.Request.Context(), h.clientID, shopOf(c).Key, bearerToken(c.GetHeader("Authorization")))
 	if err != nil {
 		h.fail(c, locale, err)
 		return

@@ -64,8 +64,8 @@ func (f *fakeCore) AdapterToken(_ context.Context, clientID string, req server.T
 	return &server.TokenResponse{AccessToken: "jwt", TokenType: "Bearer", ExpiresIn: 86400, Customer: sonia}, nil
 }
 
-func (f *fakeCore) VerifyShopAccessToken(_ context.Context, shopKey, raw string) (tokens.AccessClaims, error) {
-	if raw != goodToken || shopKey != "acme12aa" {
+func (f *fakeCore) VerifyShopAccessToken(_ context.Context, clientID, shopKey, raw string) (tokens.AccessClaims, error) {
+	if raw != goodToken || shopKey != "acme12aa" || clientID != "shopkey-storefront" {
 		return tokens.AccessClaims{}, refusal.ErrInvalidToken
 	}
 	return tokens.AccessClaims{JTI: "jti-1", Shop: shopKey, Subject: "21", ClientID: "shopkey-storefront"}, nil

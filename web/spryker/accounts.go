@@ -11,6 +11,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/shopauth/shopauth/server/accounts"
+	"github.com/shopauth/shopauth/server/customertoken"
 	"github.com/shopauth/shopauth/server/refusal"
 	"github.com/shopauth/shopauth/server/tokens"
 )
@@ -293,23 +294,24 @@ func (h *Handler) changePassword(c *gin.Context) {
 	}
 }
 
-// customerToken checks the Bearer token as the other protected routes do,
-// and that it is a token of this dialect's client for a customer of its
-// shop: another client's token is as good as none here (401 001).
+// customerToken checks the Bearer token of a protected route with the
+// core's one check of customer-facing tokens (server/customertoken):
+// signature, expiry, issuer, revocation, a customer of this dialect's
+// shop, this dialect's client or one configured for it, and the customer
+// scope. Anything else is as good as no token here: Glue's 401 001 (no
+// header at all is its 403 002). On failure it has written the problem.
 func (h *Handler) customerToken(c *gin.Context) (tokens.AccessClaims, bool) {
 	raw, p := bearerToken(c.GetHeader("Authorization"))
 	if p != nil {
 		h.writeProblem(c, p, nil)
 		return tokens.AccessClaims{}, false
 	}
-	claims, err := h.accessToken.VerifyAccessToken(c.Request.Context(), raw)
+	claims, err := h.customerTokens.Check(c.Request.Context(), customertoken.Route{ClientID: h.clientID, Shop: h.shopKey}, raw)
 	if err != nil {
+		// A verifier fault (the revocation list unreachable) must not look
+		// like a bad token to the caller, who would discard a good one.
 		p, _ := problemOf(err, errInvalidToken)
 		h.writeProblem(c, p, err)
-		return tokens.AccessClaims{}, false
-	}
-	if _, ok := claims.CustomerID(); !ok || claims.ClientID != h.clientID || claims.Shop != h.shopKey {
-		h.writeProblem(c, errInvalidToken, nil)
 		return tokens.AccessClaims{}, false
 	}
 	return claims, true

@@ -118,7 +118,7 @@ func newAccountsEngine(t testing.TB, acc *fakeAccounts, claims tokens.AccessClai
 }
 
 func annClaims() tokens.AccessClaims {
-	return tokens.AccessClaims{Subject: "25", ClientID: "spryker-glue", Shop: "acme12aa", JTI: "jti-25", CustomerReference: "DE--25"}
+	return tokens.AccessClaims{Subject: "25", ClientID: "spryker-glue", Shop: "acme12aa", Scope: "customer", JTI: "jti-25", CustomerReference: "DE--25"}
 }
 
 // goldenText is what a golden file holds: the status, the headers a Glue

@@ -10,6 +10,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/shopauth/shopauth/server"
+	"github.com/shopauth/shopauth/server/customertoken"
 	"github.com/shopauth/shopauth/server/grants"
 	"github.com/shopauth/shopauth/server/revocation"
 	"github.com/shopauth/shopauth/server/tokens"
@@ -75,11 +76,13 @@ type Config struct {
 
 // Handler serves the dialect's routes.
 type Handler struct {
-	grants      Grants
-	accessToken AccessTokens
-	revocations Revocations
-	clientID    string
-	shopKey     string
+	grants Grants
+	// customerTokens is the core's one check of the Bearer tokens of
+	// customer-facing routes (server/customertoken).
+	customerTokens *customertoken.Checker
+	revocations    Revocations
+	clientID       string
+	shopKey        string
 	// selfBase is the issuer without a trailing slash: links.self is built
 	// on it.
 	selfBase string
@@ -97,8 +100,12 @@ func New(cfg Config) (*Handler, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
+	customerTokens, err := customertoken.New(cfg.AccessTokens)
+	if err != nil {
+		return nil, err
+	}
 	return &Handler{
-		grants: cfg.Grants, accessToken: cfg.AccessTokens, revocations: cfg.Revocations,
+		grants: cfg.Grants, customerTokens: customerTokens, revocations: cfg.Revocations,
 		clientID: cfg.ClientID, shopKey: cfg.ShopKey,
 		selfBase: strings.TrimRight(cfg.Grants.Issuer(), "/"), logger: cfg.Logger,
 		registrations: cfg.Registrations, passwords: cfg.Passwords,

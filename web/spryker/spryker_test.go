@@ -282,8 +282,10 @@ func TestFormErrors(t *testing.T) {
 }
 
 func TestDelete(t *testing.T) {
-	claims := tokens.AccessClaims{Subject: "21", JTI: "j"}
-	sprykerClaims := tokens.AccessClaims{Subject: `{"id_company_user":null,"id_agent":null,"customer_reference":"DE--7","id_customer":7}`, JTI: "j"}
+	claims := claimsOf21
+	sprykerClaims := tokens.AccessClaims{Subject: `{"id_company_user":null,"id_agent":null,"customer_reference":"DE--7","id_customer":7}`,
+		ClientID: "spryker-glue", Shop: "acme12aa", Scopes: []string{"customer"}, JTI: "j"}
+	with := func(f func(*tokens.AccessClaims)) tokens.AccessClaims { c := claims; f(&c); return c }
 	tests := []struct {
 		name        string
 		path        string
@@ -297,7 +299,15 @@ func TestDelete(t *testing.T) {
 		{"one token", "/refresh-tokens/rt-9", "Bearer good", claims, nil, nil, 204, []string{"one:21:acme12aa:rt-9"}},
 		{"mine", "/refresh-tokens/mine", "bearer  good ", claims, nil, nil, 204, []string{"all:21:acme12aa"}},
 		{"Spryker-shaped sub", "/refresh-tokens/mine", "Bearer good", sprykerClaims, nil, nil, 204, []string{"all:7:acme12aa"}},
-		{"no customer in the token", "/refresh-tokens/mine", "Bearer good", tokens.AccessClaims{Subject: "machine"}, nil, nil, 401, nil},
+		{"no customer in the token", "/refresh-tokens/mine", "Bearer good", with(func(c *tokens.AccessClaims) { c.Subject = "machine" }), nil, nil, 401, nil},
+		{"another client's token", "/refresh-tokens/mine", "Bearer good", with(func(c *tokens.AccessClaims) {
+			c.ClientID, c.Audience = "storefront", tokens.Audience{"storefront"}
+		}), nil, nil, 401, nil},
+		{"a client configured for the dialect (aud)", "/refresh-tokens/mine", "Bearer good", with(func(c *tokens.AccessClaims) {
+			c.ClientID, c.Audience = "partner", tokens.Audience{"spryker-glue"}
+		}), nil, nil, 204, []string{"all:21:acme12aa"}},
+		{"without the customer scope", "/refresh-tokens/rt-9", "Bearer good", with(func(c *tokens.AccessClaims) { c.Scope = "offline_access" }), nil, nil, 401, nil},
+		{"another shop's customer", "/refresh-tokens/rt-9", "Bearer good", with(func(c *tokens.AccessClaims) { c.Shop = "other" }), nil, nil, 401, nil},
 		{"no header", "/refresh-tokens/mine", "", claims, nil, nil, 403, nil},
 		{"blank header", "/refresh-tokens/mine", "   ", claims, nil, nil, 403, nil},
 		{"bad token", "/refresh-tokens/mine", "Bearer bad", claims, nil, nil, 401, nil},
@@ -353,4 +363,4 @@ func TestBodyTooLarge(t *testing.T) {
 	require.Equal(t, `{"errors":[{"status":413,"detail":"Request body is too large."}]}`, w.Body.String())
 }
 
-var claimsOf21 = tokens.AccessClaims{Subject: "21", JTI: "j"}
+var claimsOf21 = tokens.AccessClaims{Subject: "21", ClientID: "spryker-glue", Shop: "acme12aa", Scope: "customer offline_access", JTI: "j"}

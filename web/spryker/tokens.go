@@ -128,29 +128,14 @@ func (h *Handler) deleteWithoutID(c *gin.Context) {
 	h.writeProblem(c, errMissingID, nil)
 }
 
-// authenticate checks the Bearer access token (signature, expiry, issuer,
-// revocation: the core's verifier) and returns its customer. On failure it
-// has written Glue's 403 002 or 401 001.
+// authenticate checks the Bearer access token as every protected route
+// does (customerToken) and returns its customer.
 func (h *Handler) authenticate(c *gin.Context) (uint64, bool) {
-	raw, p := bearerToken(c.GetHeader("Authorization"))
-	if p != nil {
-		h.writeProblem(c, p, nil)
-		return 0, false
-	}
-	claims, err := h.accessToken.VerifyAccessToken(c.Request.Context(), raw)
-	if err != nil {
-		// A verifier fault (the revocation list unreachable) must not look
-		// like a bad token to the caller, who would discard a good one.
-		p, _ := problemOf(err, errInvalidToken)
-		h.writeProblem(c, p, err)
-		return 0, false
-	}
-	customerID, ok := claims.CustomerID()
+	claims, ok := h.customerToken(c)
 	if !ok {
-		// A token that speaks for no customer (a machine client's).
-		h.writeProblem(c, errInvalidToken, nil)
 		return 0, false
 	}
+	customerID, _ := claims.CustomerID()
 	return customerID, true
 }
 
