@@ -19,6 +19,7 @@ import (
 	"github.com/shopauth/shopauth/keys"
 	"github.com/shopauth/shopauth/server"
 	"github.com/shopauth/shopauth/server/accounts"
+	"github.com/shopauth/shopauth/server/admin"
 	"github.com/shopauth/shopauth/server/carts"
 	"github.com/shopauth/shopauth/server/customers"
 	"github.com/shopauth/shopauth/server/login"
@@ -28,6 +29,7 @@ import (
 	"github.com/shopauth/shopauth/storage"
 	"github.com/shopauth/shopauth/storage/sqlstore"
 	"github.com/shopauth/shopauth/web"
+	webadmin "github.com/shopauth/shopauth/web/admin"
 	"github.com/shopauth/shopauth/web/demo"
 	"github.com/shopauth/shopauth/web/hosted"
 	"github.com/shopauth/shopauth/web/metrics"
@@ -60,7 +62,11 @@ type App struct {
 	Verifier *tokens.Verifier
 	Keys     *keys.Manager
 	Handler  http.Handler
-	Sweeper  *server.Sweeper
+	// AdminHandler serves only the admin API, when SHOPAUTH_ADMIN_ADDR
+	// gives it a listener of its own (Handler then does not serve it);
+	// nil otherwise.
+	AdminHandler http.Handler
+	Sweeper      *server.Sweeper
 	// Mail drains the mail outbox; run it like the sweeper.
 	Mail *mail.Sender
 }
@@ -189,7 +195,11 @@ func New(d Deps) (*App, error) {
 		}
 		features = append(features, demoApp)
 	}
-	engine, err := web.New(web.Config{
+	adminAPI, err := newAdminAPI(store, hasher, accountService, km, verifier, now, logger)
+	if err != nil {
+		return nil, err
+	}
+	webCfg := web.Config{
 		Tokens:         core.tokens,
 		Lifecycle:      &web.Lifecycle{Revoker: core.revocation, Introspector: core.introspection, UserInfo: core.userInfo},
 		Keys:           km,
@@ -199,7 +209,16 @@ func New(d Deps) (*App, error) {
 		RequestTimeout: cfg.HTTP.RequestTimeout,
 		Metrics:        m,
 		Features:       features,
-	})
+	}
+	var adminHandler http.Handler
+	if cfg.HTTP.AdminAddr != "" {
+		if adminHandler, err = web.NewAdmin(webCfg, adminAPI); err != nil {
+			return nil, err
+		}
+	} else {
+		webCfg.Admin = adminAPI
+	}
+	engine, err := web.New(webCfg)
 	if err != nil {
 		return nil, err
 	}
@@ -210,7 +229,23 @@ func New(d Deps) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &App{Verifier: verifier, Keys: km, Handler: engine, Sweeper: sweeper, Mail: sender}, nil
+	return &App{Verifier: verifier, Keys: km, Handler: engine, AdminHandler: adminHandler, Sweeper: sweeper, Mail: sender}, nil
+}
+
+// newAdminAPI wires the admin core (server/admin) and its HTTP API
+// (web/admin): invitations through the accounts' mail path, the key
+// manager's keys, admin clients read uncached so that a revoked scope
+// applies at once.
+func newAdminAPI(store *sqlstore.Store, hasher *customers.Hasher, inviter *accounts.Service, km *keys.Manager,
+	verifier *tokens.Verifier, now func() time.Time, logger *slog.Logger) (*webadmin.Handler, error) {
+	svc, err := admin.New(admin.Config{
+		Store: store, Hasher: hasher, Inviter: inviter, Keys: km, Now: now, Logger: logger,
+		SigningAlgorithms: func(context.Context) ([]string, error) { return km.SigningAlgorithms(), nil },
+	})
+	if err != nil {
+		return nil, err
+	}
+	return webadmin.New(webadmin.Config{Service: svc, AccessTokens: verifier, Clients: store, Logger: logger})
 }
 
 // newMailSender wires the outbox's sender and its transport: SMTP when

@@ -4,7 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
+	"log/slog"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -12,11 +12,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/shopauth/shopauth/app"
-	"github.com/shopauth/shopauth/server"
-	"github.com/shopauth/shopauth/server/clients"
+	"github.com/shopauth/shopauth/server/admin"
 	"github.com/shopauth/shopauth/server/customers"
-	"github.com/shopauth/shopauth/server/tokens"
-	"github.com/shopauth/shopauth/storage"
 	"github.com/shopauth/shopauth/storage/sqlstore"
 )
 
@@ -32,6 +29,57 @@ func (c *cli) withStore(ctx context.Context, fn func(ctx context.Context, store 
 	}
 	defer store.Close()
 	return fn(ctx, store)
+}
+
+// withAdmin runs fn with the administrative core (server/admin) over a
+// migrated store: the same rules and audit trail as the admin API, with
+// the actor "cli". The audit trail is the record; nothing is logged.
+func (c *cli) withAdmin(ctx context.Context, fn func(ctx context.Context, svc *admin.Service, store *sqlstore.Store) error) error {
+	cfg, err := c.loadConfig()
+	if err != nil {
+		return err
+	}
+	hasher, err := customers.NewHasher(app.Argon2Params(cfg.Login))
+	if err != nil {
+		return err
+	}
+	return c.withStore(ctx, func(ctx context.Context, store *sqlstore.Store) error {
+		svc, err := admin.New(admin.Config{
+			Store: store, Hasher: hasher, Logger: slog.New(slog.DiscardHandler),
+			SigningAlgorithms: func(ctx context.Context) ([]string, error) {
+				km, _, err := app.OpenKeys(ctx, cfg, store, c.logger(cfg))
+				if err != nil {
+					return nil, err
+				}
+				return km.SigningAlgorithms(), nil
+			},
+		})
+		if err != nil {
+			return err
+		}
+		return cliError(fn(ctx, svc, store))
+	})
+}
+
+// flagOf names the flag of a core field.
+var flagOf = map[string]string{
+	"redirect_uris": "redirect-uri", "post_logout_redirect_uris": "post-logout-redirect-uri", "cors_origins": "cors-origin",
+	"access_token_ttl": "access-ttl", "refresh_token_ttl": "refresh-ttl", "token_profile": "token-profile",
+	"access_token_alg": "access-token-alg", "id_token_alg": "id-token-alg", "password_hash": "password-hash",
+	"customer_reference": "reference", "company_user_id": "company-user-id",
+}
+
+// cliError words a core refusal of a field in the CLI's terms (--flag).
+func cliError(err error) error {
+	var e *admin.Error
+	if !errors.As(err, &e) || e.Kind != admin.Invalid || e.Field == "" {
+		return err
+	}
+	flag := e.Field
+	if f, ok := flagOf[flag]; ok {
+		flag = f
+	}
+	return fmt.Errorf("--%s %s", flag, e.Message)
 }
 
 func (c *cli) migrateCommand() *cobra.Command {
@@ -61,42 +109,33 @@ func (c *cli) migrateCommand() *cobra.Command {
 
 func (c *cli) shopCommand() *cobra.Command {
 	cmd := &cobra.Command{Use: "shop", Short: "Manage shops (tenants)"}
-	var shop storage.Shop
+	var in admin.ShopInput
 	add := &cobra.Command{
 		Use:   "add",
 		Short: "Add a shop",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if !validShopKey(shop.Key) {
-				return errors.New("--key must be 1-64 letters, digits, '-' or '_'")
-			}
-			if shop.Name == "" {
-				return errors.New("--name is required")
-			}
-			return c.withStore(cmd.Context(), func(ctx context.Context, store *sqlstore.Store) error {
-				shop.Active = true
-				shop.CreatedAt = time.Now().UTC()
-				if err := store.CreateShop(ctx, shop); errors.Is(err, storage.ErrConflict) {
-					return fmt.Errorf("shop %q exists already", shop.Key)
-				} else if err != nil {
+			return c.withAdmin(cmd.Context(), func(ctx context.Context, svc *admin.Service, _ *sqlstore.Store) error {
+				shop, err := svc.CreateShop(ctx, admin.CLI, in)
+				if err != nil {
 					return err
 				}
-				_, err := fmt.Fprintf(c.stdout, "shop %s added\n", shop.Key)
+				_, err = fmt.Fprintf(c.stdout, "shop %s added\n", shop.Key)
 				return err
 			})
 		},
 	}
-	add.Flags().StringVar(&shop.Key, "key", "", "shop key, as in /api/v1/{shopKey}/ (required)")
-	add.Flags().StringVar(&shop.Name, "name", "", "display name (required)")
-	add.Flags().StringVar(&shop.Locale, "locale", "es", "locale of messages (es, en)")
-	add.Flags().StringSliceVar(&shop.CORSOrigins, "cors-origin", nil, "browser origin allowed to call the shop's login API (repeatable)")
+	add.Flags().StringVar(&in.Key, "key", "", "shop key, as in /api/v1/{shopKey}/ (required)")
+	add.Flags().StringVar(&in.Name, "name", "", "display name (required)")
+	add.Flags().StringVar(&in.Locale, "locale", "es", "locale of messages (es, en)")
+	add.Flags().StringSliceVar(&in.CORSOrigins, "cors-origin", nil, "browser origin allowed to call the shop's login API (repeatable)")
 	list := &cobra.Command{
 		Use:   "list",
 		Short: "List shops",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return c.withStore(cmd.Context(), func(ctx context.Context, store *sqlstore.Store) error {
-				shops, err := store.ListShops(ctx)
+			return c.withAdmin(cmd.Context(), func(ctx context.Context, svc *admin.Service, _ *sqlstore.Store) error {
+				shops, err := svc.ListShops(ctx, admin.CLI)
 				if err != nil {
 					return err
 				}
@@ -113,95 +152,51 @@ func (c *cli) shopCommand() *cobra.Command {
 	return cmd
 }
 
-func validShopKey(k string) bool {
-	if k == "" || len(k) > 64 {
-		return false
-	}
-	for _, r := range k {
-		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_') {
-			return false
-		}
-	}
-	return true
-}
-
 func (c *cli) customerCommand() *cobra.Command {
 	cmd := &cobra.Command{Use: "customer", Short: "Manage a shop's customers"}
 	var (
-		cust          storage.Customer
+		in            admin.CustomerInput
 		passwordStdin bool
-		passwordHash  string
-		verified      bool
 	)
 	add := &cobra.Command{
 		Use:   "add",
 		Short: "Add a customer (password on stdin with --password-stdin)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if cust.ShopKey == "" || cust.Email == "" || cust.Name == "" {
+			if in.Shop == "" || in.Email == "" || in.Name == "" {
 				return errors.New("--shop, --email and --name are required")
 			}
-			if passwordStdin == (passwordHash != "") {
+			if passwordStdin == (in.PasswordHash != "") {
 				return errors.New("give exactly one of --password-stdin and --password-hash")
-			}
-			cfg, err := c.loadConfig()
-			if err != nil {
-				return err
-			}
-			hasher, err := customers.NewHasher(app.Argon2Params(cfg.Login))
-			if err != nil {
-				return err
 			}
 			if passwordStdin {
 				pw, err := c.readSecret("password")
 				if err != nil {
 					return err
 				}
-				if len(pw) > customers.MaxPasswordBytes {
-					return fmt.Errorf("password longer than %d bytes", customers.MaxPasswordBytes)
-				}
-				if cust.PasswordHash, err = hasher.Hash(pw); err != nil {
+				in.Password = pw
+			}
+			return c.withAdmin(cmd.Context(), func(ctx context.Context, svc *admin.Service, _ *sqlstore.Store) error {
+				cust, err := svc.CreateCustomer(ctx, admin.CLI, in)
+				if err != nil {
 					return err
 				}
-			} else {
-				// An imported hash must be one the server can verify.
-				if customers.CheckHashFormat(passwordHash) != nil {
-					return errors.New("--password-hash is not a supported hash (argon2id/argon2i PHC, bcrypt, phpass)")
-				}
-				cust.PasswordHash = passwordHash
-			}
-			now := time.Now().UTC()
-			cust.Email = strings.TrimSpace(cust.Email)
-			cust.EmailNormalized = customers.NormalizeEmail(cust.Email)
-			cust.CreatedAt, cust.UpdatedAt = now, now
-			if verified {
-				cust.EmailVerifiedAt = &now
-			}
-			return c.withStore(cmd.Context(), func(ctx context.Context, store *sqlstore.Store) error {
-				if _, err := store.GetShop(ctx, cust.ShopKey); errors.Is(err, storage.ErrNotFound) {
-					return fmt.Errorf("no shop %q", cust.ShopKey)
-				}
-				if err := store.CreateCustomer(ctx, &cust); errors.Is(err, storage.ErrConflict) {
-					return fmt.Errorf("a customer with this e-mail or id exists already in shop %s", cust.ShopKey)
-				} else if err != nil {
-					return err
-				}
-				_, err := fmt.Fprintf(c.stdout, "customer %d added to shop %s\n", cust.ID, cust.ShopKey)
+				_, err = fmt.Fprintf(c.stdout, "customer %d added to shop %s\n", cust.ID, cust.ShopKey)
 				return err
 			})
 		},
 	}
 	f := add.Flags()
-	f.StringVar(&cust.ShopKey, "shop", "", "shop key (required)")
-	f.StringVar(&cust.Email, "email", "", "e-mail address, the login name (required)")
-	f.StringVar(&cust.Name, "name", "", "display name (required)")
+	f.StringVar(&in.Shop, "shop", "", "shop key (required)")
+	f.StringVar(&in.Email, "email", "", "e-mail address, the login name (required)")
+	f.StringVar(&in.Name, "name", "", "display name (required)")
 	f.BoolVar(&passwordStdin, "password-stdin", false, "read the password from stdin")
-	f.StringVar(&passwordHash, "password-hash", "", "an existing hash (argon2id PHC or bcrypt) imported as is")
-	f.BoolVar(&verified, "verified", false, "the e-mail address is verified")
-	f.StringVar(&cust.CompanyUserID, "company-user-id", "", "B2B company user UUID")
-	f.StringVar(&cust.CustomerReference, "reference", "", "customer reference (e.g. DE--21)")
-	f.Uint64Var(&cust.ID, "id", 0, "customer id (default: next free)")
-	f.Uint64Var(&cust.AccountID, "account-id", 0, "account id of the legacy shop")
+	f.StringVar(&in.PasswordHash, "password-hash", "", "an existing hash (argon2id PHC or bcrypt) imported as is")
+	f.BoolVar(&in.Verified, "verified", false, "the e-mail address is verified")
+	f.StringVar(&in.CompanyUserID, "company-user-id", "", "B2B company user UUID")
+	f.StringVar(&in.CustomerReference, "reference", "", "customer reference (e.g. DE--21)")
+	f.Uint64Var(&in.ID, "id", 0, "customer id (default: next free)")
+	f.Uint64Var(&in.AccountID, "account-id", 0, "account id of the legacy shop")
 
 	cmd.AddCommand(add, c.customerImportCommand())
 	cmd.AddCommand(c.customerAccountCommands()...)
@@ -211,10 +206,8 @@ func (c *cli) customerCommand() *cobra.Command {
 func (c *cli) clientCommand() *cobra.Command {
 	cmd := &cobra.Command{Use: "client", Short: "Manage OAuth clients"}
 	var (
-		cl          storage.Client
+		in          admin.ClientInput
 		secretStdin bool
-		preset      string
-		grants      []string
 		scopes      string
 	)
 	add := &cobra.Command{
@@ -222,118 +215,61 @@ func (c *cli) clientCommand() *cobra.Command {
 		Short: "Register a client; without --secret-stdin or --public a secret is generated and printed once",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if cl.ID == "" {
+			if in.ID == "" {
 				return errors.New("--id is required")
 			}
-			if secretStdin && cl.Public {
+			if secretStdin && in.Public {
 				return errors.New("--secret-stdin and --public exclude each other")
 			}
-			switch preset {
-			case "":
-			case "spryker":
-				if !cmd.Flags().Changed("access-ttl") {
-					cl.AccessTokenTTL = app.SprykerAccessTTL
-				}
-				if !cmd.Flags().Changed("refresh-ttl") {
-					cl.RefreshTokenTTL = app.SprykerRefreshTTL
-				}
-				if !cmd.Flags().Changed("grants") {
-					grants = []string{server.GrantPassword, server.GrantRefreshToken}
-				}
-				if !cmd.Flags().Changed("scopes") {
-					scopes = "customer offline_access"
-				}
-			default:
-				return fmt.Errorf("unknown --preset %q (known: spryker)", preset)
-			}
-			for _, g := range grants {
-				if !slices.Contains(server.SupportedGrantTypes(), g) {
-					return fmt.Errorf("unsupported grant %q (supported: %s)", g, strings.Join(server.SupportedGrantTypes(), ", "))
-				}
-			}
-			if len(grants) == 0 {
-				return errors.New("--grants is required")
-			}
-			switch cl.TokenProfile {
-			case "", tokens.ProfileRFC9068, tokens.ProfileSpryker:
-			default:
-				return fmt.Errorf("unknown --token-profile %q (rfc9068, spryker)", cl.TokenProfile)
-			}
-			if err := checkClientAlgs(cl.AccessTokenAlg, cl.IDTokenAlg); err != nil {
+			in.Scopes = strings.Fields(scopes)
+			given := map[string]string{"access_token_ttl": "access-ttl", "refresh_token_ttl": "refresh-ttl", "grant_types": "grants", "scopes": "scopes"}
+			if err := cliError(admin.ClientPreset(in.Preset, &in.ClientSettings, func(field string) bool {
+				return cmd.Flags().Changed(given[field])
+			})); err != nil {
 				return err
 			}
-			if err := server.CheckClientRedirects(grants, cl.ShopKey, cl.RedirectURIs, cl.PostLogoutRedirectURIs); err != nil {
-				return err
-			}
-			cl.GrantTypes = grants
-			cl.Scopes = strings.Fields(scopes)
-			var generated string
-			switch {
-			case cl.Public:
-			case secretStdin:
+			if secretStdin {
 				secret, err := c.readSecret("client secret")
 				if err != nil {
 					return err
 				}
-				cl.SecretHash = clients.HashSecret(secret)
-			default:
-				secret, err := clients.GenerateSecret()
+				in.Secret = secret
+			}
+			return c.withAdmin(cmd.Context(), func(ctx context.Context, svc *admin.Service, _ *sqlstore.Store) error {
+				created, err := svc.CreateClient(ctx, admin.CLI, in)
 				if err != nil {
 					return err
 				}
-				generated = secret
-				cl.SecretHash = clients.HashSecret(secret)
-			}
-			cl.CreatedAt = time.Now().UTC()
-			return c.withStore(cmd.Context(), func(ctx context.Context, store *sqlstore.Store) error {
-				if err := c.checkSigningKeys(ctx, store, cl.AccessTokenAlg, cl.IDTokenAlg); err != nil {
-					return err
-				}
-				if cl.ShopKey != "" {
-					if _, err := store.GetShop(ctx, cl.ShopKey); errors.Is(err, storage.ErrNotFound) {
-						return fmt.Errorf("no shop %q", cl.ShopKey)
-					}
-				}
-				if err := store.CreateClient(ctx, cl); errors.Is(err, storage.ErrConflict) {
-					return fmt.Errorf("client %q exists already", cl.ID)
-				} else if err != nil {
-					return err
-				}
-				if generated != "" {
-					_, err := fmt.Fprintf(c.stdout, "client %s added\nclient_secret: %s\n(shown once: store it now)\n", cl.ID, generated)
-					return err
-				}
-				_, err := fmt.Fprintf(c.stdout, "client %s added\n", cl.ID)
-				return err
+				return c.printCreatedClient(ctx, svc, created)
 			})
 		},
 	}
 	f := add.Flags()
-	f.StringVar(&cl.ID, "id", "", "client id (required)")
+	f.StringVar(&in.ID, "id", "", "client id (required)")
 	f.BoolVar(&secretStdin, "secret-stdin", false, "read the client secret from stdin")
-	f.BoolVar(&cl.Public, "public", false, "a public client (no secret: apps, browsers)")
-	f.StringVar(&cl.ShopKey, "shop", "", "the shop whose customers may sign in (empty: the request names the shop)")
-	f.StringVar(&preset, "preset", "", "defaults of a known integration: spryker (access 28800 s, refresh 2628000 s)")
-	f.StringSliceVar(&grants, "grants", nil, "allowed grants, comma-separated: authorization_code,refresh_token,client_credentials,password")
-	f.StringVar(&scopes, "scopes", "", `allowed scopes, space-separated ("openid profile email offline_access")`)
-	f.StringSliceVar(&cl.Audiences, "audience", nil, "aud of access tokens (repeatable; default: the client id)")
-	f.DurationVar(&cl.AccessTokenTTL, "access-ttl", 0, "access-token lifetime (default: SHOPAUTH_ACCESS_TOKEN_TTL)")
-	f.DurationVar(&cl.RefreshTokenTTL, "refresh-ttl", 0, "refresh-token family lifetime (default: SHOPAUTH_REFRESH_TOKEN_TTL)")
-	f.StringSliceVar(&cl.CORSOrigins, "cors-origin", nil, "browser origin allowed to call the token endpoint (repeatable)")
-	f.StringVar(&cl.TokenProfile, "token-profile", "", "access-token claims: rfc9068 (default) or spryker")
-	f.StringVar(&cl.AccessTokenAlg, "access-token-alg", "", "access-token signature algorithm: RS256 (default), ES256 or EdDSA")
-	f.StringVar(&cl.IDTokenAlg, "id-token-alg", "", "ID-token signature algorithm: RS256 (default), ES256 or EdDSA")
-	f.BoolVar(&cl.FirstParty, "first-party", false, "a client of the shop itself")
-	f.StringSliceVar(&cl.RedirectURIs, "redirect-uri", nil, "registered redirect URI (repeatable)")
-	f.StringSliceVar(&cl.PostLogoutRedirectURIs, "post-logout-redirect-uri", nil, "registered post-logout redirect URI (repeatable)")
+	f.BoolVar(&in.Public, "public", false, "a public client (no secret: apps, browsers)")
+	f.StringVar(&in.Shop, "shop", "", "the shop whose customers may sign in (empty: the request names the shop)")
+	f.StringVar(&in.Preset, "preset", "", "defaults of a known integration: spryker (access 28800 s, refresh 2628000 s)")
+	f.StringSliceVar(&in.GrantTypes, "grants", nil, "allowed grants, comma-separated: authorization_code,refresh_token,client_credentials,password")
+	f.StringVar(&scopes, "scopes", "", `allowed scopes, space-separated ("openid profile email offline_access"; "admin" for an admin API client)`)
+	f.StringSliceVar(&in.Audiences, "audience", nil, "aud of access tokens (repeatable; default: the client id)")
+	f.DurationVar(&in.AccessTokenTTL, "access-ttl", 0, "access-token lifetime (default: SHOPAUTH_ACCESS_TOKEN_TTL)")
+	f.DurationVar(&in.RefreshTokenTTL, "refresh-ttl", 0, "refresh-token family lifetime (default: SHOPAUTH_REFRESH_TOKEN_TTL)")
+	f.StringSliceVar(&in.CORSOrigins, "cors-origin", nil, "browser origin allowed to call the token endpoint (repeatable)")
+	f.StringVar(&in.TokenProfile, "token-profile", "", "access-token claims: rfc9068 (default) or spryker")
+	f.StringVar(&in.AccessTokenAlg, "access-token-alg", "", "access-token signature algorithm: RS256 (default), ES256 or EdDSA")
+	f.StringVar(&in.IDTokenAlg, "id-token-alg", "", "ID-token signature algorithm: RS256 (default), ES256 or EdDSA")
+	f.BoolVar(&in.FirstParty, "first-party", false, "a client of the shop itself")
+	f.StringSliceVar(&in.RedirectURIs, "redirect-uri", nil, "registered redirect URI (repeatable)")
+	f.StringSliceVar(&in.PostLogoutRedirectURIs, "post-logout-redirect-uri", nil, "registered post-logout redirect URI (repeatable)")
 
 	list := &cobra.Command{
 		Use:   "list",
 		Short: "List clients",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return c.withStore(cmd.Context(), func(ctx context.Context, store *sqlstore.Store) error {
-				list, err := store.ListClients(ctx)
+			return c.withAdmin(cmd.Context(), func(ctx context.Context, svc *admin.Service, _ *sqlstore.Store) error {
+				list, err := svc.ListClients(ctx, admin.CLI)
 				if err != nil {
 					return err
 				}
@@ -351,7 +287,73 @@ func (c *cli) clientCommand() *cobra.Command {
 			})
 		},
 	}
-	cmd.AddCommand(add, list)
+	cmd.AddCommand(add, list, c.clientDeleteCommand(), c.clientRotateSecretCommand())
+	return cmd
+}
+
+// printCreatedClient prints a new client and its generated secret. The
+// secret exists nowhere else: when it cannot be printed (a full disk, a
+// closed pipe) the client is deleted again, so that no id is left with a
+// secret nobody has; if even that fails, the error says how to recover.
+func (c *cli) printCreatedClient(ctx context.Context, svc *admin.Service, created admin.CreatedClient) error {
+	var err error
+	if created.Secret != "" {
+		_, err = fmt.Fprintf(c.stdout, "client %s added\nclient_secret: %s\n(shown once: store it now)\n", created.Client.ID, created.Secret)
+	} else {
+		_, err = fmt.Fprintf(c.stdout, "client %s added\n", created.Client.ID)
+	}
+	if err == nil || created.Secret == "" {
+		return err
+	}
+	if derr := svc.DeleteClient(ctx, admin.CLI, created.Client.ID, ""); derr != nil {
+		return fmt.Errorf("the secret of client %s could not be printed (%v) and the client could not be deleted (%v): run `shopauth client rotate-secret --id %s`",
+			created.Client.ID, err, derr, created.Client.ID)
+	}
+	return fmt.Errorf("the secret could not be printed (%w): client %s was not added", err, created.Client.ID)
+}
+
+func (c *cli) clientDeleteCommand() *cobra.Command {
+	var id string
+	cmd := &cobra.Command{
+		Use:   "delete",
+		Short: "Delete a client and the consents given to it; its refresh tokens stop working",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return c.withAdmin(cmd.Context(), func(ctx context.Context, svc *admin.Service, _ *sqlstore.Store) error {
+				if err := svc.DeleteClient(ctx, admin.CLI, id, ""); err != nil {
+					return err
+				}
+				_, err := fmt.Fprintf(c.stdout, "client %s deleted\n", id)
+				return err
+			})
+		},
+	}
+	cmd.Flags().StringVar(&id, "id", "", "client id (required)")
+	_ = cmd.MarkFlagRequired("id")
+	return cmd
+}
+
+func (c *cli) clientRotateSecretCommand() *cobra.Command {
+	var id string
+	cmd := &cobra.Command{
+		Use:   "rotate-secret",
+		Short: "Give a confidential client a new generated secret, printed once; the old one stops working",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return c.withAdmin(cmd.Context(), func(ctx context.Context, svc *admin.Service, _ *sqlstore.Store) error {
+				rotated, err := svc.RotateSecret(ctx, admin.CLI, id, "")
+				if err != nil {
+					return err
+				}
+				if _, err := fmt.Fprintf(c.stdout, "client %s: new client_secret: %s\n(shown once: store it now)\n", id, rotated.Secret); err != nil {
+					return fmt.Errorf("the new secret could not be printed (%w): run the command again", err)
+				}
+				return nil
+			})
+		},
+	}
+	cmd.Flags().StringVar(&id, "id", "", "client id (required)")
+	_ = cmd.MarkFlagRequired("id")
 	return cmd
 }
 

@@ -88,6 +88,24 @@ func (c *cli) serve(ctx context.Context, demo bool) error {
 	}
 	defer store.Close()
 	handler.Set(a.Handler)
+	if a.AdminHandler != nil {
+		// The admin API's own listener (docs/admin.md): opened once the
+		// app is wired, with the same TLS as the main one.
+		adminLn, err := net.Listen("tcp", cfg.HTTP.AdminAddr)
+		if err != nil {
+			_ = shutdown(srv, errc)
+			return err
+		}
+		adminSrv := web.NewHTTPServer(cfg.HTTP.AdminAddr, a.AdminHandler, logger)
+		if srv.TLSConfig != nil {
+			adminSrv.TLSConfig = srv.TLSConfig
+			adminLn = tls.NewListener(adminLn, srv.TLSConfig)
+		}
+		adminErrc := make(chan error, 1)
+		go func() { adminErrc <- adminSrv.Serve(adminLn) }()
+		defer func() { _ = shutdown(adminSrv, adminErrc) }()
+		logger.Info("admin API listening", "addr", adminLn.Addr().String())
+	}
 	logger.Info("shopauth ready")
 
 	go func() { _ = a.Keys.Sync(syncCtx, cfg.Keys.SyncInterval) }()

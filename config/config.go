@@ -56,6 +56,10 @@ type Config struct {
 type HTTP struct {
 	// Addr is the listen address, host:port. SHOPAUTH_HTTP_ADDR.
 	Addr string
+	// AdminAddr, when set, is a second listen address serving only the
+	// admin API (/admin/v1, docs/admin.md), which Addr then does not
+	// serve. SHOPAUTH_ADMIN_ADDR.
+	AdminAddr string
 	// TLSCertFile and TLSKeyFile serve HTTPS directly when both are set;
 	// with neither, shopauth expects a TLS-terminating proxy in front.
 	// SHOPAUTH_TLS_CERT_FILE, SHOPAUTH_TLS_KEY_FILE.

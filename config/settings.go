@@ -28,6 +28,7 @@ func settings() []setting {
 		{"issuer", field(parseString, func(c *Config) *string { return &c.Issuer })},
 
 		{"http_addr", field(parseString, func(c *Config) *string { return &c.HTTP.Addr })},
+		{"admin_addr", field(parseString, func(c *Config) *string { return &c.HTTP.AdminAddr })},
 		{"tls_cert_file", field(parseString, func(c *Config) *string { return &c.HTTP.TLSCertFile })},
 		{"tls_key_file", field(parseString, func(c *Config) *string { return &c.HTTP.TLSKeyFile })},
 		{"trusted_proxies", field(parseList, func(c *Config) *[]string { return &c.HTTP.TrustedProxies })},

@@ -26,6 +26,13 @@ func (c Config) Validate() error {
 	if _, _, err := net.SplitHostPort(c.HTTP.Addr); err != nil {
 		v.add("http_addr", "must be HOST:PORT such as :8080, got %q", c.HTTP.Addr)
 	}
+	if c.HTTP.AdminAddr != "" {
+		if _, _, err := net.SplitHostPort(c.HTTP.AdminAddr); err != nil {
+			v.add("admin_addr", "must be HOST:PORT such as 127.0.0.1:8081, got %q", c.HTTP.AdminAddr)
+		} else if c.HTTP.AdminAddr == c.HTTP.Addr {
+			v.add("admin_addr", "must differ from %s", envName("http_addr"))
+		}
+	}
 	switch {
 	case c.HTTP.TLSCertFile != "" && c.HTTP.TLSKeyFile == "":
 		v.add("tls_key_file", "must be set together with %s", envName("tls_cert_file"))

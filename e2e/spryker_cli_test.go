@@ -41,7 +41,7 @@ func TestClientAddPresetSpryker(t *testing.T) {
 	require.Zero(t, code, stderr)
 	_, stderr, code = cli.run(t, "client", "add", "--id", "bad", "--public", "--preset", "spryker", "--token-profile", "jwt")
 	require.Equal(t, 1, code)
-	require.Contains(t, stderr, `unknown --token-profile "jwt"`)
+	require.Contains(t, stderr, `--token-profile "jwt" is unknown`)
 
 	ctx := context.Background()
 	store := cli.store(t)

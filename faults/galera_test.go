@@ -217,8 +217,9 @@ func TestGalera(t *testing.T) {
 	require.Zero(t, count.bad5xx, "5xx other than 503 with a node down: %v", count.first)
 }
 
-// TestReplicaKilledMidLoad (item 4): refresh chains and logins run on all
-// three replicas when one is killed (-9). A client whose answer was lost
+// TestReplicaKilledMidLoad (item 4): refresh chains, logins and the
+// hosted code flow (codes_test.go) run on all three replicas when one is
+// killed (-9). A client whose answer was lost
 // retries on another replica with the same token within the grace and
 // gets a working successor; every 200 answer's successor keeps working;
 // no half-written rows remain.
@@ -230,15 +231,15 @@ func TestReplicaKilledMidLoad(t *testing.T) {
 		wg    sync.WaitGroup
 		dead  atomic.Int32 // index+1 of the killed replica
 	)
-	live := func(i int) *replica {
+	liveIdx := func(i int) int {
 		for {
-			r := c.at(i)
 			if int(dead.Load()) != i%3+1 {
-				return r
+				return i % 3
 			}
 			i++
 		}
 	}
+	live := func(i int) *replica { return c.at(liveIdx(i)) }
 	const chains = 9
 	last := make([]string, chains)
 	for w := range chains {
@@ -301,6 +302,12 @@ func TestReplicaKilledMidLoad(t *testing.T) {
 			}
 		})
 	}
+	// Authorization codes on every replica meanwhile: issued on one,
+	// redeemed on another, some kept until after the kill.
+	codes := &codeLoad{redeemed: map[string]bool{}}
+	for g := range 3 {
+		wg.Go(func() { codes.run(t, g, stop, liveIdx, c.at, &count) })
+	}
 	time.Sleep(3 * time.Second)
 	dead.Store(3)
 	c.at(2).kill9(t)
@@ -321,6 +328,7 @@ func TestReplicaKilledMidLoad(t *testing.T) {
 			t.Errorf("chain %d: last successor refused: %s", w, a)
 		}
 	}
+	codes.check(t, c.db, c.at, &count)
 	// No half-written rows: every spent token's successor exists, and no
 	// family has two live tokens.
 	var orphans, split int

@@ -38,6 +38,9 @@
 //	                                                          logout ends the token's family)
 //	every customer-facing route  customertoken.Checker        customertoken/customertoken.go: the dialect's client
 //	(shopKey, Glue)                                           or one configured for it (aud), scope customer, the shop
+//	/admin/v1/…                  admin.Service                admin/ (shops, customers, clients, consents,
+//	(and the admin CLI)                                       keys, audit; one set of rules, every change
+//	                                                          audited in its own transaction; docs/admin.md)
 //	(background)                 Sweeper                      sweeper.go
 //
 // Access tokens are checked by tokens.Verifier (signature, typ, iss, time

@@ -32,6 +32,7 @@ type Store interface {
 	BrowserSessionStore
 	CartStore
 	AccountStore
+	AdminStore
 }
 
 // ShopStore keeps the tenants.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"slices"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -66,6 +67,9 @@ type Config struct {
 	Lifecycle *Lifecycle
 	// Features are mounted after the standard routes.
 	Features []Mounter
+	// Admin, when set, is the admin API (web/admin), mounted with the
+	// features; NewAdmin serves it on a listener of its own instead.
+	Admin Mounter
 	// Metrics, when set, times every request and serves GET /metrics.
 	Metrics Instrumentation
 	// RequestTimeout is every request's deadline (default
@@ -82,6 +86,59 @@ func New(cfg Config) (*gin.Engine, error) {
 	if cfg.Tokens == nil || cfg.Keys == nil || cfg.Ready == nil {
 		return nil, errors.New("web: Tokens, Keys and Ready are required")
 	}
+	e, err := newEngine(&cfg)
+	if err != nil {
+		return nil, err
+	}
+
+	disc, err := newDiscovery(cfg.Tokens.Issuer(), cfg.Keys.SigningAlgorithms, cfg.Lifecycle != nil)
+	if err != nil {
+		return nil, err
+	}
+	disc.Mount(e)
+	(&jwksHandler{keys: cfg.Keys}).Mount(e)
+	(&tokenHandler{tokens: cfg.Tokens, logger: cfg.Logger}).Mount(e)
+	(&health{ready: cfg.Ready}).Mount(e)
+	if cfg.Metrics != nil {
+		e.GET(PathMetrics, gin.WrapH(cfg.Metrics.Handler()))
+	}
+	if cfg.Lifecycle != nil {
+		if cfg.Lifecycle.Revoker == nil || cfg.Lifecycle.Introspector == nil || cfg.Lifecycle.UserInfo == nil {
+			return nil, errors.New("web: a Lifecycle needs its Revoker, Introspector and UserInfo")
+		}
+		(&lifecycleHandler{core: *cfg.Lifecycle, logger: cfg.Logger}).Mount(e)
+	}
+	features := cfg.Features
+	if cfg.Admin != nil {
+		features = append(slices.Clone(features), cfg.Admin)
+	}
+	for _, f := range features {
+		f.Mount(e)
+	}
+	fallBack(e, features)
+	return e, nil
+}
+
+// NewAdmin builds the engine of the admin API's own listener
+// (SHOPAUTH_ADMIN_ADDR): the same middleware (deadline, request id, access
+// log, metrics by route, recoverer, body limit) and /healthz, nothing else.
+func NewAdmin(cfg Config, admin Mounter) (*gin.Engine, error) {
+	if admin == nil {
+		return nil, errors.New("web: the admin API is required")
+	}
+	e, err := newEngine(&cfg)
+	if err != nil {
+		return nil, err
+	}
+	e.GET("/healthz", func(c *gin.Context) { c.String(http.StatusOK, "ok\n") })
+	admin.Mount(e)
+	fallBack(e, []Mounter{admin})
+	return e, nil
+}
+
+// newEngine is a gin engine with the middleware every listener runs,
+// cfg's defaults filled in.
+func newEngine(cfg *Config) (*gin.Engine, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -105,29 +162,13 @@ func New(cfg Config) (*gin.Engine, error) {
 		e.Use(cfg.Metrics.Middleware())
 	}
 	e.Use(recoverer(cfg.Logger), limitBody(cfg.MaxBodyBytes))
+	return e, nil
+}
 
-	disc, err := newDiscovery(cfg.Tokens.Issuer(), cfg.Keys.SigningAlgorithms, cfg.Lifecycle != nil)
-	if err != nil {
-		return nil, err
-	}
-	disc.Mount(e)
-	(&jwksHandler{keys: cfg.Keys}).Mount(e)
-	(&tokenHandler{tokens: cfg.Tokens, logger: cfg.Logger}).Mount(e)
-	(&health{ready: cfg.Ready}).Mount(e)
-	if cfg.Metrics != nil {
-		e.GET(PathMetrics, gin.WrapH(cfg.Metrics.Handler()))
-	}
-	if cfg.Lifecycle != nil {
-		if cfg.Lifecycle.Revoker == nil || cfg.Lifecycle.Introspector == nil || cfg.Lifecycle.UserInfo == nil {
-			return nil, errors.New("web: a Lifecycle needs its Revoker, Introspector and UserInfo")
-		}
-		(&lifecycleHandler{core: *cfg.Lifecycle, logger: cfg.Logger}).Mount(e)
-	}
-	for _, f := range cfg.Features {
-		f.Mount(e)
-	}
+// fallBack answers unmatched requests: each feature's own words first.
+func fallBack(e *gin.Engine, features []Mounter) {
 	var fallbacks []Fallback
-	for _, f := range cfg.Features {
+	for _, f := range features {
 		if fb, ok := f.(Fallback); ok {
 			fallbacks = append(fallbacks, fb)
 		}
@@ -148,7 +189,6 @@ func New(cfg Config) (*gin.Engine, error) {
 		}
 		c.JSON(http.StatusMethodNotAllowed, gin.H{"error": "method_not_allowed"})
 	})
-	return e, nil
 }
 
 // NewHTTPServer wraps handler in an http.Server with the timeouts a public

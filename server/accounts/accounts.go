@@ -712,3 +712,37 @@ func firstName(name string) string {
 	first, _, _ := strings.Cut(strings.TrimSpace(name), " ")
 	return first
 }
+
+// Invitation builds a key of purpose for c (a customer being created, or
+// one whose address an operator changed) and the sealed mail carrying it,
+// for a caller that stores both with the customer in one transaction (the
+// admin API, docs/admin.md). A reset key invites: choosing the password
+// also confirms the address. Lifetime: the confirmation key's.
+func (s *Service) Invitation(shop storage.Shop, c storage.Customer, purpose string) (storage.Invitation, error) {
+	key, keyHash, err := newKey()
+	if err != nil {
+		return storage.Invitation{}, err
+	}
+	kind, path := mail.KindResetPassword, PathReset
+	if purpose == storage.KeyConfirmEmail {
+		kind, path = mail.KindConfirmEmail, PathConfirm
+	}
+	now := s.cfg.Now()
+	ttl := s.cfg.ConfirmKeyTTL
+	sealed, err := s.cfg.Sealer.Seal(mail.Message{
+		Kind: kind, To: c.Email, Name: firstName(c.Name), ShopName: shop.Name, Locale: shop.Locale,
+		Link: s.link(path, key), ValidFor: ttl,
+	})
+	if err != nil {
+		return storage.Invitation{}, err
+	}
+	return storage.Invitation{
+		Key: storage.AccountKey{
+			KeyHash: keyHash, Purpose: purpose, ShopKey: shop.Key, CustomerID: c.ID, CreatedAt: now, ExpiresAt: now.Add(ttl),
+		},
+		Mail: s.outboxMail(sealed, now),
+	}, nil
+}
+
+// Notify wakes the mail sender (after an Invitation was stored).
+func (s *Service) Notify() { s.notify() }

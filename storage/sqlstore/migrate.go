@@ -59,6 +59,7 @@ func migrations() []migration {
 		{version: 8, name: "customers import record", up: migrateV8},
 		{version: 9, name: "refresh token family end index", up: migrateV9},
 		{version: 10, name: "account keys, customer profiles, mail outbox", up: migrateV10},
+		{version: 15, name: "admin audit trail", up: migrateV15},
 		{version: 20, name: "refresh_tokens.spent_at in microseconds", up: migrateV20},
 		{version: 21, name: "refresh_tokens.predecessor_seal", up: migrateV21},
 		{version: 22, name: "refresh_tokens and authorization_codes.session_hash", up: migrateV22},

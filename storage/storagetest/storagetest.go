@@ -73,6 +73,10 @@ func Run(t *testing.T, open func(t *testing.T) Store) {
 		{"ChangePassword", testChangePassword},
 		{"ConcurrentAccountKeys", testConcurrentAccountKeys},
 		{"MailOutbox", testMailOutbox},
+		{"AdminShops", testAdminShops},
+		{"AdminCustomers", testAdminCustomers},
+		{"AdminErase", testAdminErase},
+		{"AdminClients", testAdminClients},
 	}
 	for _, g := range groups {
 		t.Run(g.name, func(t *testing.T) {
