@@ -121,21 +121,26 @@ func TestRunWarmup(t *testing.T) {
 // the rate is over the time actually run. Without MinOps nothing
 // completes within the Duration.
 func TestRunMinOpsOutlastsDuration(t *testing.T) {
-	w := Workload{Name: "slow", Kind: KindScenario, Worker: func(context.Context, int) (Op, error) {
-		return func(ctx context.Context) (int, error) {
-			select {
-			case <-time.After(60 * time.Millisecond):
-				return 200, nil
-			case <-ctx.Done():
-				return 0, ctx.Err()
-			}
-		}, nil
-	}}
-	res, err := Run(t.Context(), w, Options{Duration: 20 * time.Millisecond, Concurrency: 2})
+	// slow builds a workload whose every op takes d (or ends with its run).
+	slow := func(d time.Duration) Workload {
+		return Workload{Name: "slow", Kind: KindScenario, Worker: func(context.Context, int) (Op, error) {
+			return func(ctx context.Context) (int, error) {
+				select {
+				case <-time.After(d):
+					return 200, nil
+				case <-ctx.Done():
+					return 0, ctx.Err()
+				}
+			}, nil
+		}}
+	}
+	// An op longer than any scheduling delay: without MinOps the run ends
+	// at its Duration having completed nothing, however loaded the machine.
+	res, err := Run(t.Context(), slow(time.Hour), Options{Duration: 20 * time.Millisecond, Concurrency: 2})
 	require.NoError(t, err)
 	require.Zero(t, res.Requests, "nothing completes within 20 ms")
 
-	res, err = Run(t.Context(), w, Options{Duration: 20 * time.Millisecond, Concurrency: 2, MinOps: 5})
+	res, err = Run(t.Context(), slow(60*time.Millisecond), Options{Duration: 20 * time.Millisecond, Concurrency: 2, MinOps: 5})
 	require.NoError(t, err)
 	require.GreaterOrEqual(t, res.Requests, int64(5))
 	require.Empty(t, res.Errors)
