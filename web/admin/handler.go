@@ -346,27 +346,20 @@ func (h *Handler) getCustomer(c *gin.Context) {
 }
 
 func (h *Handler) updateCustomer(c *gin.Context) {
-	id, ok := h.customerID(c)
-	if !ok {
-		return
-	}
-	match, ok := h.ifMatch(c, true)
-	if !ok {
-		return
-	}
-	var in customerPatch
-	if !h.decode(c, &in) {
-		return
-	}
-	cu, err := h.svc.UpdateCustomer(c.Request.Context(), actor(c), c.Param("shop"), id, match, core.CustomerPatch{Name: in.Name, Email: in.Email})
-	if err != nil {
-		h.fail(c, err)
-		return
-	}
-	h.reply(c, http.StatusOK, core.CustomerETag(cu), viewCustomer(cu))
+	customerWrite(h, c, func(ctx context.Context, a core.Actor, shop string, id uint64, match string, in customerPatch) (storage.Customer, error) {
+		return h.svc.UpdateCustomer(ctx, a, shop, id, match, core.CustomerPatch{Name: in.Name, Email: in.Email})
+	})
 }
 
 func (h *Handler) setPassword(c *gin.Context) {
+	customerWrite(h, c, func(ctx context.Context, a core.Actor, shop string, id uint64, match string, in passwordSet) (storage.Customer, error) {
+		return h.svc.SetPassword(ctx, a, shop, id, match, in.Password)
+	})
+}
+
+// customerWrite runs a change of one customer that needs If-Match and a
+// body of type In, and answers the changed customer.
+func customerWrite[In any](h *Handler, c *gin.Context, write func(ctx context.Context, a core.Actor, shop string, id uint64, match string, in In) (storage.Customer, error)) {
 	id, ok := h.customerID(c)
 	if !ok {
 		return
@@ -375,11 +368,11 @@ func (h *Handler) setPassword(c *gin.Context) {
 	if !ok {
 		return
 	}
-	var in passwordSet
+	var in In
 	if !h.decode(c, &in) {
 		return
 	}
-	cu, err := h.svc.SetPassword(c.Request.Context(), actor(c), c.Param("shop"), id, match, in.Password)
+	cu, err := write(c.Request.Context(), actor(c), c.Param("shop"), id, match, in)
 	if err != nil {
 		h.fail(c, err)
 		return
@@ -426,19 +419,17 @@ func (h *Handler) listConsents(c *gin.Context) {
 	if !ok {
 		return
 	}
-	list, err := h.svc.ListConsents(c.Request.Context(), actor(c), c.Param("shop"), id)
+	consents, err := h.svc.ListConsents(c.Request.Context(), actor(c), c.Param("shop"), id)
 	if err != nil {
 		h.fail(c, err)
 		return
 	}
-	out := page[consentView]{Items: make([]consentView, 0, len(list))}
-	for _, co := range list {
-		out.Items = append(out.Items, consentView{Client: co.ClientID, Scopes: list2(co.Scopes), GrantedAt: co.GrantedAt.UTC()})
+	out := page[consentView]{Items: make([]consentView, 0, len(consents))}
+	for _, co := range consents {
+		out.Items = append(out.Items, consentView{Client: co.ClientID, Scopes: list(co.Scopes), GrantedAt: co.GrantedAt.UTC()})
 	}
 	h.reply(c, http.StatusOK, "", out)
 }
-
-func list2(s []string) []string { return list(s) }
 
 func (h *Handler) revokeConsent(c *gin.Context) {
 	id, ok := h.customerID(c)
