@@ -58,15 +58,20 @@ func (s *Store) forUpdate(tx *gorm.DB) *gorm.DB {
 
 // CreateShopAudited stores a new shop with its audit entry.
 func (s *Store) CreateShopAudited(ctx context.Context, shop storage.Shop, audit storage.AuditEntry) error {
+	m := fromShop(shop)
+	return s.createAudited(ctx, "shop", &m, audit)
+}
+
+// createAudited inserts row and its audit entry in one transaction.
+func (s *Store) createAudited(ctx context.Context, what string, row any, audit storage.AuditEntry) error {
 	err := s.transaction(ctx, func(tx *gorm.DB) error {
-		m := fromShop(shop)
-		if err := tx.Create(&m).Error; err != nil {
+		if err := tx.Create(row).Error; err != nil {
 			return err
 		}
 		return insertAudit(tx, audit)
 	})
 	if err != nil {
-		return fmt.Errorf("create shop: %w", convertErr(err))
+		return fmt.Errorf("create %s: %w", what, convertErr(err))
 	}
 	return nil
 }
@@ -245,17 +250,8 @@ func likePrefix(p string) string {
 
 // CreateClientAudited stores a client registration with its audit entry.
 func (s *Store) CreateClientAudited(ctx context.Context, c storage.Client, audit storage.AuditEntry) error {
-	err := s.transaction(ctx, func(tx *gorm.DB) error {
-		m := fromClient(c)
-		if err := tx.Create(&m).Error; err != nil {
-			return err
-		}
-		return insertAudit(tx, audit)
-	})
-	if err != nil {
-		return fmt.Errorf("create client: %w", convertErr(err))
-	}
-	return nil
+	m := fromClient(c)
+	return s.createAudited(ctx, "client", &m, audit)
 }
 
 // UpdateClient applies change to the client id.
