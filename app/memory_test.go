@@ -17,9 +17,9 @@ func TestMemoryLimit(t *testing.T) {
 		want       int64
 	}{
 		{name: "configured", limitMiB: 80, slots: 4, argonKiB: 19456, gomaxprocs: 2, want: 80 * mib},
-		{name: "derived from the hash slots", slots: 4, argonKiB: 19456, gomaxprocs: 2, want: 4*19*mib + memoryHeadroomMiB*mib},
-		{name: "slots from GOMAXPROCS", argonKiB: 19456, gomaxprocs: 2, want: 2*19*mib + memoryHeadroomMiB*mib},
-		{name: "cheap hashes", slots: 1, argonKiB: 64, gomaxprocs: 8, want: 64<<10 + memoryHeadroomMiB*mib},
+		{name: "derived from the hash slots", slots: 4, argonKiB: 19456, gomaxprocs: 2, want: 3*4*19*mib + memoryHeadroomMiB*mib},
+		{name: "slots from GOMAXPROCS", argonKiB: 19456, gomaxprocs: 2, want: 3*2*19*mib + memoryHeadroomMiB*mib},
+		{name: "cheap hashes", slots: 1, argonKiB: 64, gomaxprocs: 8, want: 3*64<<10 + memoryHeadroomMiB*mib},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
