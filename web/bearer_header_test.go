@@ -5,6 +5,8 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/shopauth/shopauth/internal/fuzzdeadline"
 )
 
 // TestParseBearerHeader is the one Bearer reader's table; the three
@@ -50,28 +52,30 @@ func FuzzParseBearerHeader(f *testing.F) {
 		f.Add(seed)
 	}
 	f.Fuzz(func(t *testing.T, header string) {
-		token, p := ParseBearerHeader(header)
-		switch p {
-		case BearerOK:
-			if !isB64Token(token) || len(token) > MaxBearerLength {
-				t.Fatalf("accepted %q from %q", token, header)
+		fuzzdeadline.Run(t, func() {
+			token, p := ParseBearerHeader(header)
+			switch p {
+			case BearerOK:
+				if !isB64Token(token) || len(token) > MaxBearerLength {
+					t.Fatalf("accepted %q from %q", token, header)
+				}
+				if !strings.HasSuffix(strings.TrimSpace(header), token) {
+					t.Fatalf("token %q is not the end of %q", token, header)
+				}
+				if again, p := ParseBearerHeader("Bearer " + token); p != BearerOK || again != token {
+					t.Fatalf("%q does not read back", token)
+				}
+			case BearerAbsent:
+				if strings.TrimSpace(header) != "" {
+					t.Fatalf("absent for %q", header)
+				}
+			case BearerOtherScheme, BearerMalformed, BearerOversized:
+				if token != "" {
+					t.Fatalf("problem %d with token %q", p, token)
+				}
+			default:
+				t.Fatalf("unknown problem %d", p)
 			}
-			if !strings.HasSuffix(strings.TrimSpace(header), token) {
-				t.Fatalf("token %q is not the end of %q", token, header)
-			}
-			if again, p := ParseBearerHeader("Bearer " + token); p != BearerOK || again != token {
-				t.Fatalf("%q does not read back", token)
-			}
-		case BearerAbsent:
-			if strings.TrimSpace(header) != "" {
-				t.Fatalf("absent for %q", header)
-			}
-		case BearerOtherScheme, BearerMalformed, BearerOversized:
-			if token != "" {
-				t.Fatalf("problem %d with token %q", p, token)
-			}
-		default:
-			t.Fatalf("unknown problem %d", p)
-		}
+		})
 	})
 }
