@@ -11,10 +11,10 @@ import (
 	"net"
 	"time"
 
-	gosqlite "github.com/glebarez/go-sqlite"
 	gomysql "github.com/go-sql-driver/mysql"
 	"gorm.io/gorm"
 	gormlogger "gorm.io/gorm/logger"
+	gosqlite "modernc.org/sqlite"
 
 	"github.com/shopauth/shopauth/storage"
 )

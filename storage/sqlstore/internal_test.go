@@ -33,7 +33,8 @@ func TestSQLiteDSN(t *testing.T) {
 			require.Equal(t, tt.wantMemory, memory)
 			require.True(t, strings.HasPrefix(dsn, tt.wantPrefix), dsn)
 			require.Contains(t, dsn, "_txlock=immediate")
-			require.NotContains(t, dsn, "_time_format")
+			// The text every existing row holds: SQL compares times as text.
+			require.Contains(t, dsn, "_time_format=sqlite")
 			// busy_timeout must precede journal_mode: see sqliteDSN.
 			require.Less(t, strings.Index(dsn, "busy_timeout(5000)"), strings.Index(dsn, "journal_mode(WAL)"))
 			require.Contains(t, dsn, "synchronous(NORMAL)")
@@ -49,10 +50,11 @@ func TestMySQLDSN(t *testing.T) {
 		rest        string
 		wantLoc     string
 		wantCharset string
+		wantInterp  bool
 	}{
-		{name: "defaults added", rest: "u:p@tcp(db:3306)/shop", wantLoc: "UTC", wantCharset: "utf8mb4"},
-		{name: "given values kept", rest: "u:p@tcp(db:3306)/shop?loc=Europe%2FBerlin&charset=utf8mb4,utf8", wantLoc: "Europe/Berlin", wantCharset: "utf8mb4,utf8"},
-		{name: "parseTime forced", rest: "u:p@tcp(db:3306)/shop?parseTime=false", wantLoc: "UTC", wantCharset: "utf8mb4"},
+		{name: "defaults added", rest: "u:p@tcp(db:3306)/shop", wantLoc: "UTC", wantCharset: "utf8mb4", wantInterp: true},
+		{name: "given values kept", rest: "u:p@tcp(db:3306)/shop?loc=Europe%2FBerlin&charset=utf8mb4,utf8&interpolateParams=false", wantLoc: "Europe/Berlin", wantCharset: "utf8mb4,utf8"},
+		{name: "parseTime forced", rest: "u:p@tcp(db:3306)/shop?parseTime=false", wantLoc: "UTC", wantCharset: "utf8mb4", wantInterp: true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -65,6 +67,7 @@ func TestMySQLDSN(t *testing.T) {
 			require.True(t, cfg.ClientFoundRows, "RowsAffected must count matched rows")
 			require.Equal(t, tt.wantLoc, cfg.Loc.String())
 			require.Equal(t, tt.wantCharset, cfg.Params["charset"])
+			require.Equal(t, tt.wantInterp, cfg.InterpolateParams, "one round trip per statement unless the operator says otherwise")
 			require.Equal(t, "shop", cfg.DBName)
 			require.Equal(t, "p", cfg.Passwd)
 		})

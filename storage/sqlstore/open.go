@@ -13,8 +13,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/glebarez/sqlite"
 	gomysql "github.com/go-sql-driver/mysql"
+	"github.com/libtnb/sqlite"
 	"gorm.io/driver/mysql"
 	"gorm.io/gorm"
 
@@ -251,12 +251,14 @@ func open(ctx context.Context, connector, writer driver.Connector, dialect strin
 	return s, nil
 }
 
-// sqliteDSN builds the glebarez/go-sqlite DSN. busy_timeout comes first so
+// sqliteDSN builds the modernc.org/sqlite DSN. busy_timeout comes first so
 // that switching a fresh file to WAL waits for a concurrent opener instead
 // of failing. _txlock=immediate makes every write transaction take the
 // write lock at BEGIN: a deferred transaction that reads and then writes
 // fails under WAL with "database is locked (517)" whatever the timeout.
-// _time_format must not be added: it silently disables _txlock.
+// _time_format=sqlite writes times as "2006-01-02 15:04:05.999999999-07:00",
+// the form every row of an existing database holds (SQL compares them as
+// text); DATETIME columns are read back as time.Time.
 func sqliteDSN(rest string) (dsn string, memory bool, err error) {
 	path, query, _ := strings.Cut(rest, "?")
 	if path == "" {
@@ -266,7 +268,7 @@ func sqliteDSN(rest string) (dsn string, memory bool, err error) {
 	if err != nil {
 		return "", false, fmt.Errorf("sqlstore: sqlite URL query: %w", err)
 	}
-	for _, reserved := range []string{"_time_format", "_txlock"} {
+	for _, reserved := range []string{"_time_format", "_txlock", "_texttotime"} {
 		if extra.Has(reserved) {
 			return "", false, fmt.Errorf("sqlstore: sqlite URL must not set %s", reserved)
 		}
@@ -279,6 +281,7 @@ func sqliteDSN(rest string) (dsn string, memory bool, err error) {
 		"_pragma=foreign_keys(1)",
 		"_txlock=immediate",
 		"_pragma=temp_store(MEMORY)",
+		"_time_format=sqlite",
 	}
 	if query != "" {
 		params = append(params, query)
@@ -320,6 +323,14 @@ func mysqlConfig(rest string) (*gomysql.Config, error) {
 	given, _ := url.ParseQuery(query)
 	cfg.ParseTime = true
 	cfg.ClientFoundRows = true
+	// Without interpolation the driver sends every statement with
+	// arguments as a server-side prepare, execute and close: two round
+	// trips and a parse on the server, per statement. utf8mb4 is safe to
+	// interpolate (the driver refuses the multi-byte charsets that are
+	// not, falling back to a prepare). docs/performance.md.
+	if !given.Has("interpolateParams") {
+		cfg.InterpolateParams = true
+	}
 	if !given.Has("loc") {
 		cfg.Loc = time.UTC
 	}

@@ -62,12 +62,12 @@ func (c *sqliteConnector) Connect(context.Context) (driver.Conn, error) {
 		_ = conn.Close()
 		return nil, errors.New("sqlstore: the sqlite driver's connections lack context methods")
 	}
-	return &serialConn{inner: inner, gate: c.gate}, nil
+	return &serialConn{inner: inner, gate: c.gate, stmts: newStmtCache()}, nil
 }
 
 func (c *sqliteConnector) Driver() driver.Driver { return c.drv }
 
-// sqliteConn is what glebarez/go-sqlite's connections implement.
+// sqliteConn is what modernc.org/sqlite's connections implement.
 type sqliteConn interface {
 	driver.Conn
 	driver.ConnBeginTx
@@ -78,12 +78,14 @@ type sqliteConn interface {
 }
 
 // serialConn takes the gate for a transaction's whole life and for each
-// write statement outside one. database/sql uses a connection from one
-// goroutine at a time, so inTx needs no lock.
+// write statement outside one, and runs statements with arguments through
+// its prepared statements (stmtcache.go). database/sql uses a connection
+// from one goroutine at a time, so inTx and stmts need no lock.
 type serialConn struct {
 	inner sqliteConn
 	gate  writeGate
 	inTx  bool
+	stmts *stmtCache
 }
 
 var (
@@ -106,7 +108,10 @@ func (c *serialConn) PrepareContext(ctx context.Context, query string) (driver.S
 	return &serialStmt{Stmt: st, conn: c, write: isWrite(query)}, nil
 }
 
-func (c *serialConn) Close() error { return c.inner.Close() }
+func (c *serialConn) Close() error {
+	c.stmts.close()
+	return c.inner.Close()
+}
 
 func (c *serialConn) Begin() (driver.Tx, error) {
 	return c.BeginTx(context.Background(), driver.TxOptions{})
@@ -135,6 +140,15 @@ func (c *serialConn) ExecContext(ctx context.Context, query string, args []drive
 		return nil, err
 	}
 	defer release()
+	if len(args) > 0 {
+		cs, err := c.stmts.get(ctx, c.inner, query)
+		if err != nil {
+			return nil, err
+		}
+		if cs != nil {
+			return cs.exec(ctx, args)
+		}
+	}
 	return c.inner.ExecContext(ctx, query, args)
 }
 
@@ -145,12 +159,25 @@ func (c *serialConn) QueryContext(ctx context.Context, query string, args []driv
 	if err != nil {
 		return nil, err
 	}
-	rows, err := c.inner.QueryContext(ctx, query, args)
+	rows, err := c.query(ctx, query, args)
 	if err != nil {
 		release()
 		return nil, err
 	}
 	return &serialRows{Rows: rows, release: release}, nil
+}
+
+func (c *serialConn) query(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
+	if len(args) > 0 {
+		cs, err := c.stmts.get(ctx, c.inner, query)
+		if err != nil {
+			return nil, err
+		}
+		if cs != nil {
+			return cs.query(ctx, args)
+		}
+	}
+	return c.inner.QueryContext(ctx, query, args)
 }
 
 // enter takes the gate for a write outside a transaction; the returned
