@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"runtime/debug"
 	"strings"
 	"time"
 
@@ -16,6 +17,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/shopauth/shopauth/config"
+	"github.com/shopauth/shopauth/internal/memtrim"
 	"github.com/shopauth/shopauth/keys"
 	"github.com/shopauth/shopauth/server"
 	"github.com/shopauth/shopauth/server/accounts"
@@ -67,6 +69,9 @@ type App struct {
 	// nil otherwise.
 	AdminHandler http.Handler
 	Sweeper      *server.Sweeper
+	// MemoryTrim gives argon2's memory back to the operating system after
+	// a burst of hashing; run it like the sweeper.
+	MemoryTrim *memtrim.Trimmer
 	// Mail drains the mail outbox; run it like the sweeper.
 	Mail *mail.Sender
 }
@@ -114,6 +119,8 @@ func New(d Deps) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
+	trim := memtrim.New(memoryTrimQuiet, debug.FreeOSMemory, nil)
+	hasher = hasher.Tracked(trim)
 	authn, err = customers.NewAuthenticator(customers.Config{
 		Store:            store,
 		Hasher:           hasher,
@@ -229,7 +236,7 @@ func New(d Deps) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &App{Verifier: verifier, Keys: km, Handler: engine, AdminHandler: adminHandler, Sweeper: sweeper, Mail: sender}, nil
+	return &App{Verifier: verifier, Keys: km, Handler: engine, AdminHandler: adminHandler, Sweeper: sweeper, Mail: sender, MemoryTrim: trim}, nil
 }
 
 // newAdminAPI wires the admin core (server/admin) and its HTTP API

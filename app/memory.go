@@ -1,6 +1,8 @@
 package app
 
 import (
+	"time"
+
 	"github.com/shopauth/shopauth/config"
 )
 
@@ -8,6 +10,12 @@ import (
 // argon2 memory of the hash slots: the Go heap of an idle server with its
 // caches, plus the garbage of the requests in flight (docs/configuration.md).
 const memoryHeadroomMiB = 24
+
+// memoryTrimQuiet is how long hashing must have been quiet before the
+// argon2 memory the heap still holds goes back to the operating system
+// (internal/memtrim): long enough that a steady trickle of logins keeps
+// its memory, short enough that a burst's pages go within seconds.
+const memoryTrimQuiet = 2 * time.Second
 
 // argonGenerations is how many sets of the hash slots' argon2 memory the
 // limit leaves room for: the set in use, the set just dropped that the

@@ -116,6 +116,7 @@ func (c *cli) serve(ctx context.Context, demo bool) error {
 	go a.Sweeper.Run(syncCtx)
 	// Every replica runs the mail sender; a lease lets one of them send.
 	go a.Mail.Run(syncCtx)
+	go a.MemoryTrim.Run(syncCtx)
 
 	select {
 	case err := <-errc:

@@ -35,9 +35,35 @@ type Hasher struct {
 	// unknown e-mail is verified against it so it costs what a wrong
 	// password costs.
 	dummy string
+	// activity, when set, is told when each argon2 computation starts
+	// and ends (Tracked).
+	activity Activity
 }
 
 var _ PasswordHasher = (*Hasher)(nil)
+
+// Activity is told when memory-hungry work starts; the returned func is
+// called when it ends. The server gives back the argon2 memory once
+// hashing has been quiet for a while (internal/memtrim).
+type Activity interface {
+	Begin() (end func())
+}
+
+// Tracked returns a copy of h that tells a about every argon2
+// computation.
+func (h *Hasher) Tracked(a Activity) *Hasher {
+	c := *h
+	c.activity = a
+	return &c
+}
+
+// argon2Begins reports an argon2 computation to the activity, if any.
+func (h *Hasher) argon2Begins() (end func()) {
+	if h.activity == nil {
+		return func() {}
+	}
+	return h.activity.Begin()
+}
 
 // NewHasher returns a Hasher for params (zero fields take the defaults).
 func NewHasher(params Argon2Params) (*Hasher, error) {
@@ -79,7 +105,9 @@ func (h *Hasher) Hash(password string) (string, error) {
 	if _, err := rand.Read(salt); err != nil {
 		return "", fmt.Errorf("salt: %w", err)
 	}
+	end := h.argon2Begins()
 	key := argon2.IDKey([]byte(password), salt, h.params.Iterations, h.params.MemoryKiB, h.params.Parallelism, h.params.KeyLen)
+	end()
 	return fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s", argon2.Version,
 		h.params.MemoryKiB, h.params.Iterations, h.params.Parallelism,
 		base64.RawStdEncoding.EncodeToString(salt), base64.RawStdEncoding.EncodeToString(key)), nil
@@ -236,6 +264,7 @@ func (h *Hasher) verifyArgon2(stored, password string) (bool, bool, error) {
 		return false, false, err
 	}
 	var key []byte
+	defer h.argon2Begins()()
 	switch a.variant {
 	case "argon2id":
 		key = argon2.IDKey([]byte(password), a.salt, a.time, a.memory, a.threads, uint32(len(a.key)))
