@@ -140,14 +140,12 @@ func (c *serialConn) ExecContext(ctx context.Context, query string, args []drive
 		return nil, err
 	}
 	defer release()
-	if len(args) > 0 {
-		cs, err := c.stmts.get(ctx, c.inner, query)
-		if err != nil {
-			return nil, err
-		}
-		if cs != nil {
-			return cs.exec(ctx, args)
-		}
+	cs, err := c.prepared(ctx, query, args)
+	switch {
+	case err != nil:
+		return nil, err
+	case cs != nil:
+		return cs.exec(ctx, args)
 	}
 	return c.inner.ExecContext(ctx, query, args)
 }
@@ -168,16 +166,23 @@ func (c *serialConn) QueryContext(ctx context.Context, query string, args []driv
 }
 
 func (c *serialConn) query(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
-	if len(args) > 0 {
-		cs, err := c.stmts.get(ctx, c.inner, query)
-		if err != nil {
-			return nil, err
-		}
-		if cs != nil {
-			return cs.query(ctx, args)
-		}
+	cs, err := c.prepared(ctx, query, args)
+	switch {
+	case err != nil:
+		return nil, err
+	case cs != nil:
+		return cs.query(ctx, args)
 	}
 	return c.inner.QueryContext(ctx, query, args)
+}
+
+// prepared is query's cached statement when it has arguments and the
+// statement is idle; nil (and no error) when it is to run unprepared.
+func (c *serialConn) prepared(ctx context.Context, query string, args []driver.NamedValue) (*cachedStmt, error) {
+	if len(args) == 0 {
+		return nil, nil
+	}
+	return c.stmts.get(ctx, c.inner, query)
 }
 
 // enter takes the gate for a write outside a transaction; the returned
