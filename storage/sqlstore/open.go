@@ -326,8 +326,9 @@ func mysqlConfig(rest string) (*gomysql.Config, error) {
 	// Without interpolation the driver sends every statement with
 	// arguments as a server-side prepare, execute and close: two round
 	// trips and a parse on the server, per statement. utf8mb4 is safe to
-	// interpolate (the driver refuses the multi-byte charsets that are
-	// not, falling back to a prepare). docs/performance.md.
+	// interpolate; the driver refuses a URL that pairs interpolation with
+	// a collation where escaping is not (interpolateParams=false then
+	// opts out). docs/performance.md.
 	if !given.Has("interpolateParams") {
 		cfg.InterpolateParams = true
 	}
