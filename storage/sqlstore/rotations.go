@@ -107,7 +107,7 @@ func (s *Store) commitRotations(batch []*rotation) {
 	ctx, cancel := context.WithTimeout(context.Background(), rotationBatchTimeout)
 	defer cancel()
 	err := s.transaction(ctx, func(tx *gorm.DB) error {
-		stmts, err := rotationOn(tx)
+		batchTx, err := rotationTxOf(tx)
 		if err != nil {
 			return err
 		}
@@ -117,7 +117,7 @@ func (s *Store) commitRotations(batch []*rotation) {
 				r.err = err // its caller has gone (or will see it as unavailable)
 				continue
 			}
-			err := stmts.rotateUndoably(ctx, r.oldHash, r.now, r.next, r.access)
+			err := batchTx.rotateUndoably(ctx, r.oldHash, r.now, r.next, r.access)
 			if err != nil && !errors.Is(err, storage.ErrConflict) && !isDuplicate(err) {
 				return err // the database failed: the whole batch fails
 			}
@@ -135,10 +135,10 @@ func (s *Store) commitRotations(batch []*rotation) {
 	}
 }
 
-// rotationStmts runs a batch's three statements on its transaction
-// straight through database/sql: the connection keeps them prepared
+// rotationTx is a batch's transaction; its three statements go straight
+// through database/sql: the connection keeps them prepared
 // (stmtcache.go), where gorm would build each one's text anew.
-type rotationStmts struct {
+type rotationTx struct {
 	sqlTx *sql.Tx
 	tx    *gorm.DB
 }
@@ -152,12 +152,12 @@ var (
 		"WHERE token_hash = ? AND client_id = ? AND family_id = ? AND spent_at IS NULL AND revoked_at IS NULL AND expires_at > ?"
 )
 
-func rotationOn(tx *gorm.DB) (*rotationStmts, error) {
+func rotationTxOf(tx *gorm.DB) (*rotationTx, error) {
 	sqlTx, ok := tx.Statement.ConnPool.(*sql.Tx)
 	if !ok {
 		return nil, errors.New("sqlstore: a rotation batch runs outside a database/sql transaction")
 	}
-	return &rotationStmts{sqlTx: sqlTx, tx: tx}, nil
+	return &rotationTx{sqlTx: sqlTx, tx: tx}, nil
 }
 
 // rotateUndoably is rotateIn for a rotation in a batch of any size in one
@@ -169,7 +169,7 @@ func rotationOn(tx *gorm.DB) (*rotationStmts, error) {
 // are inserted before the spend, so undoing is deleting the rows this call
 // inserted, by their keys; nothing else writes while the transaction holds
 // SQLite's write lock. Any other error means the database failed.
-func (st *rotationStmts) rotateUndoably(ctx context.Context, oldHash string, now time.Time, next storage.RefreshToken, access storage.IssuedAccessToken) error {
+func (st *rotationTx) rotateUndoably(ctx context.Context, oldHash string, now time.Time, next storage.RefreshToken, access storage.IssuedAccessToken) error {
 	m := fromRefreshToken(next)
 	if _, err := st.sqlTx.ExecContext(ctx, insertRefreshToken, m.scanTargets()...); err != nil {
 		return err

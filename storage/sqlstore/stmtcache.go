@@ -30,11 +30,18 @@ type stmtCache struct {
 	lru *simplelru.LRU[string, *cachedStmt]
 }
 
+// contextStmt is what modernc.org/sqlite's statements implement.
+type contextStmt interface {
+	driver.Stmt
+	driver.StmtExecContext
+	driver.StmtQueryContext
+}
+
 // cachedStmt is a prepared statement. busy while its rows are open: the
 // same statement cannot run twice at once, so a second use meanwhile (a
-// query inside the iteration of another) prepares a statement of its own.
+// query inside the iteration of another) runs unprepared.
 type cachedStmt struct {
-	stmt    driver.Stmt
+	stmt    contextStmt
 	busy    bool
 	evicted bool // dropped from the cache while busy: closed when its rows are
 }
@@ -66,15 +73,12 @@ func (c *stmtCache) get(ctx context.Context, conn driver.ConnPrepareContext, que
 	if err != nil {
 		return nil, err
 	}
-	if _, ok := st.(driver.StmtExecContext); !ok {
+	ctxStmt, ok := st.(contextStmt)
+	if !ok {
 		_ = st.Close()
 		return nil, errors.New("sqlstore: the sqlite driver's statements lack context methods")
 	}
-	if _, ok := st.(driver.StmtQueryContext); !ok {
-		_ = st.Close()
-		return nil, errors.New("sqlstore: the sqlite driver's statements lack context methods")
-	}
-	cs := &cachedStmt{stmt: st}
+	cs := &cachedStmt{stmt: ctxStmt}
 	c.lru.Add(query, cs)
 	return cs, nil
 }
@@ -95,13 +99,13 @@ func (c *stmtCache) close() {
 func (cs *cachedStmt) exec(ctx context.Context, args []driver.NamedValue) (driver.Result, error) {
 	cs.busy = true
 	defer cs.release()
-	return cs.stmt.(driver.StmtExecContext).ExecContext(ctx, args)
+	return cs.stmt.ExecContext(ctx, args)
 }
 
 // query runs cs; it stays busy until the returned rows are closed.
 func (cs *cachedStmt) query(ctx context.Context, args []driver.NamedValue) (driver.Rows, error) {
 	cs.busy = true
-	rows, err := cs.stmt.(driver.StmtQueryContext).QueryContext(ctx, args)
+	rows, err := cs.stmt.QueryContext(ctx, args)
 	if err != nil {
 		cs.release()
 		return nil, err
