@@ -44,6 +44,9 @@ type Store struct {
 	// writer is a SQLite file's one writer connection (split.go); nil
 	// when sql does everything.
 	writer *sql.DB
+	// checkpoints copies a SQLite file's WAL into the database beside the
+	// writer (checkpoint.go); nil otherwise.
+	checkpoints *checkpointer
 	// rotations queues a SQLite store's refresh-token rotations for group
 	// commit (rotations.go); nil on MySQL.
 	rotations *rotationQueue
@@ -87,6 +90,9 @@ func Open(ctx context.Context, databaseURL string, opts Options) (*Store, error)
 		dialect   string
 		maxConns  = opts.MaxOpenConns
 		memory    bool
+		// A SQLite file's write gate and its checkpointer's connection.
+		gate            writeGate
+		checkpointerDSN string
 	)
 	switch strings.ToLower(scheme) {
 	case "sqlite", "sqlite3":
@@ -99,7 +105,8 @@ func Open(ctx context.Context, databaseURL string, opts Options) (*Store, error)
 				return nil, fmt.Errorf("sqlstore: create sqlite database file: %w", err)
 			}
 		}
-		gate := make(writeGate, 1)
+		gate = newWriteGate()
+		checkpointerDSN = dsn + checkpointerPragmas
 		if connector, err = newSQLiteConnector(dsn+readerPragmas, gate); err != nil {
 			return nil, fmt.Errorf("sqlstore: open sqlite database: %w", err)
 		}
@@ -133,8 +140,17 @@ func Open(ctx context.Context, databaseURL string, opts Options) (*Store, error)
 		maxConns = 1
 	}
 	s, err := open(ctx, connector, writer, dialect, maxConns, logger)
-	if err != nil || dialect != dialectMySQL {
-		return s, err
+	if err != nil {
+		return nil, err
+	}
+	if writer != nil {
+		if s.checkpoints, err = startCheckpointer(checkpointerDSN, gate.released, logger); err != nil {
+			_ = s.Close()
+			return nil, fmt.Errorf("sqlstore: open sqlite database: %w", err)
+		}
+	}
+	if dialect != dialectMySQL {
+		return s, nil
 	}
 	return s.causalOnGalera(ctx, databaseURL, maxConns)
 }
@@ -366,6 +382,9 @@ func (s *Store) pools() []*sql.DB {
 // Close closes the connection pools.
 func (s *Store) Close() error {
 	var errs []error
+	if s.checkpoints != nil {
+		errs = append(errs, s.checkpoints.Close())
+	}
 	for _, db := range s.pools() {
 		errs = append(errs, db.Close())
 	}

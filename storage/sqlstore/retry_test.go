@@ -305,7 +305,7 @@ func openFaulty(t *testing.T) (*Store, *faults) {
 	t.Helper()
 	dsn, _, err := sqliteDSN(filepath.Join(t.TempDir(), "faulty.db"))
 	require.NoError(t, err)
-	gate := make(writeGate, 1)
+	gate := newWriteGate()
 	reader, err := newSQLiteConnector(dsn+readerPragmas, gate)
 	require.NoError(t, err)
 	writer, err := newSQLiteConnector(dsn+writerPragmas, gate)

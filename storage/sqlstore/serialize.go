@@ -19,18 +19,34 @@ import (
 // still meet the busy handler, as before.
 
 // writeGate is the semaphore all connections of one Store share.
-type writeGate chan struct{}
+type writeGate struct {
+	held chan struct{}
+	// released is signalled (without blocking) each time the gate is given
+	// back: something may have been written, and the WAL checkpointer
+	// (checkpoint.go) wakes up for it.
+	released chan struct{}
+}
+
+func newWriteGate() writeGate {
+	return writeGate{held: make(chan struct{}, 1), released: make(chan struct{}, 1)}
+}
 
 func (g writeGate) acquire(ctx context.Context) error {
 	select {
-	case g <- struct{}{}:
+	case g.held <- struct{}{}:
 		return nil
 	case <-ctx.Done():
 		return ctx.Err()
 	}
 }
 
-func (g writeGate) release() { <-g }
+func (g writeGate) release() {
+	<-g.held
+	select {
+	case g.released <- struct{}{}:
+	default: // a signal is already waiting; one wakes the checkpointer
+	}
+}
 
 // sqliteConnector opens connections of drv to dsn behind one writeGate.
 type sqliteConnector struct {

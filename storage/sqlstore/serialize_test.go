@@ -33,7 +33,7 @@ func TestIsWrite(t *testing.T) {
 // TestWriteGateHonoursContext: a writer waiting for the gate gives up when
 // its request does.
 func TestWriteGateHonoursContext(t *testing.T) {
-	gate := make(writeGate, 1)
+	gate := newWriteGate()
 	require.NoError(t, gate.acquire(t.Context()))
 	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Millisecond)
 	defer cancel()

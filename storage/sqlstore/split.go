@@ -65,8 +65,16 @@ func (p splitPool) GetDBConn() (*sql.DB, error) { return p.write.db, nil }
 // other connection of this process invalidates it. A reader's cache is
 // dropped whenever the writer has committed since its last read, so a
 // reader keeps 1 MB. With the default pool, 4 MiB + 4 × 1 MB: no more page
-// cache than the four connections of before.
+// cache than the four connections of before. The checkpointer
+// (checkpoint.go) reads WAL frames and writes the database file past the
+// page cache; it keeps SQLite's least.
+//
+// The writer checkpoints on its own only past 4,000 pages of WAL (16 MB
+// at 4 KiB pages) rather than SQLite's 1,000: the checkpointer copies the
+// frames long before, and the writer's checkpoint is left for the
+// moment the WAL can start over.
 const (
-	writerPragmas = "&_pragma=cache_size(-4096)"
-	readerPragmas = "&_pragma=cache_size(-1000)"
+	writerPragmas       = "&_pragma=cache_size(-4096)&_pragma=wal_autocheckpoint(4000)"
+	readerPragmas       = "&_pragma=cache_size(-1000)"
+	checkpointerPragmas = "&_pragma=cache_size(-64)"
 )

@@ -147,7 +147,7 @@ func TestStmtCacheClosesWhatItDrops(t *testing.T) {
 func TestSerialConnRunsArgumentsThroughCache(t *testing.T) {
 	ctx := context.Background()
 	inner := &fakeSQLiteConn{}
-	conn := &serialConn{inner: inner, gate: make(writeGate, 1), stmts: newStmtCache()}
+	conn := &serialConn{inner: inner, gate: newWriteGate(), stmts: newStmtCache()}
 	for range 2 {
 		if _, err := conn.ExecContext(ctx, "UPDATE t SET a = ?", oneArg); err != nil {
 			t.Fatal(err)
