@@ -54,7 +54,19 @@ var (
 )
 
 // scanOne runs query, which selects at most one row, into dest;
-// storage.ErrNotFound when there is none.
+// storage.ErrNotFound when there is none. On SQLite it runs without its
+// caller's cancellation, once the context is found live: for a
+// cancellable context, database/sql and the driver each start a goroutine
+// per query to watch it, and those goroutines queued before the one writer
+// in the scheduler (docs/performance.md). A point read by key takes
+// microseconds, and an interrupt could not stop a read blocked on the disk
+// anyway. On MySQL the context still bounds the network round trip.
 func (s *Store) scanOne(ctx context.Context, query string, args []any, dest ...any) error {
+	if s.dialect == dialectSQLite {
+		if err := ctx.Err(); err != nil {
+			return convertErr(err)
+		}
+		ctx = context.WithoutCancel(ctx)
+	}
 	return convertErr(s.sql.QueryRowContext(ctx, query, args...).Scan(dest...))
 }

@@ -106,6 +106,12 @@ func (s *Store) drainRotations() {
 func (s *Store) commitRotations(batch []*rotation) {
 	ctx, cancel := context.WithTimeout(context.Background(), rotationBatchTimeout)
 	defer cancel()
+	// The timeout bounds the transaction (database/sql rolls it back when
+	// it passes); its statements run without it, as a cancellable context
+	// costs the driver a watching goroutine per statement, and those
+	// crowded the writer out of the scheduler. SQLite's busy_timeout still
+	// bounds each statement's wait for a lock.
+	statementCtx := context.WithoutCancel(ctx)
 	err := s.transaction(ctx, func(tx *gorm.DB) error {
 		batchTx, err := rotationTxOf(tx)
 		if err != nil {
@@ -117,7 +123,7 @@ func (s *Store) commitRotations(batch []*rotation) {
 				r.err = err // its caller has gone (or will see it as unavailable)
 				continue
 			}
-			err := batchTx.rotateUndoably(ctx, r.oldHash, r.now, r.next, r.access)
+			err := batchTx.rotateUndoably(statementCtx, r.oldHash, r.now, r.next, r.access)
 			if err != nil && !errors.Is(err, storage.ErrConflict) && !isDuplicate(err) {
 				return err // the database failed: the whole batch fails
 			}

@@ -108,3 +108,31 @@ func TestRotationPastDeadlineIsUnavailable(t *testing.T) {
 	_, err = s.GetRefreshToken(ctx, "new")
 	require.ErrorIs(t, err, storage.ErrNotFound)
 }
+
+// TestHotReadHonoursAnEndedContext: on SQLite the hot reads run without
+// the driver's per-statement cancellation watcher (a goroutine for each
+// query), so they check their caller's context first: a request that has
+// ended reads nothing, and a passed deadline is storage.ErrUnavailable.
+func TestHotReadHonoursAnEndedContext(t *testing.T) {
+	ctx := context.Background()
+	s, err := Open(ctx, "sqlite://"+filepath.Join(t.TempDir(), "hot.db"), Options{})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = s.Close() })
+	_, err = s.Migrate(ctx)
+	require.NoError(t, err)
+	now := time.Now().UTC().Truncate(time.Second)
+	tok := storage.RefreshToken{TokenHash: "live", FamilyID: "f", ClientID: "web", CustomerID: 1, ShopKey: "s",
+		IssuedAt: now, ExpiresAt: now.Add(time.Hour), FamilyExpiresAt: now.Add(time.Hour)}
+	require.NoError(t, s.CreateRefreshToken(ctx, tok, storage.IssuedAccessToken{}))
+
+	_, err = s.GetRefreshToken(ctx, "live")
+	require.NoError(t, err, "a live context reads")
+	gone, cancel := context.WithCancel(ctx)
+	cancel()
+	_, err = s.GetRefreshToken(gone, "live")
+	require.ErrorIs(t, err, context.Canceled)
+	late, cancelLate := context.WithDeadline(ctx, now.Add(-time.Second))
+	defer cancelLate()
+	_, err = s.GetRefreshToken(late, "live")
+	require.ErrorIs(t, err, storage.ErrUnavailable)
+}
