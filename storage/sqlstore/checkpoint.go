@@ -26,7 +26,7 @@ import (
 // one checkpoint per pause. A passive checkpoint beside a writer that
 // keeps appending seldom finds the whole WAL copied, and only then does
 // the next write transaction start the WAL file over; the writer's own
-// autocheckpoint (writerAutocheckpointPages) stays as the backstop that
+// autocheckpoint (wal_autocheckpoint in writerPragmas) stays as the backstop that
 // bounds the file. By then nearly all its frames have been copied, and the
 // writer's share is the few frames since.
 
@@ -115,6 +115,3 @@ func passiveCheckpoint(ctx context.Context, db *sql.DB) error {
 	}
 	return err
 }
-
-// sqliteBusy is SQLITE_BUSY, the primary result code.
-const sqliteBusy = 5

@@ -52,12 +52,16 @@ var unavailableMySQLErrors = map[uint16]bool{
 	1969: true, // ER_STATEMENT_TIMEOUT (max_statement_time)
 }
 
+// sqliteBusy is SQLITE_BUSY, the primary result code: another connection
+// holds the lock (the checkpointer, checkpoint.go, skips a round on it).
+const sqliteBusy = 5
+
 // unavailableSQLiteErrors are SQLite primary result codes (the low byte of
 // an extended code) that mean "not now": another process held the lock
 // past busy_timeout, the disk is full, or the file cannot be read or
 // written. A corrupt database (SQLITE_CORRUPT) is not among them.
 var unavailableSQLiteErrors = map[int]bool{
-	5: true, // SQLITE_BUSY
+	sqliteBusy: true,
 	6: true, // SQLITE_LOCKED
 	// SQLITE_INTERRUPT: the driver interrupts a statement when its
 	// context ends (the request's deadline passed mid-statement); the
