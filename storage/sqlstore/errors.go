@@ -62,7 +62,7 @@ const sqliteBusy = 5
 // written. A corrupt database (SQLITE_CORRUPT) is not among them.
 var unavailableSQLiteErrors = map[int]bool{
 	sqliteBusy: true,
-	6: true, // SQLITE_LOCKED
+	6:          true, // SQLITE_LOCKED
 	// SQLITE_INTERRUPT: the driver interrupts a statement when its
 	// context ends (the request's deadline passed mid-statement); the
 	// statement wrote nothing.
